@@ -1,0 +1,564 @@
+//! [`AuthService`]: register, login, authenticate, profile changes and logout over a [`Store`].
+
+use std::{fmt, sync::Arc};
+
+use auth_domain::{
+    Claims, ClientInfo, Email, EmailError, NewPassword, NewSession, NewUser, Password,
+    PasswordError, Role, Session, SessionId, SessionRevocation, Store, StoreError, User,
+    UserChanges, UserId, Username, UsernameError, now,
+};
+use chrono::TimeDelta;
+use uuid::Uuid;
+
+use crate::{
+    password::{HashError, PasswordHasher},
+    token::{RefreshToken, TokenError, TokenIssuer, TokenVerifier},
+};
+
+/// Lifetimes and limits of the service. Every default is documented on [`AuthConfig::default`].
+#[derive(Clone, Debug)]
+pub struct AuthConfig {
+    /// Access-token lifetime when the client does not ask for one.
+    pub access_ttl: TimeDelta,
+    /// The shortest access-token lifetime a client may ask for.
+    pub min_access_ttl: TimeDelta,
+    /// The longest access-token lifetime a client may ask for.
+    pub max_access_ttl: TimeDelta,
+    /// The fewest characters a new password may have.
+    pub password_min_length: usize,
+    /// A session ends after this long without a refresh.
+    pub session_idle_ttl: TimeDelta,
+    /// A session ends this long after login, whatever the refreshes.
+    pub session_max_lifetime: TimeDelta,
+}
+
+impl Default for AuthConfig {
+    /// 15-minute access tokens (clamped to 1 minute – 1 hour), passwords of 8 characters or
+    /// more, sessions idle for 14 days at most and 90 days in all.
+    fn default() -> Self {
+        Self {
+            access_ttl: TimeDelta::minutes(15),
+            min_access_ttl: TimeDelta::minutes(1),
+            max_access_ttl: TimeDelta::hours(1),
+            password_min_length: 8,
+            session_idle_ttl: TimeDelta::days(14),
+            session_max_lifetime: TimeDelta::days(90),
+        }
+    }
+}
+
+/// Why an operation failed. Only the HTTP adapter knows status codes; the texts are safe to show.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// The username breaks the rules.
+    #[error("{0}")]
+    InvalidUsername(#[from] UsernameError),
+    /// The email is malformed.
+    #[error("{0}")]
+    InvalidEmail(#[from] EmailError),
+    /// The new password breaks the rules.
+    #[error("{0}")]
+    InvalidPassword(#[from] PasswordError),
+    /// The username is taken (without regard to case).
+    #[error("Username already registered")]
+    UsernameTaken,
+    /// The email is taken (without regard to case).
+    #[error("Email already registered")]
+    EmailTaken,
+    /// Unknown user or wrong password: deliberately indistinguishable.
+    #[error("Incorrect username or password")]
+    InvalidCredentials,
+    /// The password was right but the account is disabled.
+    #[error("Account is disabled")]
+    AccountDisabled,
+    /// The access token was refused.
+    #[error("{0}")]
+    InvalidToken(#[from] TokenError),
+    /// A new password was given without the current one.
+    #[error("current_password is required to change the password")]
+    CurrentPasswordRequired,
+    /// The current password given with a change is wrong.
+    #[error("Current password is incorrect")]
+    InvalidCurrentPassword,
+    /// Authenticated, but not allowed.
+    #[error("Forbidden")]
+    Forbidden,
+    /// The addressed record does not exist (or is not the caller's).
+    #[error("Not found")]
+    NotFound,
+    /// The store cannot be reached; the text is for logs.
+    #[error("The service is temporarily unavailable")]
+    Unavailable(String),
+    /// A bug or an environment failure; the text is for logs.
+    #[error("Internal server error")]
+    Internal(String),
+}
+
+impl AuthError {
+    /// The text for logs: for `Unavailable` and `Internal` it includes the cause, which responses
+    /// never show.
+    pub fn log_text(&self) -> String {
+        match self {
+            AuthError::Unavailable(cause) | AuthError::Internal(cause) => format!("{self}: {cause}"),
+            other => other.to_string(),
+        }
+    }
+}
+
+impl From<StoreError> for AuthError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(auth_domain::Conflict::Username) => AuthError::UsernameTaken,
+            StoreError::Conflict(auth_domain::Conflict::Email) => AuthError::EmailTaken,
+            StoreError::NotFound => AuthError::NotFound,
+            StoreError::Unavailable(cause) => AuthError::Unavailable(cause),
+            other => AuthError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+impl From<HashError> for AuthError {
+    fn from(e: HashError) -> Self {
+        AuthError::Internal(e.to_string())
+    }
+}
+
+/// `POST /register`'s input, before parsing.
+#[derive(Clone)]
+pub struct Registration {
+    /// Requested username.
+    pub username: String,
+    /// Chosen password.
+    pub password: Password,
+    /// Optional email.
+    pub email: Option<String>,
+}
+
+/// A login attempt.
+#[derive(Clone)]
+pub struct LoginAttempt {
+    /// The username as typed.
+    pub username: String,
+    /// The password as typed.
+    pub password: Password,
+    /// The access-token lifetime the client asks for, in seconds (clamped to the bounds).
+    pub expires_in: Option<i64>,
+}
+
+impl fmt::Debug for LoginAttempt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoginAttempt")
+            .field("username", &self.username)
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Changes a user asks for on their own profile; `None` leaves a field alone.
+#[derive(Clone, Default)]
+pub struct ProfileUpdate {
+    /// A new username.
+    pub username: Option<String>,
+    /// `Some(None)` removes the email; `Some(Some(e))` sets it.
+    pub email: Option<Option<String>>,
+    /// A new password; needs `current_password`.
+    pub password: Option<Password>,
+    /// The current password, required with a new password.
+    pub current_password: Option<Password>,
+}
+
+/// The tokens handed to a client after login.
+#[derive(Clone)]
+pub struct TokenPair {
+    /// The signed access token.
+    pub access_token: String,
+    /// Its lifetime in seconds.
+    pub expires_in: i64,
+    /// The refresh token, where the flow grants one.
+    pub refresh_token: Option<RefreshToken>,
+    /// The access token's claims.
+    pub claims: Claims,
+}
+
+impl fmt::Debug for TokenPair {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenPair")
+            .field("expires_in", &self.expires_in)
+            .field("claims", &self.claims)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An authenticated caller: the live session, the current user, and the token's claims.
+#[derive(Clone, Debug)]
+pub struct Principal {
+    /// The user as stored now (current role and state).
+    pub user: User,
+    /// The session the token belongs to.
+    pub session: Session,
+    /// The verified claims.
+    pub claims: Claims,
+}
+
+/// Which sessions a logout ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum LogoutScope {
+    /// Only the current session.
+    #[default]
+    Local,
+    /// Every other session of the user.
+    Others,
+    /// Every session of the user.
+    Global,
+}
+
+/// What `ensure_admin` did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AdminOutcome {
+    /// A new admin was created.
+    Created,
+    /// An existing user became admin (password unchanged).
+    Promoted,
+    /// The user was already an active admin.
+    AlreadyAdmin,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    hasher: PasswordHasher,
+    issuer: TokenIssuer,
+    verifier: TokenVerifier,
+    config: AuthConfig,
+}
+
+/// The authentication service. Cheap to clone; share one per process.
+///
+/// Its async methods never block the caller's executor: bcrypt and store calls run on tokio's
+/// blocking pool, so they must be called inside a tokio runtime (actix-web provides one).
+#[derive(Clone)]
+pub struct AuthService {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for AuthService {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthService")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuthService {
+    /// Composes a service from its parts.
+    pub fn new(
+        store: Arc<dyn Store>,
+        hasher: PasswordHasher,
+        issuer: TokenIssuer,
+        verifier: TokenVerifier,
+        config: AuthConfig,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                hasher,
+                issuer,
+                verifier,
+                config,
+            }),
+        }
+    }
+
+    /// The token verifier (for JWKS and for embedders).
+    pub fn verifier(&self) -> &TokenVerifier {
+        &self.inner.verifier
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &AuthConfig {
+        &self.inner.config
+    }
+
+    /// Runs blocking work (bcrypt, store calls) on the blocking pool.
+    async fn blocking<T, F>(&self, work: F) -> Result<T, AuthError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Inner) -> Result<T, AuthError> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || work(&inner))
+            .await
+            .map_err(|e| AuthError::Internal(format!("blocking task failed: {e}")))?
+    }
+
+    /// Creates a user with the `user` role.
+    pub async fn register(&self, registration: Registration) -> Result<User, AuthError> {
+        let username = Username::parse(&registration.username)?;
+        let email = registration.email.as_deref().map(Email::parse).transpose()?;
+        let password = NewPassword::parse(
+            registration.password.expose(),
+            self.inner.config.password_min_length,
+        )?;
+        self.blocking(move |inner| {
+            let password_hash = inner.hasher.hash(&password)?;
+            let user = inner.store.create_user(NewUser {
+                id: UserId::new(),
+                username,
+                email,
+                password_hash,
+                role: Role::User,
+                created_at: now(),
+            })?;
+            tracing::info!(user_id = %user.id, "user registered");
+            Ok(user)
+        })
+        .await
+    }
+
+    /// Checks credentials, opens a session and signs an access token.
+    ///
+    /// An unknown user costs one bcrypt verification like a wrong password, and both give
+    /// [`AuthError::InvalidCredentials`]. A disabled account is reported only after the right
+    /// password, so the state of an account is never revealed to someone who does not own it.
+    pub async fn login(
+        &self,
+        attempt: LoginAttempt,
+        client: ClientInfo,
+    ) -> Result<TokenPair, AuthError> {
+        if !attempt.password.fits_bcrypt() {
+            // Independent of the account, so it reveals nothing; and such a password can never
+            // have been set.
+            return Err(PasswordError::TooLong.into());
+        }
+        let ttl = self.access_ttl(attempt.expires_in);
+        self.blocking(move |inner| {
+            let user = match Username::parse(&attempt.username) {
+                Ok(username) => inner.store.user_by_username(&username)?,
+                Err(_) => None,
+            };
+            let Some(user) = user else {
+                inner.hasher.verify_dummy(&attempt.password);
+                tracing::info!(outcome = "unknown_user", "login failed");
+                return Err(AuthError::InvalidCredentials);
+            };
+            if !inner.hasher.verify(&attempt.password, &user.password_hash) {
+                tracing::info!(user_id = %user.id, outcome = "wrong_password", "login failed");
+                return Err(AuthError::InvalidCredentials);
+            }
+            if !user.is_active {
+                tracing::info!(user_id = %user.id, outcome = "disabled", "login refused");
+                return Err(AuthError::AccountDisabled);
+            }
+            let user = inner.upgrade_hash(user, &attempt.password);
+            let pair = inner.open_session(&user, client, ttl)?;
+            tracing::info!(user_id = %user.id, session_id = %pair.claims.sid, "login succeeded");
+            Ok(pair)
+        })
+        .await
+    }
+
+    /// Verifies a bearer token, then loads its live session and active user in one store call.
+    pub async fn authenticate(&self, token: &str) -> Result<Principal, AuthError> {
+        let claims = self.inner.verifier.verify(token)?;
+        let (Ok(session_id), Ok(user_id)) =
+            (Uuid::parse_str(&claims.sid), Uuid::parse_str(&claims.sub))
+        else {
+            return Err(TokenError::Claims.into());
+        };
+        let (session, user) = self
+            .blocking(move |inner| Ok(inner.store.session_with_user(SessionId(session_id))?))
+            .await?
+            .ok_or(TokenError::SessionEnded)?;
+        if session.user_id != UserId(user_id) || !session.is_live_at(now()) {
+            return Err(TokenError::SessionEnded.into());
+        }
+        if !user.is_active {
+            return Err(TokenError::UserInactive.into());
+        }
+        Ok(Principal {
+            user,
+            session,
+            claims,
+        })
+    }
+
+    /// Ends the caller's session, their other sessions, or all of them.
+    pub async fn logout(&self, principal: &Principal, scope: LogoutScope) -> Result<(), AuthError> {
+        let (user, session) = (principal.user.id, principal.session.id);
+        self.blocking(move |inner| {
+            let at = now();
+            let ended = match scope {
+                LogoutScope::Local => {
+                    inner.store.revoke_session(session, at)?;
+                    1
+                }
+                LogoutScope::Others => inner.store.revoke_user_sessions(
+                    user,
+                    SessionRevocation::AllExcept(session),
+                    at,
+                )?,
+                LogoutScope::Global => {
+                    inner
+                        .store
+                        .revoke_user_sessions(user, SessionRevocation::All, at)?
+                }
+            };
+            tracing::info!(user_id = %user, session_id = %session, ?scope, ended, "logout");
+            Ok(())
+        })
+        .await
+    }
+
+    /// Changes the caller's own username, email or password. A new password needs the current
+    /// one, and ends every other session of the user.
+    pub async fn update_profile(
+        &self,
+        principal: &Principal,
+        update: ProfileUpdate,
+    ) -> Result<User, AuthError> {
+        let mut changes = UserChanges::at(now());
+        changes.username = update.username.as_deref().map(Username::parse).transpose()?;
+        changes.email = update
+            .email
+            .map(|email| email.as_deref().map(Email::parse).transpose())
+            .transpose()?;
+        let new_password = update
+            .password
+            .map(|p| NewPassword::parse(p.expose(), self.inner.config.password_min_length))
+            .transpose()?;
+        let current = match (&new_password, update.current_password) {
+            (Some(_), None) => return Err(AuthError::CurrentPasswordRequired),
+            (_, current) => current,
+        };
+        let (user, session) = (principal.user.clone(), principal.session.id);
+        self.blocking(move |inner| {
+            if let (Some(new_password), Some(current)) = (&new_password, &current) {
+                if !inner.hasher.verify(current, &user.password_hash) {
+                    tracing::info!(user_id = %user.id, "password change refused: wrong current password");
+                    return Err(AuthError::InvalidCurrentPassword);
+                }
+                changes.password_hash = Some(inner.hasher.hash(new_password)?);
+            }
+            let updated = inner.store.update_user(user.id, &changes)?;
+            if changes.password_hash.is_some() {
+                let ended = inner.store.revoke_user_sessions(
+                    user.id,
+                    SessionRevocation::AllExcept(session),
+                    changes.updated_at,
+                )?;
+                tracing::info!(user_id = %user.id, ended, "password changed; other sessions ended");
+            }
+            Ok(updated)
+        })
+        .await
+    }
+
+    /// Creates an active admin, or promotes (and re-enables) an existing user, for the CLI.
+    /// An existing user's password is left unchanged; `password` is only used to create.
+    pub async fn ensure_admin(
+        &self,
+        username: &str,
+        password: Password,
+    ) -> Result<(User, AdminOutcome), AuthError> {
+        let username = Username::parse(username)?;
+        let min = self.inner.config.password_min_length;
+        self.blocking(move |inner| {
+            if let Some(user) = inner.store.user_by_username(&username)? {
+                if user.role == Role::Admin && user.is_active {
+                    return Ok((user, AdminOutcome::AlreadyAdmin));
+                }
+                let mut changes = UserChanges::at(now());
+                changes.role = Some(Role::Admin);
+                changes.is_active = Some(true);
+                let user = inner.store.update_user(user.id, &changes)?;
+                tracing::info!(user_id = %user.id, "user promoted to admin");
+                return Ok((user, AdminOutcome::Promoted));
+            }
+            let password = NewPassword::parse(password.expose(), min)?;
+            let user = inner.store.create_user(NewUser {
+                id: UserId::new(),
+                username,
+                email: None,
+                password_hash: inner.hasher.hash(&password)?,
+                role: Role::Admin,
+                created_at: now(),
+            })?;
+            tracing::info!(user_id = %user.id, "admin created");
+            Ok((user, AdminOutcome::Created))
+        })
+        .await
+    }
+
+    /// Whether the store answers.
+    pub async fn health(&self) -> Result<(), AuthError> {
+        self.blocking(|inner| Ok(inner.store.ping()?)).await
+    }
+
+    /// The access-token lifetime for a requested `expires_in`, clamped to the configured bounds.
+    pub fn access_ttl(&self, requested_secs: Option<i64>) -> TimeDelta {
+        let config = &self.inner.config;
+        requested_secs.map_or(config.access_ttl, |secs| {
+            TimeDelta::try_seconds(secs)
+                .unwrap_or(config.max_access_ttl)
+                .clamp(config.min_access_ttl, config.max_access_ttl)
+        })
+    }
+}
+
+impl Inner {
+    /// Replaces a hash made with another cost. A failure is logged, not fatal: the old hash
+    /// still works.
+    fn upgrade_hash(&self, user: User, verified: &Password) -> User {
+        if !self.hasher.needs_rehash(&user.password_hash) {
+            return user;
+        }
+        let result = self.hasher.rehash(verified).map_err(AuthError::from).and_then(|hash| {
+            let mut changes = UserChanges::at(now());
+            changes.password_hash = Some(hash);
+            Ok(self.store.update_user(user.id, &changes)?)
+        });
+        match result {
+            Ok(upgraded) => {
+                tracing::info!(user_id = %user.id, cost = self.hasher.cost(), "password hash upgraded");
+                upgraded
+            }
+            Err(e) => {
+                tracing::warn!(user_id = %user.id, error = %e.log_text(), "password hash upgrade failed");
+                user
+            }
+        }
+    }
+
+    fn open_session(
+        &self,
+        user: &User,
+        client: ClientInfo,
+        ttl: TimeDelta,
+    ) -> Result<TokenPair, AuthError> {
+        let at = now();
+        let refresh = RefreshToken::generate();
+        let session = self.store.create_session(NewSession {
+            session: Session {
+                id: SessionId::new(),
+                user_id: user.id,
+                created_at: at,
+                last_used_at: at,
+                idle_expires_at: at + self.config.session_idle_ttl,
+                expires_at: at + self.config.session_max_lifetime,
+                revoked_at: None,
+                client,
+            },
+            refresh_token_hash: refresh.digest(),
+        })?;
+        let (access_token, claims) = self
+            .issuer
+            .issue(user, session.id, ttl, at)
+            .map_err(|e| AuthError::Internal(format!("signing failed: {e}")))?;
+        Ok(TokenPair {
+            access_token,
+            expires_in: ttl.num_seconds(),
+            refresh_token: Some(refresh),
+            claims,
+        })
+    }
+}

@@ -1,0 +1,29 @@
+use serde::{Deserialize, Serialize};
+
+/// The `typ` header of our access tokens (RFC 9068).
+pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
+
+/// The claims of an access token (RFC 9068 profile plus `username`, `role` and `sid`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// Issuer.
+    pub iss: String,
+    /// Audience.
+    pub aud: String,
+    /// Subject: the user id, never the username.
+    pub sub: String,
+    /// The username when the token was issued (informational; `sub` is authoritative).
+    pub username: String,
+    /// The role when the token was issued (informational; servers read the current role).
+    pub role: String,
+    /// The session this token belongs to.
+    pub sid: String,
+    /// Unique token id.
+    pub jti: String,
+    /// Issued at (seconds since the epoch).
+    pub iat: i64,
+    /// Not before (seconds since the epoch).
+    pub nbf: i64,
+    /// Expires at (seconds since the epoch).
+    pub exp: i64,
+}

@@ -1,0 +1,31 @@
+//! The authentication model: identities, secrets, users, sessions, token claims, and the store
+//! traits (ports) that persistence implements.
+//!
+//! No I/O and no framework. Values are parsed into domain types at the edge ("parse, don't
+//! validate"): once a value has one of these types, it is valid.
+
+mod claims;
+mod identity;
+mod secret;
+mod session;
+mod store;
+mod user;
+
+pub use claims::{ACCESS_TOKEN_TYPE, Claims};
+pub use identity::{Email, EmailError, Role, RoleError, SessionId, UserId, Username, UsernameError};
+pub use secret::{
+    BCRYPT_MAX_PASSWORD_BYTES, NewPassword, Password, PasswordError, PasswordHash, RefreshTokenHash,
+};
+pub use session::{ClientInfo, NewSession, Session, SessionRevocation};
+pub use store::{Conflict, SessionStore, Store, StoreError, UserStore};
+pub use user::{NewUser, User, UserChanges};
+
+use chrono::{DateTime, SubsecRound, Utc};
+
+/// The current time, truncated to whole microseconds.
+///
+/// Every store keeps microseconds (PostgreSQL cannot keep more), so times that the service
+/// writes are truncated once here and compare equal after a round trip through any store.
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}

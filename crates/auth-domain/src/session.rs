@@ -1,0 +1,63 @@
+use chrono::{DateTime, Utc};
+
+use crate::{RefreshTokenHash, SessionId, UserId};
+
+/// Where a request came from, as recorded on a session.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClientInfo {
+    /// The client IP (the socket peer, or the forwarded address from a trusted proxy).
+    pub ip: Option<String>,
+    /// The `User-Agent` header, truncated to a bounded length.
+    pub user_agent: Option<String>,
+}
+
+/// A login session: what an access token's `sid` names and a refresh token renews.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Session {
+    /// The session id.
+    pub id: SessionId,
+    /// Whose session it is.
+    pub user_id: UserId,
+    /// When the user logged in.
+    pub created_at: DateTime<Utc>,
+    /// When the session was last renewed.
+    pub last_used_at: DateTime<Utc>,
+    /// The idle deadline: without a refresh before then, the session ends.
+    pub idle_expires_at: DateTime<Utc>,
+    /// The absolute deadline, whatever the refreshes.
+    pub expires_at: DateTime<Utc>,
+    /// When and why the session was ended early, if it was.
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// The client that opened it.
+    pub client: ClientInfo,
+}
+
+impl Session {
+    /// Whether the session can still authenticate requests at `now`.
+    pub fn is_live_at(&self, now: DateTime<Utc>) -> bool {
+        self.revoked_at.is_none() && now < self.idle_expires_at && now < self.expires_at
+    }
+
+    /// The earlier of the idle and absolute deadlines.
+    pub fn ends_at(&self) -> DateTime<Utc> {
+        self.idle_expires_at.min(self.expires_at)
+    }
+}
+
+/// A session about to be opened, with the digest of its first refresh token.
+#[derive(Clone, Debug)]
+pub struct NewSession {
+    /// The session as it will be stored.
+    pub session: Session,
+    /// The digest of the refresh token handed to the client.
+    pub refresh_token_hash: RefreshTokenHash,
+}
+
+/// Which of a user's sessions to revoke.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionRevocation {
+    /// Every session of the user.
+    All,
+    /// Every session of the user but this one.
+    AllExcept(SessionId),
+}

@@ -1,0 +1,65 @@
+use chrono::{DateTime, Utc};
+
+use crate::{NewSession, NewUser, Session, SessionId, SessionRevocation, User, UserChanges, UserId, Username};
+
+/// Which unique value a write collided with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Conflict {
+    /// The username is taken (without regard to case).
+    Username,
+    /// The email is taken (without regard to case).
+    Email,
+}
+
+/// A store failure, saying what happened without leaking the backend.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// A unique value is already taken.
+    #[error("{0:?} already taken")]
+    Conflict(Conflict),
+    /// The record to change does not exist.
+    #[error("not found")]
+    NotFound,
+    /// The backend cannot be reached or failed; retrying later may work. The text is for logs
+    /// only and never contains parameter values.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Persistence of users. Methods block: async callers run them on a blocking pool.
+pub trait UserStore: Send + Sync {
+    /// Creates a user; [`StoreError::Conflict`] when the username or email is taken.
+    fn create_user(&self, user: NewUser) -> Result<User, StoreError>;
+    /// The user with this id.
+    fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError>;
+    /// The user with this username, compared without regard to case.
+    fn user_by_username(&self, username: &Username) -> Result<Option<User>, StoreError>;
+    /// Applies changes; [`StoreError::NotFound`] for an unknown id, `Conflict` on a taken value.
+    fn update_user(&self, id: UserId, changes: &UserChanges) -> Result<User, StoreError>;
+    /// Whether the backend answers.
+    fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// Persistence of sessions. Methods block: async callers run them on a blocking pool.
+pub trait SessionStore: Send + Sync {
+    /// Opens a session with the digest of its first refresh token.
+    fn create_session(&self, session: NewSession) -> Result<Session, StoreError>;
+    /// The session and its user, in one lookup: what every authenticated request needs.
+    fn session_with_user(&self, id: SessionId) -> Result<Option<(Session, User)>, StoreError>;
+    /// Ends one session at `at`; [`StoreError::NotFound`] if there is no such session.
+    /// Ending an already-ended session keeps its first end time.
+    fn revoke_session(&self, id: SessionId, at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Ends the user's live sessions selected by `which`; returns how many were ended.
+    fn revoke_user_sessions(
+        &self,
+        user: UserId,
+        which: SessionRevocation,
+        at: DateTime<Utc>,
+    ) -> Result<usize, StoreError>;
+}
+
+/// Everything the authentication service needs from persistence.
+pub trait Store: UserStore + SessionStore {}
+
+impl<T: UserStore + SessionStore> Store for T {}
