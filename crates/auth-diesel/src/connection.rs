@@ -1,0 +1,221 @@
+//! Database URLs, the connection type over both backends, the r2d2 pool and migrations.
+
+use std::{fmt, path::PathBuf, time::Duration};
+
+use diesel::{
+    connection::SimpleConnection,
+    prelude::*,
+    r2d2::{self, ManageConnection, Pool, PooledConnection},
+};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations");
+
+/// How long a caller waits for a pooled connection before the store reports itself unavailable.
+const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long SQLite waits on a lock held by another connection before failing.
+const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
+
+/// One connection to either backend; queries are written once against it.
+#[derive(diesel::MultiConnection)]
+pub(crate) enum DbConnection {
+    Postgres(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// Why the store could not be opened. Messages never contain the database password.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConnectError {
+    /// The URL is neither `sqlite://PATH` nor `postgres://...`.
+    #[error(
+        "unsupported database URL (scheme {0:?}): use sqlite://PATH or postgres://USER@HOST/DB"
+    )]
+    UnsupportedUrl(String),
+    /// The SQLite file's folder could not be created.
+    #[error("cannot create the folder for the SQLite database {path}: {source}")]
+    CreateDir {
+        /// The folder.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The first connection failed (wrong URL, server down, bad credentials, unreadable file).
+    #[error("cannot connect to the {backend} database: {message}")]
+    Connect {
+        /// Which backend.
+        backend: Backend,
+        /// The driver's message.
+        message: String,
+    },
+    /// A migration failed.
+    #[error("database migration failed: {0}")]
+    Migration(String),
+    /// The pool could not be built.
+    #[error("cannot open the connection pool: {0}")]
+    Pool(String),
+}
+
+/// The backend a URL names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite, the embedded default.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
+        })
+    }
+}
+
+/// A parsed database URL. Its `Debug` hides the PostgreSQL URL, which may hold a password.
+#[derive(Clone)]
+pub(crate) struct DatabaseUrl {
+    pub(crate) backend: Backend,
+    // For SQLite the file path; for PostgreSQL the whole URL.
+    target: String,
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.backend {
+            Backend::Sqlite => write!(f, "sqlite://{}", self.target),
+            Backend::Postgres => f.write_str("postgres://[redacted]"),
+        }
+    }
+}
+
+impl DatabaseUrl {
+    pub(crate) fn parse(url: &str) -> Result<Self, ConnectError> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err(ConnectError::UnsupportedUrl("sqlite (no path)".into()));
+            }
+            Ok(Self {
+                backend: Backend::Sqlite,
+                target: path.to_owned(),
+            })
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self {
+                backend: Backend::Postgres,
+                target: url.to_owned(),
+            })
+        } else {
+            let scheme = url.split_once("://").map_or("none", |(scheme, _)| scheme);
+            Err(ConnectError::UnsupportedUrl(scheme.chars().take(20).collect()))
+        }
+    }
+
+    fn establish(&self) -> Result<DbConnection, ConnectionError> {
+        match self.backend {
+            Backend::Postgres => PgConnection::establish(&self.target).map(DbConnection::Postgres),
+            Backend::Sqlite => {
+                let mut conn = SqliteConnection::establish(&self.target)?;
+                // Per connection: WAL is set once per file (see `open_first`). FULL keeps every
+                // acknowledged write across a crash, which an auth store must not lose.
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; \
+                     PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;"
+                ))
+                .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+
+    /// The first connection: creates the SQLite folder, switches the file to WAL on this single
+    /// connection (doing it in every pooled connection races while the pool opens them), and
+    /// surfaces the real connection error instead of a pool timeout.
+    fn open_first(&self) -> Result<DbConnection, ConnectError> {
+        if self.backend == Backend::Sqlite {
+            let parent = PathBuf::from(&self.target)
+                .parent()
+                .map(PathBuf::from)
+                .filter(|p| !p.as_os_str().is_empty());
+            if let Some(parent) = parent {
+                std::fs::create_dir_all(&parent).map_err(|source| ConnectError::CreateDir {
+                    path: parent.clone(),
+                    source,
+                })?;
+            }
+        }
+        let mut conn = self.establish().map_err(|e| ConnectError::Connect {
+            backend: self.backend,
+            message: e.to_string(),
+        })?;
+        if let DbConnection::Sqlite(sqlite) = &mut conn {
+            sqlite
+                .batch_execute("PRAGMA journal_mode = WAL;")
+                .map_err(|e| ConnectError::Connect {
+                    backend: Backend::Sqlite,
+                    message: e.to_string(),
+                })?;
+        }
+        Ok(conn)
+    }
+}
+
+/// Runs pending migrations on one connection; returns the versions applied.
+fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, ConnectError> {
+    let applied = match conn {
+        DbConnection::Postgres(pg) => pg.run_pending_migrations(MIGRATIONS),
+        DbConnection::Sqlite(sqlite) => sqlite.run_pending_migrations(MIGRATIONS),
+    }
+    .map_err(|e| ConnectError::Migration(e.to_string()))?;
+    Ok(applied.iter().map(ToString::to_string).collect())
+}
+
+/// Opens `url` once and applies pending migrations; returns the versions applied.
+pub fn migrate(url: &str) -> Result<Vec<String>, ConnectError> {
+    let url = DatabaseUrl::parse(url)?;
+    run_migrations(&mut url.open_first()?)
+}
+
+/// Opens each pooled connection with the concrete type the URL names, so that a PostgreSQL URL
+/// is never tried as a SQLite path (as `MultiConnection::establish` would).
+pub(crate) struct Manager(DatabaseUrl);
+
+impl ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        self.0.establish().map_err(r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+pub(crate) type DbPool = Pool<Manager>;
+pub(crate) type PooledDb = PooledConnection<Manager>;
+
+/// Opens the pool after migrating with a first, concrete connection.
+pub(crate) fn open_pool(url: &str, pool_size: u32) -> Result<(DbPool, Backend), ConnectError> {
+    let url = DatabaseUrl::parse(url)?;
+    let mut first = url.open_first()?;
+    let applied = run_migrations(&mut first)?;
+    if !applied.is_empty() {
+        tracing::info!(backend = %url.backend, ?applied, "database migrations applied");
+    }
+    drop(first);
+    let backend = url.backend;
+    let pool = Pool::builder()
+        .max_size(pool_size.max(1))
+        .min_idle(Some(1))
+        .connection_timeout(CHECKOUT_TIMEOUT)
+        .build(Manager(url))
+        .map_err(|e| ConnectError::Pool(e.to_string()))?;
+    Ok((pool, backend))
+}

@@ -1,0 +1,43 @@
+// Hand-written to match migrations/; the contract tests fail if the two drift apart.
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        username -> Text,
+        username_normalized -> Text,
+        email -> Nullable<Text>,
+        email_normalized -> Nullable<Text>,
+        password_hash -> Text,
+        role -> Text,
+        is_active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        user_id -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Timestamp,
+        idle_expires_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        user_agent -> Nullable<Text>,
+        ip -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (token_hash) {
+        token_hash -> Text,
+        session_id -> Text,
+        issued_at -> Timestamp,
+        superseded_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(refresh_tokens -> sessions (session_id));
+diesel::allow_tables_to_appear_in_same_query!(users, sessions, refresh_tokens);

@@ -1,0 +1,234 @@
+//! The store traits implemented once over [`DbConnection`], for both backends.
+
+use std::fmt;
+
+use auth_domain::{
+    Conflict, NewSession, NewUser, Session, SessionId, SessionRevocation, SessionStore,
+    StoreError, User, UserChanges, UserId, UserStore, Username,
+};
+use chrono::{DateTime, Utc};
+use diesel::{
+    connection::SimpleConnection,
+    prelude::*,
+    result::{DatabaseErrorKind, Error as DieselError},
+};
+
+use crate::{
+    connection::{Backend, ConnectError, DbConnection, DbPool, PooledDb, open_pool},
+    rows::{RefreshTokenRow, SessionRow, UserChangeset, UserRow, naive},
+    schema::{refresh_tokens, sessions, users},
+};
+
+/// A [`Store`](auth_domain::Store) over SQLite or PostgreSQL. Methods block; call them from a
+/// blocking pool (as `auth_core::AuthService` does).
+pub struct DieselStore {
+    pool: DbPool,
+    backend: Backend,
+}
+
+impl fmt::Debug for DieselStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DieselStore")
+            .field("backend", &self.backend)
+            .field("pool_size", &self.pool.max_size())
+            .finish()
+    }
+}
+
+impl DieselStore {
+    /// Opens `sqlite://PATH` (creating the file and its folder) or `postgres://...`, applies
+    /// pending migrations, and opens a pool of at most `pool_size` connections.
+    pub fn connect(url: &str, pool_size: u32) -> Result<Self, ConnectError> {
+        let (pool, backend) = open_pool(url, pool_size)?;
+        Ok(Self { pool, backend })
+    }
+
+    /// Which backend this store talks to.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    fn conn(&self) -> Result<PooledDb, StoreError> {
+        self.pool
+            .get()
+            .map_err(|e| StoreError::Unavailable(format!("no database connection: {e}")))
+    }
+}
+
+/// Maps a driver error to what the domain may know: unique keys become conflicts, a missing
+/// parent row becomes not-found, everything else is "unavailable" (HTTP 503).
+fn store_error(e: DieselError) -> StoreError {
+    match e {
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+            // PostgreSQL names the index; SQLite names the column in the message.
+            let culprit = info.constraint_name().unwrap_or(info.message());
+            StoreError::Conflict(if culprit.contains("email") {
+                Conflict::Email
+            } else {
+                Conflict::Username
+            })
+        }
+        DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _)
+        | DieselError::NotFound => StoreError::NotFound,
+        other => StoreError::Unavailable(other.to_string()),
+    }
+}
+
+/// Runs `work` in a transaction, keeping the domain error it returns.
+fn transaction<T>(
+    conn: &mut DbConnection,
+    work: impl FnOnce(&mut DbConnection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    enum TxError {
+        Store(StoreError),
+        Db(DieselError),
+    }
+    impl From<DieselError> for TxError {
+        fn from(e: DieselError) -> Self {
+            TxError::Db(e)
+        }
+    }
+    conn.transaction(|conn| work(conn).map_err(TxError::Store))
+        .map_err(|e| match e {
+            TxError::Store(e) => e,
+            TxError::Db(e) => store_error(e),
+        })
+}
+
+fn load_user(conn: &mut DbConnection, id: &str) -> Result<Option<User>, StoreError> {
+    users::table
+        .find(id)
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
+        .map_err(store_error)?
+        .map(User::try_from)
+        .transpose()
+}
+
+impl UserStore for DieselStore {
+    fn create_user(&self, new: NewUser) -> Result<User, StoreError> {
+        let user = new.into_user();
+        diesel::insert_into(users::table)
+            .values(UserRow::from(&user))
+            .execute(&mut *self.conn()?)
+            .map_err(store_error)?;
+        Ok(user)
+    }
+
+    fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        load_user(&mut *self.conn()?, &id.to_string())
+    }
+
+    fn user_by_username(&self, username: &Username) -> Result<Option<User>, StoreError> {
+        users::table
+            .filter(users::username_normalized.eq(username.normalized()))
+            .select(UserRow::as_select())
+            .first(&mut *self.conn()?)
+            .optional()
+            .map_err(store_error)?
+            .map(User::try_from)
+            .transpose()
+    }
+
+    fn update_user(&self, id: UserId, changes: &UserChanges) -> Result<User, StoreError> {
+        let id = id.to_string();
+        transaction(&mut *self.conn()?, |conn| {
+            let updated = diesel::update(users::table.find(&id))
+                .set(UserChangeset::from(changes))
+                .execute(conn)
+                .map_err(store_error)?;
+            if updated == 0 {
+                return Err(StoreError::NotFound);
+            }
+            load_user(conn, &id)?.ok_or(StoreError::NotFound)
+        })
+    }
+
+    fn ping(&self) -> Result<(), StoreError> {
+        self.conn()?
+            .batch_execute("SELECT 1")
+            .map_err(|e| StoreError::Unavailable(e.to_string()))
+    }
+}
+
+impl SessionStore for DieselStore {
+    fn create_session(&self, new: NewSession) -> Result<Session, StoreError> {
+        transaction(&mut *self.conn()?, |conn| {
+            diesel::insert_into(sessions::table)
+                .values(SessionRow::from(&new.session))
+                .execute(conn)
+                .map_err(store_error)?;
+            diesel::insert_into(refresh_tokens::table)
+                .values(RefreshTokenRow {
+                    token_hash: new.refresh_token_hash.as_str().to_owned(),
+                    session_id: new.session.id.to_string(),
+                    issued_at: naive(new.session.created_at),
+                    superseded_at: None,
+                })
+                .execute(conn)
+                .map_err(store_error)?;
+            Ok(())
+        })?;
+        Ok(new.session)
+    }
+
+    fn session_with_user(&self, id: SessionId) -> Result<Option<(Session, User)>, StoreError> {
+        let found = sessions::table
+            .inner_join(users::table)
+            .filter(sessions::id.eq(id.to_string()))
+            .select((SessionRow::as_select(), UserRow::as_select()))
+            .first::<(SessionRow, UserRow)>(&mut *self.conn()?)
+            .optional()
+            .map_err(store_error)?;
+        found
+            .map(|(session, user)| Ok((Session::try_from(session)?, User::try_from(user)?)))
+            .transpose()
+    }
+
+    fn revoke_session(&self, id: SessionId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let id = id.to_string();
+        transaction(&mut *self.conn()?, |conn| {
+            let ended = diesel::update(
+                sessions::table
+                    .find(&id)
+                    .filter(sessions::revoked_at.is_null()),
+            )
+            .set(sessions::revoked_at.eq(naive(at)))
+            .execute(conn)
+            .map_err(store_error)?;
+            if ended == 0 {
+                // Already ended (keep the first time) or no such session.
+                sessions::table
+                    .find(&id)
+                    .select(sessions::id)
+                    .first::<String>(conn)
+                    .map_err(store_error)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn revoke_user_sessions(
+        &self,
+        user: UserId,
+        which: SessionRevocation,
+        at: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        let live = sessions::table
+            .filter(sessions::user_id.eq(user.to_string()))
+            .filter(sessions::revoked_at.is_null());
+        let mut conn = self.conn()?;
+        let ended = match which {
+            SessionRevocation::All => diesel::update(live)
+                .set(sessions::revoked_at.eq(naive(at)))
+                .execute(&mut *conn),
+            SessionRevocation::AllExcept(keep) => {
+                diesel::update(live.filter(sessions::id.ne(keep.to_string())))
+                    .set(sessions::revoked_at.eq(naive(at)))
+                    .execute(&mut *conn)
+            }
+        };
+        ended.map_err(store_error)
+    }
+}

@@ -1,0 +1,112 @@
+//! Throwaway databases for tests: a SQLite file in a temporary folder, or a fresh PostgreSQL
+//! database (dropped afterwards) when `AUTH_TEST_DATABASE_URL` names a server.
+
+use std::{io::Write, sync::Once};
+
+use diesel::{Connection, PgConnection, RunQueryDsl};
+
+/// The variable that names the PostgreSQL server for tests, e.g.
+/// `postgres://postgres@127.0.0.1:5432/postgres`.
+pub const POSTGRES_URL_VAR: &str = "AUTH_TEST_DATABASE_URL";
+
+/// A database that exists for one test and is removed when dropped.
+pub struct TestDatabase {
+    url: String,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Folder(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl TestDatabase {
+    /// A new SQLite database file in a fresh temporary folder.
+    pub fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("cannot create a temporary folder");
+        let url = format!("sqlite://{}", dir.path().join("auth.db").display());
+        Self {
+            url,
+            cleanup: Cleanup::Folder(dir),
+        }
+    }
+
+    /// A new, empty PostgreSQL database on the server `AUTH_TEST_DATABASE_URL` names, or `None`
+    /// when the variable is unset (the first such call says so on standard error, which tests
+    /// do not capture). With the variable set, a server that cannot be reached fails the test.
+    pub fn postgres() -> Option<Self> {
+        let Ok(admin_url) = std::env::var(POSTGRES_URL_VAR) else {
+            static NOTICE: Once = Once::new();
+            NOTICE.call_once(|| {
+                // Written to the real stderr on purpose: `eprintln!` would be captured.
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "\nNOTE: PostgreSQL tests SKIPPED: set {POSTGRES_URL_VAR} \
+                     (e.g. postgres://postgres@127.0.0.1:5432/postgres) to run them.\n"
+                );
+            });
+            return None;
+        };
+        let name = format!("auth_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = PgConnection::establish(&admin_url).unwrap_or_else(|e| {
+            panic!("{POSTGRES_URL_VAR} is set but PostgreSQL cannot be reached: {e}")
+        });
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .expect("cannot create a test database");
+        Some(Self {
+            url: with_database(&admin_url, &name),
+            cleanup: Cleanup::Postgres { admin_url, name },
+        })
+    }
+
+    /// The URL to connect to.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Cleanup::Postgres { admin_url, name } = &self.cleanup
+            && let Ok(mut admin) = PgConnection::establish(admin_url)
+        {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut admin);
+        }
+    }
+}
+
+/// `admin_url` with its database name replaced by `name` (query parameters kept).
+fn with_database(admin_url: &str, name: &str) -> String {
+    let (base, query) = admin_url
+        .split_once('?')
+        .map_or((admin_url, None), |(b, q)| (b, Some(q)));
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let host_part = match base[scheme_end..].find('/') {
+        Some(slash) => &base[..scheme_end + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{host_part}/{name}?{query}"),
+        None => format!("{host_part}/{name}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn replaces_only_the_database_name() {
+        assert_eq!(
+            with_database("postgres://u@h:5432/postgres", "t1"),
+            "postgres://u@h:5432/t1"
+        );
+        assert_eq!(with_database("postgres://u@h", "t1"), "postgres://u@h/t1");
+        assert_eq!(
+            with_database("postgresql://u:p@h/db?sslmode=disable", "t1"),
+            "postgresql://u:p@h/t1?sslmode=disable"
+        );
+    }
+}
