@@ -1,1 +1,122 @@
-//! placeholder
+//! The actix-web adapter of the authentication service.
+//!
+//! - [`app`] builds the whole application (routes, JSON errors for every failure, trailing-slash
+//!   tolerance, `X-Content-Type-Options: nosniff`, one log line per request); the bundled server
+//!   and the tests both use it.
+//! - [`configure`] mounts the routes and their state into an embedder's own `App`.
+//! - [`CurrentUser`] and [`AdminUser`] guard an embedder's own routes.
+//! - [`ApiError`] is the one error type: the contract's status codes, bodies and headers.
+#![forbid(unsafe_code)]
+
+mod error;
+mod extract;
+mod routes;
+
+use std::{net::IpAddr, time::Instant};
+
+use actix_web::{
+    App, Error,
+    body::MessageBody,
+    dev::{ServiceFactory, ServiceRequest, ServiceResponse},
+    http::{StatusCode, header},
+    middleware::{DefaultHeaders, Next, NormalizePath, from_fn},
+    web,
+};
+use auth_core::AuthService;
+
+pub use error::ApiError;
+pub use extract::{AdminUser, CurrentUser, FormBody, JsonBody, client_ip};
+pub use routes::UserResponse;
+
+/// HTTP-level settings.
+#[derive(Clone, Debug)]
+pub struct HttpSettings {
+    /// Larger request bodies get 413.
+    pub max_body_bytes: usize,
+    /// Peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+impl Default for HttpSettings {
+    /// 64 KiB bodies, no trusted proxies.
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 64 * 1024,
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+/// What the routes need: the service and the HTTP settings.
+#[derive(Clone, Debug)]
+pub struct AuthState {
+    /// The authentication service.
+    pub service: AuthService,
+    /// HTTP-level settings.
+    pub http: HttpSettings,
+}
+
+/// Mounts every route and its state into `cfg`; query and path errors become JSON errors.
+pub fn configure(state: AuthState) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| {
+        cfg.app_data(web::Data::new(state))
+            .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "validation_error",
+                    format!("query: {err}"),
+                )
+                .into()
+            }))
+            .app_data(web::PathConfig::default().error_handler(|err, _| {
+                ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("path: {err}")).into()
+            }));
+        routes::routes(cfg);
+    }
+}
+
+/// The whole application: [`configure`] plus a JSON 404 for unknown routes, trailing-slash
+/// tolerance (`/admin/` is `/admin`), `X-Content-Type-Options: nosniff`, and one log line per
+/// request (method, path without query, status, latency).
+pub fn app(
+    state: AuthState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .configure(configure(state))
+        .default_service(web::to(routes::not_found))
+        .wrap(NormalizePath::trim())
+        .wrap(DefaultHeaders::new().add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")))
+        .wrap(from_fn(log_request))
+}
+
+/// Logs one line per request. Only the path is logged, never the query string or headers, so a
+/// token sent where it does not belong never reaches the log.
+async fn log_request(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path: String = req.path().chars().take(200).collect();
+    let response = next.call(req).await;
+    let status = match &response {
+        Ok(response) => response.status().as_u16(),
+        Err(error) => error.as_response_error().status_code().as_u16(),
+    };
+    tracing::info!(
+        %method,
+        %path,
+        status,
+        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+    response
+}

@@ -1,1 +1,6 @@
-//! placeholder
+//! The bundled authentication server: settings, CLI, telemetry and wiring of the auth crates.
+#![forbid(unsafe_code)]
+
+pub mod settings;
+pub mod startup;
+pub mod telemetry;

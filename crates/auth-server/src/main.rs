@@ -1,1 +1,101 @@
-fn main() {}
+//! `auth-server`: serve (the default), migrate, create-admin, gen-secret.
+
+use std::io::BufRead;
+
+use anyhow::{Context, bail};
+use auth_core::AdminOutcome;
+use auth_domain::Password;
+use auth_server::{
+    settings::{AppEnv, Settings},
+    startup, telemetry,
+};
+use clap::{Parser, Subcommand};
+
+/// The authentication server. Settings: config/default.toml, config/{AUTH_ENV}.toml, then
+/// AUTH__SECTION__KEY environment variables (see README.md).
+#[derive(Parser)]
+#[command(name = "auth-server", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve HTTP (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Create an admin, or promote an existing user. The password of a new admin is read from
+    /// the first line of standard input, never from the command line.
+    CreateAdmin {
+        /// The admin's username.
+        #[arg(long)]
+        username: String,
+    },
+    /// Print a new random HMAC secret for jwt.secret.
+    GenSecret,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    if let Some(Command::GenSecret) = cli.command {
+        println!("{}", startup::generate_secret());
+        return Ok(());
+    }
+    telemetry::init();
+    let env = AppEnv::from_env()?;
+    let settings = Settings::load(env, &[])?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(settings, env),
+        Command::Migrate => {
+            let applied = auth_diesel::migrate(settings.database.url.expose())?;
+            println!("{} migration(s) applied", applied.len());
+            Ok(())
+        }
+        Command::CreateAdmin { username } => create_admin(settings, env, &username),
+        Command::GenSecret => unreachable!("handled above"),
+    }
+}
+
+fn serve(settings: Settings, env: AppEnv) -> anyhow::Result<()> {
+    let state = startup::build_state(&settings, env)?;
+    actix_web::rt::System::new().block_on(async move {
+        let (server, addrs) = startup::bind(&settings, state)?;
+        for addr in addrs {
+            tracing::info!(env = env.as_str(), "listening on http://{addr}");
+        }
+        server.await.context("server failed")
+    })
+}
+
+fn create_admin(settings: Settings, env: AppEnv, username: &str) -> anyhow::Result<()> {
+    let state = startup::build_state(&settings, env)?;
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
+    let password = line.trim_end_matches(['\r', '\n']);
+    actix_web::rt::System::new().block_on(async move {
+        let (user, outcome) = match state
+            .service
+            .ensure_admin(username, Password::new(password))
+            .await
+        {
+            Ok(done) => done,
+            Err(e) => bail!("cannot create the admin: {e}"),
+        };
+        match outcome {
+            AdminOutcome::Created => println!("created admin {} ({})", user.username, user.id),
+            AdminOutcome::Promoted => println!(
+                "promoted {} ({}) to admin; password unchanged",
+                user.username, user.id
+            ),
+            AdminOutcome::AlreadyAdmin => {
+                println!("{} ({}) is already an admin", user.username, user.id)
+            }
+        }
+        Ok(())
+    })
+}

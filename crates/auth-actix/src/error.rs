@@ -1,0 +1,178 @@
+//! One error type for every route: the contract's status codes, JSON bodies and headers.
+
+use std::fmt;
+
+use actix_web::{
+    HttpResponse, ResponseError,
+    http::{StatusCode, header},
+};
+use auth_core::{AuthError, TokenError};
+use serde::Serialize;
+
+/// An error response: `{"error": code, "detail": text}` (plus `error_description` on the OAuth2
+/// token endpoint), with `WWW-Authenticate` where RFC 6750 asks for it.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    detail: String,
+    www_authenticate: Option<String>,
+    oauth: bool,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+    detail: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_description: Option<&'a str>,
+}
+
+impl ApiError {
+    /// An error with a status, a machine-readable code and a message for people.
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            detail: detail.into(),
+            www_authenticate: None,
+            oauth: false,
+        }
+    }
+
+    /// 401 `not_authenticated`: no credentials were sent.
+    pub fn not_authenticated() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "not_authenticated", "Not authenticated")
+            .with_www_authenticate("Bearer")
+    }
+
+    /// 401 `invalid_token` with RFC 6750's `WWW-Authenticate` parameters.
+    pub fn invalid_token(reason: impl fmt::Display) -> Self {
+        let reason = reason.to_string();
+        // The description is ours (never client input), but keep it a safe quoted-string.
+        let quoted: String = reason.chars().filter(|c| *c != '"' && *c != '\\').collect();
+        Self::new(StatusCode::UNAUTHORIZED, "invalid_token", reason).with_www_authenticate(
+            format!("Bearer error=\"invalid_token\", error_description=\"{quoted}\""),
+        )
+    }
+
+    /// 403 `forbidden`.
+    pub fn forbidden() -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden")
+    }
+
+    /// 404 `not_found`.
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "Not Found")
+    }
+
+    /// 400 `invalid_request` in the OAuth2 token endpoint's format (RFC 6749 §5.2).
+    pub fn oauth(code: &'static str, detail: impl Into<String>) -> Self {
+        let mut error = Self::new(StatusCode::BAD_REQUEST, code, detail);
+        error.oauth = true;
+        error
+    }
+
+    fn with_www_authenticate(mut self, value: impl Into<String>) -> Self {
+        self.www_authenticate = Some(value.into());
+        self
+    }
+
+    /// The machine-readable code.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    /// The message for people.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
+    /// The same error in the OAuth2 token endpoint's terms: failed credentials are
+    /// `invalid_grant`, bad input `invalid_request`, both 400 (RFC 6749 §5.2).
+    pub fn for_token_endpoint(error: AuthError) -> Self {
+        match error {
+            AuthError::InvalidCredentials | AuthError::AccountDisabled => {
+                Self::oauth("invalid_grant", error.to_string())
+            }
+            AuthError::InvalidPassword(_) | AuthError::InvalidUsername(_) => {
+                Self::oauth("invalid_request", error.to_string())
+            }
+            other => {
+                let mut mapped = Self::from(other);
+                mapped.oauth = true;
+                mapped
+            }
+        }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.detail)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status);
+        if let Some(value) = &self.www_authenticate {
+            response.insert_header((header::WWW_AUTHENTICATE, value.as_str()));
+        }
+        if self.oauth {
+            response.insert_header((header::CACHE_CONTROL, "no-store"));
+            response.insert_header((header::PRAGMA, "no-cache"));
+        }
+        response.json(ErrorBody {
+            error: self.code,
+            detail: &self.detail,
+            error_description: self.oauth.then_some(self.detail.as_str()),
+        })
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(error: AuthError) -> Self {
+        let detail = error.to_string();
+        let (status, code) = match &error {
+            AuthError::InvalidUsername(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_username"),
+            AuthError::InvalidEmail(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_email"),
+            AuthError::InvalidPassword(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_password"),
+            AuthError::CurrentPasswordRequired => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "current_password_required")
+            }
+            AuthError::UsernameTaken => (StatusCode::CONFLICT, "username_taken"),
+            AuthError::EmailTaken => (StatusCode::CONFLICT, "email_taken"),
+            AuthError::InvalidCredentials => {
+                return Self::new(StatusCode::UNAUTHORIZED, "invalid_credentials", detail)
+                    .with_www_authenticate("Bearer");
+            }
+            AuthError::InvalidToken(reason) => return Self::invalid_token(reason),
+            AuthError::AccountDisabled => (StatusCode::FORBIDDEN, "account_disabled"),
+            AuthError::InvalidCurrentPassword => {
+                (StatusCode::FORBIDDEN, "invalid_current_password")
+            }
+            AuthError::Forbidden => return Self::forbidden(),
+            AuthError::NotFound => return Self::not_found(),
+            AuthError::Unavailable(_) => {
+                tracing::error!(error = %error.log_text(), "store unavailable");
+                (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable")
+            }
+            _ => {
+                tracing::error!(error = %error.log_text(), "internal error");
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal_error")
+            }
+        };
+        Self::new(status, code, detail)
+    }
+}
+
+impl From<TokenError> for ApiError {
+    fn from(error: TokenError) -> Self {
+        Self::invalid_token(error)
+    }
+}
