@@ -92,30 +92,24 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
                 ));
             }
             let bytes = read_body(state.http.max_body_bytes, payload, declared).await?;
-            let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
-            let malformed = |e: serde_json::Error| {
+            // Syntax first (400), then shape (422, naming the field), so that each failure is
+            // reported as what it is.
+            let document: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
                 ApiError::new(
                     StatusCode::BAD_REQUEST,
                     "malformed_json",
                     format!("The body is not valid JSON: {e}"),
                 )
-            };
-            let value = serde_path_to_error::deserialize(&mut deserializer)
-                .map_err(|e| {
-                    let path = e.path().to_string();
-                    let inner = e.into_inner();
-                    if inner.is_data() {
-                        let field = if path == "." { "body".to_owned() } else { path };
-                        ApiError::new(
-                            StatusCode::UNPROCESSABLE_ENTITY,
-                            "validation_error",
-                            format!("{field}: {inner}"),
-                        )
-                    } else {
-                        malformed(inner)
-                    }
-                })?;
-            deserializer.end().map_err(malformed)?;
+            })?;
+            let value = serde_path_to_error::deserialize(document).map_err(|e| {
+                let path = e.path().to_string();
+                let field = if path == "." { "body".to_owned() } else { path };
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "validation_error",
+                    format!("{field}: {}", e.into_inner()),
+                )
+            })?;
             Ok(JsonBody(value))
         })
     }

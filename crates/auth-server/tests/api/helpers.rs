@@ -1,0 +1,179 @@
+//! The real app over a throwaway database, and typed request helpers that hide the plumbing.
+
+use actix_web::{
+    http::{StatusCode, header::HeaderMap},
+    test::{self, TestRequest},
+};
+use auth_actix::AuthState;
+use auth_diesel::{DieselStore, testing::TestDatabase};
+use auth_server::{
+    settings::{AppEnv, Settings},
+    startup,
+};
+use serde_json::{Value, json};
+
+pub const PASSWORD: &str = "correct horse battery";
+const SECRET: &str = "test-secret-that-is-long-enough-for-hs256!";
+
+pub struct TestApp {
+    pub state: AuthState,
+    pub database: TestDatabase,
+    _secret_dir: tempfile::TempDir,
+}
+
+/// A response, with the body parsed as JSON (`Value::Null` when empty).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts the contract's error shape and returns the machine code.
+    pub fn error_code(&self) -> &str {
+        assert!(self.body["detail"].is_string(), "no detail in {}", self.text);
+        self.body["error"].as_str().unwrap_or_else(|| panic!("no error in {}", self.text))
+    }
+
+    #[track_caller]
+    pub fn assert(&self, status: u16, code: &str) -> &Self {
+        assert_eq!(self.status.as_u16(), status, "{}", self.text);
+        assert_eq!(self.error_code(), code, "{}", self.text);
+        self
+    }
+}
+
+impl TestApp {
+    pub fn sqlite() -> Self {
+        Self::on(TestDatabase::sqlite())
+    }
+
+    pub fn postgres() -> Option<Self> {
+        TestDatabase::postgres().map(Self::on)
+    }
+
+    fn on(database: TestDatabase) -> Self {
+        let secret_dir = tempfile::tempdir().unwrap();
+        let secret_file = secret_dir.path().join("jwt-secret");
+        let settings = Settings::load(
+            AppEnv::Test,
+            &[
+                ("database.url", database.url()),
+                ("database.pool_size", "4"),
+                ("jwt.secret", SECRET),
+                ("jwt.secret_file", &secret_file.to_string_lossy()),
+                ("password.bcrypt_cost", "4"),
+            ],
+        )
+        .unwrap();
+        let state = startup::build_state(&settings, AppEnv::Test).unwrap();
+        Self {
+            state,
+            database,
+            _secret_dir: secret_dir,
+        }
+    }
+
+    /// A second handle on the same database, for arranging what no route can do yet.
+    pub fn store(&self) -> DieselStore {
+        DieselStore::connect(self.database.url(), 1).unwrap()
+    }
+
+    pub async fn send(&self, request: TestRequest) -> Reply {
+        let app = test::init_service(auth_actix::app(self.state.clone())).await;
+        let response = test::call_service(&app, request.to_request()).await;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = test::read_body(response).await;
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        assert!(!text.contains("$2b$"), "a password hash leaked: {text}");
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| panic!("{status}: body is not JSON: {text:?}"))
+        };
+        Reply {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    pub async fn post_json(&self, path: &str, body: Value) -> Reply {
+        self.send(TestRequest::post().uri(path).set_json(body)).await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Reply {
+        self.send(TestRequest::get().uri(path).insert_header(bearer(token))).await
+    }
+
+    pub async fn register(&self, username: &str) -> Reply {
+        self.post_json("/register", json!({"username": username, "password": PASSWORD}))
+            .await
+    }
+
+    pub async fn login_with(&self, username: &str, password: &str) -> Reply {
+        self.post_json("/login", json!({"username": username, "password": password}))
+            .await
+    }
+
+    /// Logs in and returns the access token.
+    pub async fn token(&self, username: &str) -> String {
+        let reply = self.login_with(username, PASSWORD).await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        reply.body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// Registers and logs in.
+    pub async fn user(&self, username: &str) -> String {
+        assert_eq!(self.register(username).await.status, 201);
+        self.token(username).await
+    }
+
+    /// Creates an admin (as `auth-server create-admin` does) and logs in.
+    pub async fn admin(&self, username: &str) -> String {
+        self.state
+            .service
+            .ensure_admin(username, auth_domain::Password::new(PASSWORD))
+            .await
+            .unwrap();
+        self.token(username).await
+    }
+}
+
+pub fn bearer(token: &str) -> (&'static str, String) {
+    ("Authorization", format!("Bearer {token}"))
+}
+
+/// Instantiates every listed test for SQLite and (when configured) PostgreSQL.
+#[macro_export]
+macro_rules! on_every_store {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    super::$name($crate::helpers::TestApp::sqlite()).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    if let Some(app) = $crate::helpers::TestApp::postgres() {
+                        super::$name(app).await;
+                    }
+                }
+            )*
+        }
+    };
+}

@@ -1,0 +1,73 @@
+use auth_domain::{UserChanges, UserStore, Username, now};
+use serde_json::json;
+
+use crate::helpers::{PASSWORD, TestApp};
+
+crate::on_every_store!(
+    login_returns_a_token_response_that_is_not_cached,
+    unknown_user_and_wrong_password_are_indistinguishable,
+    disabled_account_is_403_after_the_right_password,
+    requested_lifetime_is_clamped,
+    overlong_password_is_refused_not_truncated,
+);
+
+async fn login_returns_a_token_response_that_is_not_cached(app: TestApp) {
+    app.register("alice").await;
+    let reply = app.login_with("ALICE", PASSWORD).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.body["token_type"], "bearer");
+    assert_eq!(reply.body["expires_in"], 900);
+    assert!(reply.body["access_token"].as_str().unwrap().split('.').count() == 3);
+    let refresh = reply.body["refresh_token"].as_str().unwrap();
+    assert!(refresh.len() >= 43, "refresh token too short: {refresh}");
+    assert_eq!(reply.header("cache-control"), Some("no-store"));
+    assert_eq!(reply.header("pragma"), Some("no-cache"));
+}
+
+async fn unknown_user_and_wrong_password_are_indistinguishable(app: TestApp) {
+    app.register("alice").await;
+    let wrong = app.login_with("alice", "not the password").await;
+    let unknown = app.login_with("nobody", PASSWORD).await;
+    wrong.assert(401, "invalid_credentials");
+    assert_eq!(wrong.body["detail"], "Incorrect username or password");
+    assert_eq!(wrong.text, unknown.text);
+    assert_eq!(wrong.status, unknown.status);
+    assert_eq!(wrong.header("www-authenticate"), Some("Bearer"));
+    assert_eq!(wrong.header("www-authenticate"), unknown.header("www-authenticate"));
+}
+
+async fn disabled_account_is_403_after_the_right_password(app: TestApp) {
+    app.register("alice").await;
+    let store = app.store();
+    let user = store.user_by_username(&Username::parse("alice").unwrap()).unwrap().unwrap();
+    let mut disable = UserChanges::at(now());
+    disable.is_active = Some(false);
+    store.update_user(user.id, &disable).unwrap();
+
+    app.login_with("alice", "not the password").await.assert(401, "invalid_credentials");
+    app.login_with("alice", PASSWORD).await.assert(403, "account_disabled");
+}
+
+async fn requested_lifetime_is_clamped(app: TestApp) {
+    app.register("alice").await;
+    for (asked, granted) in [(300, 300), (1, 60), (999_999, 3600)] {
+        let reply = app
+            .post_json(
+                "/login",
+                json!({"username": "alice", "password": PASSWORD, "expires_in": asked}),
+            )
+            .await;
+        assert_eq!(reply.body["expires_in"], granted, "asked {asked}");
+    }
+}
+
+async fn overlong_password_is_refused_not_truncated(app: TestApp) {
+    let exactly_72 = "p".repeat(72);
+    let reply = app
+        .post_json("/register", json!({"username": "alice", "password": exactly_72}))
+        .await;
+    assert_eq!(reply.status, 201);
+    assert_eq!(app.login_with("alice", &exactly_72).await.status, 200);
+    let reply = app.login_with("alice", &format!("{exactly_72}-and-more")).await;
+    reply.assert(422, "invalid_password");
+}

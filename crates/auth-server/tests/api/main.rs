@@ -1,0 +1,11 @@
+//! HTTP tests through the real app (routes, extractors, error mapping, settings, real database),
+//! each run on SQLite and, when AUTH_TEST_DATABASE_URL is set, on PostgreSQL.
+
+mod helpers;
+
+mod authentication;
+mod login;
+mod profile;
+mod register;
+mod routing;
+mod token_endpoint;
