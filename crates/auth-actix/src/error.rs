@@ -42,8 +42,12 @@ impl ApiError {
 
     /// 401 `not_authenticated`: no credentials were sent.
     pub fn not_authenticated() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "not_authenticated", "Not authenticated")
-            .with_www_authenticate("Bearer")
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "not_authenticated",
+            "Not authenticated",
+        )
+        .with_www_authenticate("Bearer")
     }
 
     /// 401 `invalid_token` with RFC 6750's `WWW-Authenticate` parameters.
@@ -51,9 +55,9 @@ impl ApiError {
         let reason = reason.to_string();
         // The description is ours (never client input), but keep it a safe quoted-string.
         let quoted: String = reason.chars().filter(|c| *c != '"' && *c != '\\').collect();
-        Self::new(StatusCode::UNAUTHORIZED, "invalid_token", reason).with_www_authenticate(
-            format!("Bearer error=\"invalid_token\", error_description=\"{quoted}\""),
-        )
+        Self::new(StatusCode::UNAUTHORIZED, "invalid_token", reason).with_www_authenticate(format!(
+            "Bearer error=\"invalid_token\", error_description=\"{quoted}\""
+        ))
     }
 
     /// 403 `forbidden`.
@@ -142,9 +146,10 @@ impl From<AuthError> for ApiError {
             AuthError::InvalidUsername(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_username"),
             AuthError::InvalidEmail(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_email"),
             AuthError::InvalidPassword(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_password"),
-            AuthError::CurrentPasswordRequired => {
-                (StatusCode::UNPROCESSABLE_ENTITY, "current_password_required")
-            }
+            AuthError::CurrentPasswordRequired => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "current_password_required",
+            ),
             AuthError::UsernameTaken => (StatusCode::CONFLICT, "username_taken"),
             AuthError::EmailTaken => (StatusCode::CONFLICT, "email_taken"),
             AuthError::InvalidCredentials => {

@@ -21,14 +21,16 @@ type LocalFuture<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
 const MAX_USER_AGENT_CHARS: usize = 256;
 
 pub(crate) fn state(req: &HttpRequest) -> Result<web::Data<AuthState>, ApiError> {
-    req.app_data::<web::Data<AuthState>>().cloned().ok_or_else(|| {
-        tracing::error!("auth_actix::configure was not applied to this app");
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
-            "Internal server error",
-        )
-    })
+    req.app_data::<web::Data<AuthState>>()
+        .cloned()
+        .ok_or_else(|| {
+            tracing::error!("auth_actix::configure was not applied to this app");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "Internal server error",
+            )
+        })
 }
 
 /// Reads the whole body, refusing more than the configured limit with 413.
@@ -147,7 +149,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for FormBody<T> {
                 })?;
             serde_urlencoded::from_bytes(&bytes)
                 .map(FormBody)
-                .map_err(|e| ApiError::oauth("invalid_request", format!("Malformed form body: {e}")))
+                .map_err(|e| {
+                    ApiError::oauth("invalid_request", format!("Malformed form body: {e}"))
+                })
         })
     }
 }
@@ -158,7 +162,9 @@ fn bearer_token(req: &HttpRequest) -> Result<Option<String>, ApiError> {
         return Ok(None);
     };
     if value.len() > MAX_TOKEN_BYTES + 16 {
-        return Err(ApiError::invalid_token("The Authorization header is too long"));
+        return Err(ApiError::invalid_token(
+            "The Authorization header is too long",
+        ));
     }
     let value = value
         .to_str()

@@ -21,18 +21,21 @@ struct State {
 
 impl State {
     fn conflict_with(&self, candidate: &User) -> Option<Conflict> {
-        self.users.values().filter(|u| u.id != candidate.id).find_map(|u| {
-            if u.username.normalized() == candidate.username.normalized() {
-                Some(Conflict::Username)
-            } else if u.email.is_some()
-                && u.email.as_ref().map(|e| e.normalized())
-                    == candidate.email.as_ref().map(|e| e.normalized())
-            {
-                Some(Conflict::Email)
-            } else {
-                None
-            }
-        })
+        self.users
+            .values()
+            .filter(|u| u.id != candidate.id)
+            .find_map(|u| {
+                if u.username.normalized() == candidate.username.normalized() {
+                    Some(Conflict::Username)
+                } else if u.email.is_some()
+                    && u.email.as_ref().map(|e| e.normalized())
+                        == candidate.email.as_ref().map(|e| e.normalized())
+                {
+                    Some(Conflict::Email)
+                } else {
+                    None
+                }
+            })
     }
 }
 
@@ -51,7 +54,9 @@ impl MemoryStore {
     fn state(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock leaves consistent data (every write is one insert), so
         // a poisoned lock is still usable.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -102,7 +107,9 @@ impl SessionStore for MemoryStore {
         if !state.users.contains_key(&new.session.user_id) {
             return Err(StoreError::NotFound);
         }
-        state.refresh_tokens.insert(new.refresh_token_hash, new.session.id);
+        state
+            .refresh_tokens
+            .insert(new.refresh_token_hash, new.session.id);
         state.sessions.insert(new.session.id, new.session.clone());
         Ok(new.session)
     }

@@ -29,7 +29,9 @@ pub struct PasswordHasher {
 
 impl fmt::Debug for PasswordHasher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PasswordHasher").field("cost", &self.cost).finish_non_exhaustive()
+        f.debug_struct("PasswordHasher")
+            .field("cost", &self.cost)
+            .finish_non_exhaustive()
     }
 }
 
@@ -145,6 +147,9 @@ mod tests {
     #[test]
     fn debug_shows_the_cost_but_not_the_dummy_hash() {
         let shown = format!("{:?}", PasswordHasher::new(4).unwrap());
-        assert!(shown.contains("cost: 4") && !shown.contains("$2b$"), "{shown}");
+        assert!(
+            shown.contains("cost: 4") && !shown.contains("$2b$"),
+            "{shown}"
+        );
     }
 }

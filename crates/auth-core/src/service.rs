@@ -100,7 +100,9 @@ impl AuthError {
     /// never show.
     pub fn log_text(&self) -> String {
         match self {
-            AuthError::Unavailable(cause) | AuthError::Internal(cause) => format!("{self}: {cause}"),
+            AuthError::Unavailable(cause) | AuthError::Internal(cause) => {
+                format!("{self}: {cause}")
+            }
             other => other.to_string(),
         }
     }
@@ -294,7 +296,11 @@ impl AuthService {
     /// Creates a user with the `user` role.
     pub async fn register(&self, registration: Registration) -> Result<User, AuthError> {
         let username = Username::parse(&registration.username)?;
-        let email = registration.email.as_deref().map(Email::parse).transpose()?;
+        let email = registration
+            .email
+            .as_deref()
+            .map(Email::parse)
+            .transpose()?;
         let password = NewPassword::parse(
             registration.password.expose(),
             self.inner.config.password_min_length,
@@ -417,7 +423,11 @@ impl AuthService {
         update: ProfileUpdate,
     ) -> Result<User, AuthError> {
         let mut changes = UserChanges::at(now());
-        changes.username = update.username.as_deref().map(Username::parse).transpose()?;
+        changes.username = update
+            .username
+            .as_deref()
+            .map(Username::parse)
+            .transpose()?;
         changes.email = update
             .email
             .map(|email| email.as_deref().map(Email::parse).transpose())
@@ -512,11 +522,15 @@ impl Inner {
         if !self.hasher.needs_rehash(&user.password_hash) {
             return user;
         }
-        let result = self.hasher.rehash(verified).map_err(AuthError::from).and_then(|hash| {
-            let mut changes = UserChanges::at(now());
-            changes.password_hash = Some(hash);
-            Ok(self.store.update_user(user.id, &changes)?)
-        });
+        let result = self
+            .hasher
+            .rehash(verified)
+            .map_err(AuthError::from)
+            .and_then(|hash| {
+                let mut changes = UserChanges::at(now());
+                changes.password_hash = Some(hash);
+                Ok(self.store.update_user(user.id, &changes)?)
+            });
         match result {
             Ok(upgraded) => {
                 tracing::info!(user_id = %user.id, cost = self.hasher.cost(), "password hash upgraded");

@@ -94,11 +94,19 @@ fn username(name: &str) -> Username {
 
 /// A created user is found by id and by username in any case; unknown ones are not.
 pub fn creates_and_finds_users(store: &dyn Store) {
-    let created = store.create_user(with_email(new_user("Alice"), "alice@example.com")).unwrap();
+    let created = store
+        .create_user(with_email(new_user("Alice"), "alice@example.com"))
+        .unwrap();
     assert_eq!(created.username.as_str(), "Alice");
     assert!(created.is_active);
-    assert_eq!(store.user_by_id(created.id).unwrap().as_ref(), Some(&created));
-    assert_eq!(store.user_by_username(&username("aLiCe")).unwrap().as_ref(), Some(&created));
+    assert_eq!(
+        store.user_by_id(created.id).unwrap().as_ref(),
+        Some(&created)
+    );
+    assert_eq!(
+        store.user_by_username(&username("aLiCe")).unwrap().as_ref(),
+        Some(&created)
+    );
     assert_eq!(store.user_by_username(&username("bob")).unwrap(), None);
     assert_eq!(store.user_by_id(UserId::new()).unwrap(), None);
 }
@@ -107,23 +115,33 @@ pub fn creates_and_finds_users(store: &dyn Store) {
 pub fn usernames_are_unique_without_regard_to_case(store: &dyn Store) {
     store.create_user(new_user("Alice")).unwrap();
     let err = store.create_user(new_user("alice")).unwrap_err();
-    assert!(matches!(err, StoreError::Conflict(Conflict::Username)), "{err:?}");
+    assert!(
+        matches!(err, StoreError::Conflict(Conflict::Username)),
+        "{err:?}"
+    );
 }
 
 /// Emails are unique without regard to case; any number of users may have none.
 pub fn emails_are_unique_without_regard_to_case(store: &dyn Store) {
-    store.create_user(with_email(new_user("alice"), "Same@Example.com")).unwrap();
+    store
+        .create_user(with_email(new_user("alice"), "Same@Example.com"))
+        .unwrap();
     let err = store
         .create_user(with_email(new_user("bob"), "same@example.COM"))
         .unwrap_err();
-    assert!(matches!(err, StoreError::Conflict(Conflict::Email)), "{err:?}");
+    assert!(
+        matches!(err, StoreError::Conflict(Conflict::Email)),
+        "{err:?}"
+    );
     store.create_user(new_user("carol")).unwrap();
     store.create_user(new_user("dave")).unwrap();
 }
 
 /// An update changes what it names, and nothing else.
 pub fn update_changes_only_the_given_fields(store: &dyn Store) {
-    let user = store.create_user(with_email(new_user("alice"), "a@example.com")).unwrap();
+    let user = store
+        .create_user(with_email(new_user("alice"), "a@example.com"))
+        .unwrap();
     let later = user.updated_at + TimeDelta::seconds(3);
 
     let mut rename = UserChanges::at(later);
@@ -135,7 +153,10 @@ pub fn update_changes_only_the_given_fields(store: &dyn Store) {
     assert_eq!(renamed.created_at, user.created_at);
     assert_eq!(renamed.updated_at, later);
     assert_eq!(store.user_by_username(&username("alice")).unwrap(), None);
-    assert_eq!(store.user_by_username(&username("alicia")).unwrap(), Some(renamed.clone()));
+    assert_eq!(
+        store.user_by_username(&username("alicia")).unwrap(),
+        Some(renamed.clone())
+    );
 
     let mut everything = UserChanges::at(later);
     everything.email = Some(None);
@@ -152,25 +173,35 @@ pub fn update_changes_only_the_given_fields(store: &dyn Store) {
 
 /// Renaming onto a taken username or email is a conflict and changes nothing.
 pub fn update_to_a_taken_username_or_email_conflicts(store: &dyn Store) {
-    store.create_user(with_email(new_user("alice"), "alice@example.com")).unwrap();
+    store
+        .create_user(with_email(new_user("alice"), "alice@example.com"))
+        .unwrap();
     let bob = store.create_user(new_user("bob")).unwrap();
 
     let mut rename = UserChanges::at(now());
     rename.username = Some(username("ALICE"));
     let err = store.update_user(bob.id, &rename).unwrap_err();
-    assert!(matches!(err, StoreError::Conflict(Conflict::Username)), "{err:?}");
+    assert!(
+        matches!(err, StoreError::Conflict(Conflict::Username)),
+        "{err:?}"
+    );
 
     let mut email = UserChanges::at(now());
     email.email = Some(Some(Email::parse("Alice@example.com").unwrap()));
     let err = store.update_user(bob.id, &email).unwrap_err();
-    assert!(matches!(err, StoreError::Conflict(Conflict::Email)), "{err:?}");
+    assert!(
+        matches!(err, StoreError::Conflict(Conflict::Email)),
+        "{err:?}"
+    );
 
     assert_eq!(store.user_by_id(bob.id).unwrap(), Some(bob));
 }
 
 /// Updating a user that does not exist is `NotFound`.
 pub fn update_of_an_unknown_user_is_not_found(store: &dyn Store) {
-    let err = store.update_user(UserId::new(), &UserChanges::at(now())).unwrap_err();
+    let err = store
+        .update_user(UserId::new(), &UserChanges::at(now()))
+        .unwrap_err();
     assert!(matches!(err, StoreError::NotFound), "{err:?}");
 }
 
@@ -198,7 +229,9 @@ pub fn sessions_are_found_with_their_user(store: &dyn Store) {
 
 /// A session for a user that does not exist is refused.
 pub fn sessions_need_an_existing_user(store: &dyn Store) {
-    let err = store.create_session(new_session(UserId::new())).unwrap_err();
+    let err = store
+        .create_session(new_session(UserId::new()))
+        .unwrap_err();
     assert!(matches!(err, StoreError::NotFound), "{err:?}");
 }
 
@@ -208,7 +241,9 @@ pub fn revoking_a_session_keeps_its_first_end_time(store: &dyn Store) {
     let session = store.create_session(new_session(user.id)).unwrap();
     let first = now();
     store.revoke_session(session.id, first).unwrap();
-    store.revoke_session(session.id, first + TimeDelta::seconds(60)).unwrap();
+    store
+        .revoke_session(session.id, first + TimeDelta::seconds(60))
+        .unwrap();
     let (stored, _) = store.session_with_user(session.id).unwrap().unwrap();
     assert_eq!(stored.revoked_at, Some(first));
     assert!(!stored.is_live_at(first));
@@ -238,7 +273,9 @@ pub fn revoking_user_sessions_can_spare_one(store: &dyn Store) {
     }
     assert_eq!(revoked_at(bobs.id), None);
 
-    let ended = store.revoke_user_sessions(alice.id, SessionRevocation::All, at).unwrap();
+    let ended = store
+        .revoke_user_sessions(alice.id, SessionRevocation::All, at)
+        .unwrap();
     assert_eq!(ended, 1);
     assert_eq!(revoked_at(keep.id), Some(at));
     assert_eq!(revoked_at(bobs.id), None);

@@ -3,9 +3,9 @@
 use std::sync::Arc;
 
 use auth_core::{
-    AdminOutcome, Algorithm, AuthConfig, AuthError, AuthService, JwtKey, LoginAttempt,
-    LogoutScope, MemoryStore, PasswordHasher, ProfileUpdate, Registration, TokenError,
-    TokenIssuer, TokenPair, TokenVerifier,
+    AdminOutcome, Algorithm, AuthConfig, AuthError, AuthService, JwtKey, LoginAttempt, LogoutScope,
+    MemoryStore, PasswordHasher, ProfileUpdate, Registration, TokenError, TokenIssuer, TokenPair,
+    TokenVerifier,
 };
 use auth_domain::{ClientInfo, Password, PasswordHash, Role, UserChanges, UserStore, now};
 use chrono::TimeDelta;
@@ -86,7 +86,10 @@ async fn login_is_case_insensitive_on_the_username() {
 async fn duplicate_username_in_another_case_is_taken() {
     let h = harness();
     h.register("alice").await.unwrap();
-    assert!(matches!(h.register("ALICE").await, Err(AuthError::UsernameTaken)));
+    assert!(matches!(
+        h.register("ALICE").await,
+        Err(AuthError::UsernameTaken)
+    ));
 }
 
 #[tokio::test]
@@ -99,8 +102,14 @@ async fn registration_parses_every_field() {
             email: email.map(Into::into),
         })
     };
-    assert!(matches!(register("a", PASSWORD, None).await, Err(AuthError::InvalidUsername(_))));
-    assert!(matches!(register("alice", "short", None).await, Err(AuthError::InvalidPassword(_))));
+    assert!(matches!(
+        register("a", PASSWORD, None).await,
+        Err(AuthError::InvalidUsername(_))
+    ));
+    assert!(matches!(
+        register("alice", "short", None).await,
+        Err(AuthError::InvalidPassword(_))
+    ));
     assert!(matches!(
         register("alice", &"x".repeat(73), None).await,
         Err(AuthError::InvalidPassword(_))
@@ -109,7 +118,9 @@ async fn registration_parses_every_field() {
         register("alice", PASSWORD, Some("nope")).await,
         Err(AuthError::InvalidEmail(_))
     ));
-    register("alice", PASSWORD, Some("alice@example.com")).await.unwrap();
+    register("alice", PASSWORD, Some("alice@example.com"))
+        .await
+        .unwrap();
     assert!(matches!(
         register("bob", PASSWORD, Some("ALICE@example.com")).await,
         Err(AuthError::EmailTaken)
@@ -142,7 +153,10 @@ async fn overlong_password_at_login_is_refused_not_truncated() {
         .await
         .unwrap();
     h.login_with("alice", &seventy_two).await.unwrap();
-    let err = h.login_with("alice", &format!("{seventy_two}extra")).await.unwrap_err();
+    let err = h
+        .login_with("alice", &format!("{seventy_two}extra"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, AuthError::InvalidPassword(_)), "{err:?}");
 }
 
@@ -157,7 +171,10 @@ async fn disabled_account_is_reported_only_after_the_right_password() {
         h.login_with("alice", "wrong password!").await,
         Err(AuthError::InvalidCredentials)
     ));
-    assert!(matches!(h.login_with("alice", PASSWORD).await, Err(AuthError::AccountDisabled)));
+    assert!(matches!(
+        h.login_with("alice", PASSWORD).await,
+        Err(AuthError::AccountDisabled)
+    ));
 }
 
 #[tokio::test]
@@ -225,9 +242,16 @@ async fn logout_scopes_end_the_right_sessions() {
         async move { service.authenticate(&token).await }
     };
 
-    let (a, b, c) = (h.login("alice").await, h.login("alice").await, h.login("alice").await);
+    let (a, b, c) = (
+        h.login("alice").await,
+        h.login("alice").await,
+        h.login("alice").await,
+    );
     let caller = ok(&a).await.unwrap();
-    h.service.logout(&caller, LogoutScope::Others).await.unwrap();
+    h.service
+        .logout(&caller, LogoutScope::Others)
+        .await
+        .unwrap();
     assert!(ok(&a).await.is_ok());
     assert!(ok(&b).await.is_err() && ok(&c).await.is_err());
 
@@ -239,7 +263,10 @@ async fn logout_scopes_end_the_right_sessions() {
 
     let (d, e) = (h.login("alice").await, h.login("alice").await);
     let caller = ok(&d).await.unwrap();
-    h.service.logout(&caller, LogoutScope::Global).await.unwrap();
+    h.service
+        .logout(&caller, LogoutScope::Global)
+        .await
+        .unwrap();
     assert!(ok(&d).await.is_err() && ok(&e).await.is_err());
 }
 
@@ -260,19 +287,26 @@ async fn password_change_needs_the_current_password_and_ends_other_sessions() {
         Err(AuthError::CurrentPasswordRequired)
     ));
     assert!(matches!(
-        h.service.update_profile(&caller, change(Some("not it at all"))).await,
+        h.service
+            .update_profile(&caller, change(Some("not it at all")))
+            .await,
         Err(AuthError::InvalidCurrentPassword)
     ));
     h.login("alice").await; // nothing changed yet
 
-    h.service.update_profile(&caller, change(Some(PASSWORD))).await.unwrap();
+    h.service
+        .update_profile(&caller, change(Some(PASSWORD)))
+        .await
+        .unwrap();
     assert!(h.service.authenticate(&mine.access_token).await.is_ok());
     assert!(h.service.authenticate(&other.access_token).await.is_err());
     assert!(matches!(
         h.login_with("alice", PASSWORD).await,
         Err(AuthError::InvalidCredentials)
     ));
-    h.login_with("alice", "a brand new passphrase").await.unwrap();
+    h.login_with("alice", "a brand new passphrase")
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -306,24 +340,51 @@ async fn profile_email_can_be_removed() {
         })
         .await
         .unwrap();
-    let caller = h.service.authenticate(&h.login("alice").await.access_token).await.unwrap();
-    let update = ProfileUpdate { email: Some(None), ..ProfileUpdate::default() };
-    assert_eq!(h.service.update_profile(&caller, update).await.unwrap().email, None);
+    let caller = h
+        .service
+        .authenticate(&h.login("alice").await.access_token)
+        .await
+        .unwrap();
+    let update = ProfileUpdate {
+        email: Some(None),
+        ..ProfileUpdate::default()
+    };
+    assert_eq!(
+        h.service
+            .update_profile(&caller, update)
+            .await
+            .unwrap()
+            .email,
+        None
+    );
 }
 
 #[tokio::test]
 async fn ensure_admin_creates_then_promotes_without_touching_passwords() {
     let h = harness();
-    let (admin, outcome) =
-        h.service.ensure_admin("root", Password::new(PASSWORD)).await.unwrap();
+    let (admin, outcome) = h
+        .service
+        .ensure_admin("root", Password::new(PASSWORD))
+        .await
+        .unwrap();
     assert_eq!((admin.role, outcome), (Role::Admin, AdminOutcome::Created));
-    let (_, outcome) = h.service.ensure_admin("ROOT", Password::new("ignored")).await.unwrap();
+    let (_, outcome) = h
+        .service
+        .ensure_admin("ROOT", Password::new("ignored"))
+        .await
+        .unwrap();
     assert_eq!(outcome, AdminOutcome::AlreadyAdmin);
 
     let bob = h.register("bob").await.unwrap();
-    let (promoted, outcome) =
-        h.service.ensure_admin("bob", Password::new("other password")).await.unwrap();
-    assert_eq!((promoted.role, outcome), (Role::Admin, AdminOutcome::Promoted));
+    let (promoted, outcome) = h
+        .service
+        .ensure_admin("bob", Password::new("other password"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (promoted.role, outcome),
+        (Role::Admin, AdminOutcome::Promoted)
+    );
     assert_eq!(promoted.password_hash, bob.password_hash);
     h.login("bob").await;
 }

@@ -62,7 +62,9 @@ fn issued_tokens_verify_and_carry_the_user_id_as_subject() {
     .into_user();
     let issuer = TokenIssuer::new(key(), "iss-test", "aud-test");
     let sid = SessionId::new();
-    let (token, claims) = issuer.issue(&user, sid, TimeDelta::minutes(15), now()).unwrap();
+    let (token, claims) = issuer
+        .issue(&user, sid, TimeDelta::minutes(15), now())
+        .unwrap();
     let header = jsonwebtoken::decode_header(&token).unwrap();
     assert_eq!(header.typ.as_deref(), Some("at+jwt"));
     assert_eq!(header.kid.as_deref(), Some(key().kid()));
@@ -70,19 +72,23 @@ fn issued_tokens_verify_and_carry_the_user_id_as_subject() {
     assert_eq!(verified, claims);
     assert_eq!(verified.sub, user.id.to_string());
     assert_eq!(verified.sid, sid.to_string());
-    assert_eq!((verified.username.as_str(), verified.role.as_str()), ("alice", "admin"));
+    assert_eq!(
+        (verified.username.as_str(), verified.role.as_str()),
+        ("alice", "admin")
+    );
 }
 
 #[test]
 fn hand_signed_valid_token_verifies() {
-    verifier().verify(&sign(&header(), &valid_claims())).unwrap();
+    verifier()
+        .verify(&sign(&header(), &valid_claims()))
+        .unwrap();
 }
 
 #[test]
 fn alg_none_is_refused() {
-    let head = URL_SAFE_NO_PAD.encode(
-        json!({"alg": "none", "typ": "at+jwt", "kid": key().kid()}).to_string(),
-    );
+    let head = URL_SAFE_NO_PAD
+        .encode(json!({"alg": "none", "typ": "at+jwt", "kid": key().kid()}).to_string());
     let body = URL_SAFE_NO_PAD.encode(valid_claims().to_string());
     for token in [format!("{head}.{body}."), format!("{head}.{body}")] {
         assert_eq!(refused(&token), TokenError::Malformed);
@@ -118,11 +124,12 @@ fn key_location_headers_are_refused_even_when_the_signature_is_good() {
     let mut x5u = header();
     x5u.x5u = Some("https://attacker.example/cert.pem".into());
     let mut jwk = header();
-    jwk.jwk = Some(
-        serde_json::from_value::<Jwk>(json!({"kty": "oct", "k": "c2VjcmV0"})).unwrap(),
-    );
+    jwk.jwk = Some(serde_json::from_value::<Jwk>(json!({"kty": "oct", "k": "c2VjcmV0"})).unwrap());
     for h in [jku, x5u, jwk] {
-        assert_eq!(refused(&sign(&h, &valid_claims())), TokenError::ForbiddenHeader);
+        assert_eq!(
+            refused(&sign(&h, &valid_claims())),
+            TokenError::ForbiddenHeader
+        );
     }
 }
 
@@ -156,7 +163,9 @@ fn wrong_issuer_or_audience_is_refused() {
 
 #[test]
 fn every_required_claim_must_be_present() {
-    for claim in ["iss", "aud", "sub", "exp", "nbf", "iat", "sid", "jti", "username", "role"] {
+    for claim in [
+        "iss", "aud", "sub", "exp", "nbf", "iat", "sid", "jti", "username", "role",
+    ] {
         let mut claims = valid_claims();
         claims.as_object_mut().unwrap().remove(claim);
         let err = verifier().verify(&sign(&header(), &claims));

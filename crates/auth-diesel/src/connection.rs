@@ -12,7 +12,7 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations");
 
 /// How long a caller waits for a pooled connection before the store reports itself unavailable.
-const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(5);
+const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long SQLite waits on a lock held by another connection before failing.
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 
@@ -108,7 +108,9 @@ impl DatabaseUrl {
             })
         } else {
             let scheme = url.split_once("://").map_or("none", |(scheme, _)| scheme);
-            Err(ConnectError::UnsupportedUrl(scheme.chars().take(20).collect()))
+            Err(ConnectError::UnsupportedUrl(
+                scheme.chars().take(20).collect(),
+            ))
         }
     }
 
@@ -190,7 +192,8 @@ impl ManageConnection for Manager {
     }
 
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
-        conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
     }
 
     fn has_broken(&self, _conn: &mut DbConnection) -> bool {

@@ -129,7 +129,10 @@ impl From<&UserChanges> for UserChangeset {
                 .email
                 .as_ref()
                 .map(|e| e.as_ref().map(Email::normalized)),
-            password_hash: changes.password_hash.as_ref().map(|h| h.expose().to_owned()),
+            password_hash: changes
+                .password_hash
+                .as_ref()
+                .map(|h| h.expose().to_owned()),
             role: changes.role.map(|r| r.as_str().to_owned()),
             is_active: changes.is_active,
             updated_at: naive(changes.updated_at),

@@ -3,8 +3,8 @@
 use std::fmt;
 
 use auth_domain::{
-    Conflict, NewSession, NewUser, Session, SessionId, SessionRevocation, SessionStore,
-    StoreError, User, UserChanges, UserId, UserStore, Username,
+    Conflict, NewSession, NewUser, Session, SessionId, SessionRevocation, SessionStore, StoreError,
+    User, UserChanges, UserId, UserStore, Username,
 };
 use chrono::{DateTime, Utc};
 use diesel::{

@@ -60,6 +60,28 @@ impl TestDatabase {
         })
     }
 
+    /// Simulates a PostgreSQL outage (`false`: new connections refused, open ones killed) and
+    /// its end (`true`). Panics for SQLite.
+    pub fn set_reachable(&self, reachable: bool) {
+        let Cleanup::Postgres { admin_url, name } = &self.cleanup else {
+            panic!("set_reachable needs a PostgreSQL test database");
+        };
+        let mut admin = PgConnection::establish(admin_url).expect("PostgreSQL is unreachable");
+        diesel::sql_query(format!(
+            "ALTER DATABASE {name} ALLOW_CONNECTIONS {reachable}"
+        ))
+        .execute(&mut admin)
+        .expect("cannot change ALLOW_CONNECTIONS");
+        if !reachable {
+            diesel::sql_query(format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+            ))
+            .execute(&mut admin)
+            .expect("cannot terminate connections");
+        }
+    }
+
     /// The URL to connect to.
     pub fn url(&self) -> &str {
         &self.url

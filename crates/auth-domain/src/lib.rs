@@ -12,7 +12,9 @@ mod store;
 mod user;
 
 pub use claims::{ACCESS_TOKEN_TYPE, Claims};
-pub use identity::{Email, EmailError, Role, RoleError, SessionId, UserId, Username, UsernameError};
+pub use identity::{
+    Email, EmailError, Role, RoleError, SessionId, UserId, Username, UsernameError,
+};
 pub use secret::{
     BCRYPT_MAX_PASSWORD_BYTES, NewPassword, Password, PasswordError, PasswordHash, RefreshTokenHash,
 };

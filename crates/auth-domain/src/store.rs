@@ -1,6 +1,8 @@
 use chrono::{DateTime, Utc};
 
-use crate::{NewSession, NewUser, Session, SessionId, SessionRevocation, User, UserChanges, UserId, Username};
+use crate::{
+    NewSession, NewUser, Session, SessionId, SessionRevocation, User, UserChanges, UserId, Username,
+};
 
 /// Which unique value a write collided with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -256,7 +256,10 @@ mod tests {
     fn overrides_take_precedence_and_secrets_do_not_print() {
         let settings = Settings::load(
             AppEnv::Development,
-            &[("jwt.secret", "super-secret-value"), ("server.port", "9001")],
+            &[
+                ("jwt.secret", "super-secret-value"),
+                ("server.port", "9001"),
+            ],
         )
         .unwrap();
         assert_eq!(settings.server.port, 9001);
@@ -271,8 +274,7 @@ mod tests {
 
     #[test]
     fn production_refuses_a_low_bcrypt_cost() {
-        let err =
-            Settings::load(AppEnv::Production, &[("password.bcrypt_cost", "4")]).unwrap_err();
+        let err = Settings::load(AppEnv::Production, &[("password.bcrypt_cost", "4")]).unwrap_err();
         assert!(err.to_string().contains("bcrypt_cost"), "{err}");
     }
 

@@ -1,12 +1,6 @@
 //! Wiring: the store, the keys, the service and the HTTP server. Nothing else.
 
-use std::{
-    fs,
-    io::Write,
-    net::SocketAddr,
-    path::Path,
-    sync::Arc,
-};
+use std::{fs, io::Write, net::SocketAddr, path::Path, sync::Arc};
 
 use actix_web::{HttpServer, dev::Server};
 use anyhow::{Context, bail};

@@ -15,7 +15,13 @@ crate::on_every_store!(
 );
 
 async fn no_credentials_is_401_not_authenticated(app: TestApp) {
-    for path in ["/profile", "/users/me", "/token_expiry", "/protected", "/admin"] {
+    for path in [
+        "/profile",
+        "/users/me",
+        "/token_expiry",
+        "/protected",
+        "/admin",
+    ] {
         let reply = app.send(TestRequest::get().uri(path)).await;
         reply.assert(401, "not_authenticated");
         assert_eq!(reply.body["detail"], "Not authenticated");
@@ -23,7 +29,11 @@ async fn no_credentials_is_401_not_authenticated(app: TestApp) {
     }
     for scheme in ["Basic YWxpY2U6cGFzcw==", "Bearer", "Token abc"] {
         let reply = app
-            .send(TestRequest::get().uri("/profile").insert_header(("Authorization", scheme)))
+            .send(
+                TestRequest::get()
+                    .uri("/profile")
+                    .insert_header(("Authorization", scheme)),
+            )
             .await;
         reply.assert(401, "not_authenticated");
     }
@@ -56,7 +66,9 @@ async fn token_in_the_query_string_is_ignored(app: TestApp) {
     let token = app.user("alice").await;
     for query in ["access_token", "token"] {
         let uri = format!("/profile?{query}={token}");
-        app.send(TestRequest::get().uri(&uri)).await.assert(401, "not_authenticated");
+        app.send(TestRequest::get().uri(&uri))
+            .await
+            .assert(401, "not_authenticated");
     }
 }
 
@@ -64,24 +76,36 @@ async fn refresh_token_is_not_a_bearer_token(app: TestApp) {
     app.register("alice").await;
     let login = app.login_with("alice", crate::helpers::PASSWORD).await;
     let refresh = login.body["refresh_token"].as_str().unwrap();
-    app.get("/profile", refresh).await.assert(401, "invalid_token");
+    app.get("/profile", refresh)
+        .await
+        .assert(401, "invalid_token");
 }
 
 async fn logout_ends_the_session_at_the_next_request(app: TestApp) {
     let token = app.user("alice").await;
     assert_eq!(app.get("/profile", &token).await.status, 200);
     let reply = app
-        .send(TestRequest::post().uri("/logout").insert_header(bearer(&token)))
+        .send(
+            TestRequest::post()
+                .uri("/logout")
+                .insert_header(bearer(&token)),
+        )
         .await;
     assert_eq!(reply.status, 204);
     assert!(reply.text.is_empty());
     let reply = app.get("/profile", &token).await;
     reply.assert(401, "invalid_token");
     assert_eq!(reply.body["detail"], "The session has ended");
-    app.send(TestRequest::post().uri("/logout").insert_header(bearer(&token)))
+    app.send(
+        TestRequest::post()
+            .uri("/logout")
+            .insert_header(bearer(&token)),
+    )
+    .await
+    .assert(401, "invalid_token");
+    app.send(TestRequest::post().uri("/logout"))
         .await
-        .assert(401, "invalid_token");
-    app.send(TestRequest::post().uri("/logout")).await.assert(401, "not_authenticated");
+        .assert(401, "not_authenticated");
 }
 
 async fn logout_scopes_others_and_global(app: TestApp) {
@@ -89,7 +113,11 @@ async fn logout_scopes_others_and_global(app: TestApp) {
     let second = app.token("alice").await;
     let third = app.token("alice").await;
     let reply = app
-        .send(TestRequest::post().uri("/logout?scope=others").insert_header(bearer(&first)))
+        .send(
+            TestRequest::post()
+                .uri("/logout?scope=others")
+                .insert_header(bearer(&first)),
+        )
         .await;
     assert_eq!(reply.status, 204);
     assert_eq!(app.get("/profile", &first).await.status, 200);
@@ -98,7 +126,11 @@ async fn logout_scopes_others_and_global(app: TestApp) {
 
     let fourth = app.token("alice").await;
     let reply = app
-        .send(TestRequest::post().uri("/logout?scope=global").insert_header(bearer(&fourth)))
+        .send(
+            TestRequest::post()
+                .uri("/logout?scope=global")
+                .insert_header(bearer(&fourth)),
+        )
         .await;
     assert_eq!(reply.status, 204);
     assert_eq!(app.get("/profile", &first).await.status, 401);
@@ -107,16 +139,23 @@ async fn logout_scopes_others_and_global(app: TestApp) {
 
 async fn unknown_logout_scope_is_422(app: TestApp) {
     let token = app.user("alice").await;
-    app.send(TestRequest::post().uri("/logout?scope=everything").insert_header(bearer(&token)))
-        .await
-        .assert(422, "validation_error");
+    app.send(
+        TestRequest::post()
+            .uri("/logout?scope=everything")
+            .insert_header(bearer(&token)),
+    )
+    .await
+    .assert(422, "validation_error");
     assert_eq!(app.get("/profile", &token).await.status, 200);
 }
 
 async fn disabled_user_is_refused_at_the_next_request(app: TestApp) {
     let token = app.user("alice").await;
     let store = app.store();
-    let user = store.user_by_username(&Username::parse("alice").unwrap()).unwrap().unwrap();
+    let user = store
+        .user_by_username(&Username::parse("alice").unwrap())
+        .unwrap()
+        .unwrap();
     let mut disable = UserChanges::at(now());
     disable.is_active = Some(false);
     store.update_user(user.id, &disable).unwrap();

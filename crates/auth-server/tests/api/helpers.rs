@@ -37,8 +37,14 @@ impl Reply {
 
     /// Asserts the contract's error shape and returns the machine code.
     pub fn error_code(&self) -> &str {
-        assert!(self.body["detail"].is_string(), "no detail in {}", self.text);
-        self.body["error"].as_str().unwrap_or_else(|| panic!("no error in {}", self.text))
+        assert!(
+            self.body["detail"].is_string(),
+            "no detail in {}",
+            self.text
+        );
+        self.body["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no error in {}", self.text))
     }
 
     #[track_caller]
@@ -108,21 +114,29 @@ impl TestApp {
     }
 
     pub async fn post_json(&self, path: &str, body: Value) -> Reply {
-        self.send(TestRequest::post().uri(path).set_json(body)).await
+        self.send(TestRequest::post().uri(path).set_json(body))
+            .await
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Reply {
-        self.send(TestRequest::get().uri(path).insert_header(bearer(token))).await
+        self.send(TestRequest::get().uri(path).insert_header(bearer(token)))
+            .await
     }
 
     pub async fn register(&self, username: &str) -> Reply {
-        self.post_json("/register", json!({"username": username, "password": PASSWORD}))
-            .await
+        self.post_json(
+            "/register",
+            json!({"username": username, "password": PASSWORD}),
+        )
+        .await
     }
 
     pub async fn login_with(&self, username: &str, password: &str) -> Reply {
-        self.post_json("/login", json!({"username": username, "password": password}))
-            .await
+        self.post_json(
+            "/login",
+            json!({"username": username, "password": password}),
+        )
+        .await
     }
 
     /// Logs in and returns the access token.

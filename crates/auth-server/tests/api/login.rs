@@ -17,7 +17,14 @@ async fn login_returns_a_token_response_that_is_not_cached(app: TestApp) {
     assert_eq!(reply.status, 200, "{}", reply.text);
     assert_eq!(reply.body["token_type"], "bearer");
     assert_eq!(reply.body["expires_in"], 900);
-    assert!(reply.body["access_token"].as_str().unwrap().split('.').count() == 3);
+    assert!(
+        reply.body["access_token"]
+            .as_str()
+            .unwrap()
+            .split('.')
+            .count()
+            == 3
+    );
     let refresh = reply.body["refresh_token"].as_str().unwrap();
     assert!(refresh.len() >= 43, "refresh token too short: {refresh}");
     assert_eq!(reply.header("cache-control"), Some("no-store"));
@@ -33,19 +40,29 @@ async fn unknown_user_and_wrong_password_are_indistinguishable(app: TestApp) {
     assert_eq!(wrong.text, unknown.text);
     assert_eq!(wrong.status, unknown.status);
     assert_eq!(wrong.header("www-authenticate"), Some("Bearer"));
-    assert_eq!(wrong.header("www-authenticate"), unknown.header("www-authenticate"));
+    assert_eq!(
+        wrong.header("www-authenticate"),
+        unknown.header("www-authenticate")
+    );
 }
 
 async fn disabled_account_is_403_after_the_right_password(app: TestApp) {
     app.register("alice").await;
     let store = app.store();
-    let user = store.user_by_username(&Username::parse("alice").unwrap()).unwrap().unwrap();
+    let user = store
+        .user_by_username(&Username::parse("alice").unwrap())
+        .unwrap()
+        .unwrap();
     let mut disable = UserChanges::at(now());
     disable.is_active = Some(false);
     store.update_user(user.id, &disable).unwrap();
 
-    app.login_with("alice", "not the password").await.assert(401, "invalid_credentials");
-    app.login_with("alice", PASSWORD).await.assert(403, "account_disabled");
+    app.login_with("alice", "not the password")
+        .await
+        .assert(401, "invalid_credentials");
+    app.login_with("alice", PASSWORD)
+        .await
+        .assert(403, "account_disabled");
 }
 
 async fn requested_lifetime_is_clamped(app: TestApp) {
@@ -64,10 +81,15 @@ async fn requested_lifetime_is_clamped(app: TestApp) {
 async fn overlong_password_is_refused_not_truncated(app: TestApp) {
     let exactly_72 = "p".repeat(72);
     let reply = app
-        .post_json("/register", json!({"username": "alice", "password": exactly_72}))
+        .post_json(
+            "/register",
+            json!({"username": "alice", "password": exactly_72}),
+        )
         .await;
     assert_eq!(reply.status, 201);
     assert_eq!(app.login_with("alice", &exactly_72).await.status, 200);
-    let reply = app.login_with("alice", &format!("{exactly_72}-and-more")).await;
+    let reply = app
+        .login_with("alice", &format!("{exactly_72}-and-more"))
+        .await;
     reply.assert(422, "invalid_password");
 }

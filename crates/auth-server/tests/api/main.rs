@@ -5,6 +5,7 @@ mod helpers;
 
 mod authentication;
 mod login;
+mod outage;
 mod profile;
 mod register;
 mod routing;

@@ -18,7 +18,10 @@ fn update(method: &str, token: &str, body: Value) -> TestRequest {
         "PUT" => TestRequest::put(),
         _ => TestRequest::patch(),
     };
-    request.uri("/profile").insert_header(bearer(token)).set_json(body)
+    request
+        .uri("/profile")
+        .insert_header(bearer(token))
+        .set_json(body)
 }
 
 async fn profile_and_users_me_return_the_caller(app: TestApp) {
@@ -37,7 +40,11 @@ async fn profile_update_changes_username_and_email(app: TestApp) {
     for method in ["PUT", "PATCH"] {
         let name = format!("alice-{}", method.to_lowercase());
         let reply = app
-            .send(update(method, &token, json!({"username": name, "email": "a@example.com"})))
+            .send(update(
+                method,
+                &token,
+                json!({"username": name, "email": "a@example.com"}),
+            ))
             .await;
         assert_eq!(reply.status, 200, "{}", reply.text);
         assert_eq!(reply.body["username"], name);
@@ -46,9 +53,14 @@ async fn profile_update_changes_username_and_email(app: TestApp) {
     // Absent fields stay; an explicit null removes the email.
     let reply = app.send(update("PATCH", &token, json!({}))).await;
     assert_eq!(reply.body["email"], "a@example.com");
-    let reply = app.send(update("PATCH", &token, json!({"email": null}))).await;
+    let reply = app
+        .send(update("PATCH", &token, json!({"email": null})))
+        .await;
     assert_eq!(reply.body["email"], Value::Null);
-    assert_eq!(app.get("/profile", &token).await.body["username"], "alice-patch");
+    assert_eq!(
+        app.get("/profile", &token).await.body["username"],
+        "alice-patch"
+    );
 }
 
 async fn profile_update_conflicts_are_409(app: TestApp) {
@@ -77,21 +89,31 @@ async fn profile_update_validates_input(app: TestApp) {
     app.send(update("PATCH", &token, json!({"username": ["a"]})))
         .await
         .assert(422, "validation_error");
-    app.send(
-        update("PATCH", &token, json!({"password": "short", "current_password": PASSWORD})),
-    )
+    app.send(update(
+        "PATCH",
+        &token,
+        json!({"password": "short", "current_password": PASSWORD}),
+    ))
     .await
     .assert(422, "invalid_password");
-    app.send(TestRequest::patch().uri("/profile").set_json(json!({"username": "zed"})))
-        .await
-        .assert(401, "not_authenticated");
+    app.send(
+        TestRequest::patch()
+            .uri("/profile")
+            .set_json(json!({"username": "zed"})),
+    )
+    .await
+    .assert(401, "not_authenticated");
 }
 
 async fn password_change_requires_the_current_password(app: TestApp) {
     let token = app.user("alice").await;
-    app.send(update("PUT", &token, json!({"password": "a new passphrase"})))
-        .await
-        .assert(422, "current_password_required");
+    app.send(update(
+        "PUT",
+        &token,
+        json!({"password": "a new passphrase"}),
+    ))
+    .await
+    .assert(422, "current_password_required");
     app.send(update(
         "PUT",
         &token,
@@ -114,15 +136,23 @@ async fn password_change_ends_other_sessions_only(app: TestApp) {
         .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     assert_eq!(app.get("/profile", &mine).await.status, 200);
-    app.get("/profile", &other).await.assert(401, "invalid_token");
-    app.login_with("alice", PASSWORD).await.assert(401, "invalid_credentials");
-    assert_eq!(app.login_with("alice", "a new passphrase").await.status, 200);
+    app.get("/profile", &other)
+        .await
+        .assert(401, "invalid_token");
+    app.login_with("alice", PASSWORD)
+        .await
+        .assert(401, "invalid_credentials");
+    assert_eq!(
+        app.login_with("alice", "a new passphrase").await.status,
+        200
+    );
 }
 
 async fn renamed_user_keeps_tokens_and_newcomer_gets_none_of_them(app: TestApp) {
     let token = app.user("alice").await;
     let original_id = app.get("/profile", &token).await.body["id"].clone();
-    app.send(update("PATCH", &token, json!({"username": "alicia"}))).await;
+    app.send(update("PATCH", &token, json!({"username": "alicia"})))
+        .await;
     let newcomer = app.register("alice").await;
     assert_eq!(newcomer.status, 201);
     let me = app.get("/profile", &token).await;

@@ -28,7 +28,15 @@ async fn register_creates_a_user_without_exposing_the_hash(app: TestApp) {
     keys.sort_unstable();
     assert_eq!(
         keys,
-        ["created_at", "email", "id", "is_active", "role", "updated_at", "username"]
+        [
+            "created_at",
+            "email",
+            "id",
+            "is_active",
+            "role",
+            "updated_at",
+            "username"
+        ]
     );
     assert_eq!(user["username"], "Alice");
     assert_eq!(user["email"], "alice@example.com");
@@ -68,7 +76,9 @@ async fn email_taken_without_regard_to_case(app: TestApp) {
         )
     };
     assert_eq!(register("alice", "a@example.com").await.status, 201);
-    register("bob", "A@EXAMPLE.com").await.assert(409, "email_taken");
+    register("bob", "A@EXAMPLE.com")
+        .await
+        .assert(409, "email_taken");
 }
 
 async fn invalid_usernames_are_422(app: TestApp) {
@@ -83,11 +93,19 @@ async fn invalid_usernames_are_422(app: TestApp) {
 
 async fn weak_passwords_are_422_with_the_reason(app: TestApp) {
     let register = |password: String| {
-        app.post_json("/register", json!({"username": "alice", "password": password}))
+        app.post_json(
+            "/register",
+            json!({"username": "alice", "password": password}),
+        )
     };
     let reply = register("x".into()).await;
     reply.assert(422, "invalid_password");
-    assert!(reply.body["detail"].as_str().unwrap().contains("at least 8"));
+    assert!(
+        reply.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("at least 8")
+    );
     let reply = register("p".repeat(73)).await;
     reply.assert(422, "invalid_password");
     assert!(reply.body["detail"].as_str().unwrap().contains("72 bytes"));
@@ -103,15 +121,28 @@ async fn invalid_email_is_422(app: TestApp) {
 }
 
 async fn malformed_bodies_are_4xx_json_naming_the_field(app: TestApp) {
-    let reply = app.post_json("/register", json!({"username": "alice"})).await;
+    let reply = app
+        .post_json("/register", json!({"username": "alice"}))
+        .await;
     reply.assert(422, "validation_error");
-    assert!(reply.body["detail"].as_str().unwrap().contains("password"), "{}", reply.text);
+    assert!(
+        reply.body["detail"].as_str().unwrap().contains("password"),
+        "{}",
+        reply.text
+    );
 
     let reply = app
         .post_json("/register", json!({"username": 42, "password": PASSWORD}))
         .await;
     reply.assert(422, "validation_error");
-    assert!(reply.body["detail"].as_str().unwrap().starts_with("username"), "{}", reply.text);
+    assert!(
+        reply.body["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("username"),
+        "{}",
+        reply.text
+    );
 
     let raw = |body: &'static str, content_type: &'static str| {
         app.send(
@@ -121,13 +152,21 @@ async fn malformed_bodies_are_4xx_json_naming_the_field(app: TestApp) {
                 .set_payload(body),
         )
     };
-    raw("{\"username\": ", "application/json").await.assert(400, "malformed_json");
-    raw("{} trailing", "application/json").await.assert(400, "malformed_json");
-    raw("[]", "application/json").await.assert(422, "validation_error");
+    raw("{\"username\": ", "application/json")
+        .await
+        .assert(400, "malformed_json");
+    raw("{} trailing", "application/json")
+        .await
+        .assert(400, "malformed_json");
+    raw("[]", "application/json")
+        .await
+        .assert(422, "validation_error");
     raw("username=alice", "application/x-www-form-urlencoded")
         .await
         .assert(400, "invalid_content_type");
-    raw("{}", "text/plain").await.assert(400, "invalid_content_type");
+    raw("{}", "text/plain")
+        .await
+        .assert(400, "invalid_content_type");
 }
 
 async fn oversized_body_is_413(app: TestApp) {

@@ -33,7 +33,9 @@ async fn admin_route_is_for_admins_only(app: TestApp) {
         assert_eq!(reply.status, 200, "{path}");
         assert_eq!(reply.body, json!({"msg": "welcome admin"}));
         app.get(path, &user).await.assert(403, "forbidden");
-        app.send(TestRequest::get().uri(path)).await.assert(401, "not_authenticated");
+        app.send(TestRequest::get().uri(path))
+            .await
+            .assert(401, "not_authenticated");
     }
     // The role is read from the store: promoting alice works with her existing token.
     app.state
@@ -54,7 +56,9 @@ async fn token_expiry_describes_the_callers_token(app: TestApp) {
     let left = reply.body["expires_in"].as_i64().unwrap();
     assert!((890..=900).contains(&left), "{left}");
     assert!(issued.with_timezone(&Utc) <= Utc::now());
-    app.send(TestRequest::get().uri("/token_expiry")).await.assert(401, "not_authenticated");
+    app.send(TestRequest::get().uri("/token_expiry"))
+        .await
+        .assert(401, "not_authenticated");
 }
 
 async fn health_reports_the_database(app: TestApp) {
@@ -64,24 +68,39 @@ async fn health_reports_the_database(app: TestApp) {
 }
 
 async fn jwks_is_empty_while_only_hmac_is_configured(app: TestApp) {
-    let reply = app.send(TestRequest::get().uri("/.well-known/jwks.json")).await;
+    let reply = app
+        .send(TestRequest::get().uri("/.well-known/jwks.json"))
+        .await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.body, json!({"keys": []}));
     assert!(!reply.text.contains("test-secret"));
 }
 
 async fn unknown_routes_and_methods_are_json(app: TestApp) {
-    app.send(TestRequest::get().uri("/no/such/route")).await.assert(404, "not_found");
-    app.send(TestRequest::get().uri("/login")).await.assert(405, "method_not_allowed");
-    app.send(TestRequest::delete().uri("/profile")).await.assert(405, "method_not_allowed");
-    let token = app.user("alice").await;
-    app.send(TestRequest::post().uri("/admin").insert_header(bearer(&token)))
+    app.send(TestRequest::get().uri("/no/such/route"))
+        .await
+        .assert(404, "not_found");
+    app.send(TestRequest::get().uri("/login"))
         .await
         .assert(405, "method_not_allowed");
+    app.send(TestRequest::delete().uri("/profile"))
+        .await
+        .assert(405, "method_not_allowed");
+    let token = app.user("alice").await;
+    app.send(
+        TestRequest::post()
+            .uri("/admin")
+            .insert_header(bearer(&token)),
+    )
+    .await
+    .assert(405, "method_not_allowed");
 }
 
 async fn responses_carry_nosniff(app: TestApp) {
-    for request in [TestRequest::get().uri("/health"), TestRequest::get().uri("/nope")] {
+    for request in [
+        TestRequest::get().uri("/health"),
+        TestRequest::get().uri("/nope"),
+    ] {
         let reply = app.send(request).await;
         assert_eq!(reply.header("x-content-type-options"), Some("nosniff"));
     }

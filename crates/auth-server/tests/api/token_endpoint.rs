@@ -43,7 +43,10 @@ async fn token_endpoint_errors_follow_rfc_6749(app: TestApp) {
     for (body, code) in cases {
         let reply = app.send(form(body)).await;
         reply.assert(400, code);
-        assert_eq!(reply.body["error_description"], reply.body["detail"], "{body}");
+        assert_eq!(
+            reply.body["error_description"], reply.body["detail"],
+            "{body}"
+        );
         assert_eq!(reply.header("cache-control"), Some("no-store"));
     }
     let json = TestRequest::post()
@@ -51,6 +54,8 @@ async fn token_endpoint_errors_follow_rfc_6749(app: TestApp) {
         .set_json(serde_json::json!({"username": "alice", "password": PASSWORD}));
     app.send(json).await.assert(400, "invalid_request");
     // The endpoint takes no bearer token: sending one changes nothing.
-    let reply = app.send(form("username=alice&password=nope").insert_header(bearer("x"))).await;
+    let reply = app
+        .send(form("username=alice&password=nope").insert_header(bearer("x")))
+        .await;
     reply.assert(400, "invalid_grant");
 }

@@ -1,0 +1,342 @@
+//! The real binary on a random port, walked through the README's flow over real HTTP.
+
+use std::{
+    io::{BufRead, BufReader, Write},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::{Arc, Mutex, mpsc},
+    time::{Duration, Instant},
+};
+
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_auth-server");
+const PASSWORD: &str = "correct horse battery";
+const ADMIN_PASSWORD: &str = "admin passphrase 42";
+
+fn config_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config")
+}
+
+/// A command for the binary, as an operator would run it in `dir` with AUTH_ENV=test.
+fn command(dir: &Path) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .current_dir(dir)
+        .env("AUTH_ENV", "test")
+        .env("AUTH_CONFIG_DIR", config_dir())
+        .env("RUST_LOG", "info")
+        .env_remove("AUTH__DATABASE__URL");
+    command
+}
+
+/// The running server; killed when dropped. Keeps everything it logged.
+struct Server {
+    child: Child,
+    base: String,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn start(dir: &Path) -> Server {
+        let mut child = command(dir)
+            .env("AUTH__SERVER__PORT", "0")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("cannot start auth-server");
+        let stdout = child.stdout.take().unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (address_tx, address_rx) = mpsc::channel();
+        let lines = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("listening on ").nth(1) {
+                    let _ = address_tx.send(rest.split_whitespace().next().unwrap().to_owned());
+                }
+                lines.lock().unwrap().push(line);
+            }
+        });
+        let base = address_rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("the server never said where it listens: {:?}", log));
+        let server = Server { child, base, log };
+        server.wait_healthy();
+        server
+    }
+
+    fn wait_healthy(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok((200, _)) = try_call(&self.agent(), "GET", &self.url("/health"), None, None) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "/health never answered 200");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Everything logged so far, once a line containing `needle` has been logged.
+    fn log_once_it_contains(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = self.log.lock().unwrap().join("\n");
+            if log.contains(needle) {
+                return log;
+            }
+            assert!(Instant::now() < deadline, "never logged {needle:?}:\n{log}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn agent(&self) -> ureq::Agent {
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into()
+    }
+
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        try_call(&self.agent(), method, &self.url(path), token, body).expect("request failed")
+    }
+
+    fn form(&self, fields: &[(&str, &str)]) -> (u16, Value) {
+        let mut response = self
+            .agent()
+            .post(self.url("/token"))
+            .send_form(fields.iter().copied())
+            .expect("request failed");
+        let status = response.status().as_u16();
+        (
+            status,
+            response.body_mut().read_json().unwrap_or(Value::Null),
+        )
+    }
+}
+
+fn try_call(
+    agent: &ureq::Agent,
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> Result<(u16, Value), ureq::Error> {
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let mut response = match (method, body) {
+        ("GET", _) => {
+            let mut request = agent.get(url);
+            if let Some(auth) = &auth {
+                request = request.header("Authorization", auth);
+            }
+            request.call()?
+        }
+        (method, body) => {
+            let mut request = match method {
+                "POST" => agent.post(url),
+                "PUT" => agent.put(url),
+                other => panic!("unsupported method {other}"),
+            };
+            if let Some(auth) = &auth {
+                request = request.header("Authorization", auth);
+            }
+            match body {
+                Some(body) => request.send_json(body)?,
+                None => request.send_empty()?,
+            }
+        }
+    };
+    let status = response.status().as_u16();
+    Ok((
+        status,
+        response.body_mut().read_json().unwrap_or(Value::Null),
+    ))
+}
+
+fn create_admin(dir: &Path, username: &str, password: &str) -> String {
+    let mut child = command(dir)
+        .args(["create-admin", "--username", username])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn readme_walkthrough_against_the_real_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+
+    let (status, user) = server.call(
+        "POST",
+        "/register",
+        None,
+        Some(json!({"username": "alice", "password": PASSWORD, "email": "alice@example.com"})),
+    );
+    assert_eq!(status, 201, "{user}");
+
+    let (status, login) = server.call(
+        "POST",
+        "/login",
+        None,
+        Some(json!({"username": "alice", "password": PASSWORD})),
+    );
+    assert_eq!(status, 200, "{login}");
+    let token = login["access_token"].as_str().unwrap().to_owned();
+
+    let (status, form) = server.form(&[("username", "alice"), ("password", PASSWORD)]);
+    assert_eq!((status, form["token_type"].as_str()), (200, Some("bearer")));
+
+    let (status, me) = server.call("GET", "/users/me", Some(&token), None);
+    assert_eq!((status, &me["id"]), (200, &user["id"]));
+
+    let (status, renamed) = server.call(
+        "PUT",
+        "/profile",
+        Some(&token),
+        Some(json!({"email": "alice@example.org"})),
+    );
+    assert_eq!(
+        (status, renamed["email"].as_str()),
+        (200, Some("alice@example.org"))
+    );
+
+    let (status, expiry) = server.call("GET", "/token_expiry", Some(&token), None);
+    assert_eq!(status, 200);
+    assert!(expiry["expires_in"].as_i64().unwrap() > 0);
+
+    let (status, _) = server.call("GET", "/admin", Some(&token), None);
+    assert_eq!(status, 403);
+
+    let said = create_admin(dir.path(), "root", ADMIN_PASSWORD);
+    assert!(said.contains("created admin root"), "{said}");
+    let said = create_admin(dir.path(), "alice", "ignored for existing users");
+    assert!(said.contains("promoted alice"), "{said}");
+
+    let (status, admin_login) = server.call(
+        "POST",
+        "/login",
+        None,
+        Some(json!({"username": "root", "password": ADMIN_PASSWORD})),
+    );
+    assert_eq!(status, 200);
+    let admin_token = admin_login["access_token"].as_str().unwrap().to_owned();
+    let (status, welcome) = server.call("GET", "/admin", Some(&admin_token), None);
+    assert_eq!((status, welcome), (200, json!({"msg": "welcome admin"})));
+    // alice was promoted while logged in: her existing token now reaches /admin.
+    assert_eq!(server.call("GET", "/admin", Some(&token), None).0, 200);
+
+    let (status, _) = server.call("POST", "/logout", Some(&token), None);
+    assert_eq!(status, 204);
+    let (status, after) = server.call("GET", "/users/me", Some(&token), None);
+    assert_eq!(
+        (status, after["error"].as_str()),
+        (401, Some("invalid_token"))
+    );
+
+    // The server logged every request, and never a secret.
+    let log = server.log_once_it_contains("path=/users/me status=401");
+    let refresh = login["refresh_token"].as_str().unwrap();
+    for secret in [PASSWORD, ADMIN_PASSWORD, token.as_str(), refresh, "$2b$"] {
+        assert!(!log.contains(secret), "the log contains a secret");
+    }
+    let secret = std::fs::read_to_string(dir.path().join("data/test/jwt-secret")).unwrap();
+    assert!(!log.contains(secret.trim()));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("data/test/jwt-secret"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
+
+#[test]
+fn production_refuses_to_start_without_a_strong_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |secret: Option<&str>| {
+        let mut command = command(dir.path());
+        command
+            .env("AUTH_ENV", "production")
+            .env("AUTH__SERVER__PORT", "0")
+            .env("AUTH__DATABASE__URL", "sqlite://data/prod.db");
+        match secret {
+            Some(secret) => command.env("AUTH__JWT__SECRET", secret),
+            None => command.env_remove("AUTH__JWT__SECRET"),
+        };
+        let output = command.output().unwrap();
+        assert!(
+            !output.status.success(),
+            "production started with secret {secret:?}"
+        );
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let missing = run(None);
+    assert!(
+        missing.contains("jwt.secret is required in production"),
+        "{missing}"
+    );
+    let short = run(Some("too-short-secret"));
+    assert!(short.contains("too short"), "{short}");
+    assert!(
+        !short.contains("too-short-secret"),
+        "the error printed the secret"
+    );
+    assert!(!dir.path().join("data/jwt-secret").exists());
+}
+
+#[test]
+fn gen_secret_prints_a_fresh_strong_secret() {
+    let run = || {
+        let output = Command::new(BIN).arg("gen-secret").output().unwrap();
+        assert!(output.status.success());
+        String::from_utf8(output.stdout).unwrap().trim().to_owned()
+    };
+    let (a, b) = (run(), run());
+    assert_ne!(a, b);
+    assert!(a.len() >= 64, "{a}");
+}
+
+#[test]
+fn migrate_applies_the_schema_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let migrate = || {
+        let output = command(dir.path()).arg("migrate").output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+    assert!(migrate().contains("1 migration(s) applied"));
+    assert!(migrate().contains("0 migration(s) applied"));
+    assert!(dir.path().join("data/test/auth.db").exists());
+}
