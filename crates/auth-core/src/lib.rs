@@ -8,7 +8,7 @@
 //!   [`auth_domain::Store`]. Its async methods run bcrypt and store calls on tokio's blocking
 //!   pool.
 //! - [`MemoryStore`] (feature `memory`, on by default): a store for tests.
-//! - [`testing`] (feature `testing`): the store contract suite every store must pass.
+//! - `testing` (feature `testing`): the store contract suite every store must pass.
 //!
 //! # Embedding
 //! ```

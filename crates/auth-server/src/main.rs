@@ -7,7 +7,8 @@ use auth_core::AdminOutcome;
 use auth_domain::Password;
 use auth_server::{
     settings::{AppEnv, Settings},
-    startup, telemetry,
+    startup,
+    telemetry::{self, LogTo},
 };
 use clap::{Parser, Subcommand};
 
@@ -43,10 +44,14 @@ fn main() -> anyhow::Result<()> {
         println!("{}", startup::generate_secret());
         return Ok(());
     }
-    telemetry::init();
+    let command = cli.command.unwrap_or(Command::Serve);
+    telemetry::init(match command {
+        Command::Serve => LogTo::Stdout,
+        _ => LogTo::Stderr,
+    });
     let env = AppEnv::from_env()?;
     let settings = Settings::load(env, &[])?;
-    match cli.command.unwrap_or(Command::Serve) {
+    match command {
         Command::Serve => serve(settings, env),
         Command::Migrate => {
             let applied = auth_diesel::migrate(settings.database.url.expose())?;
