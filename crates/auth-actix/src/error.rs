@@ -96,9 +96,9 @@ impl ApiError {
     /// `invalid_grant`, bad input `invalid_request`, both 400 (RFC 6749 §5.2).
     pub fn for_token_endpoint(error: AuthError) -> Self {
         match error {
-            AuthError::InvalidCredentials | AuthError::AccountDisabled => {
-                Self::oauth("invalid_grant", error.to_string())
-            }
+            AuthError::InvalidCredentials
+            | AuthError::AccountDisabled
+            | AuthError::InvalidGrant => Self::oauth("invalid_grant", error.to_string()),
             AuthError::InvalidPassword(_) | AuthError::InvalidUsername(_) => {
                 Self::oauth("invalid_request", error.to_string())
             }
@@ -158,6 +158,7 @@ impl From<AuthError> for ApiError {
             }
             AuthError::InvalidToken(reason) => return Self::invalid_token(reason),
             AuthError::AccountDisabled => (StatusCode::FORBIDDEN, "account_disabled"),
+            AuthError::InvalidGrant => (StatusCode::UNAUTHORIZED, "invalid_grant"),
             AuthError::InvalidCurrentPassword => {
                 (StatusCode::FORBIDDEN, "invalid_current_password")
             }

@@ -5,8 +5,8 @@ use actix_web::{
     http::{StatusCode, header},
     web,
 };
-use auth_core::{LoginAttempt, LogoutScope, ProfileUpdate, Registration, TokenPair};
-use auth_domain::{Password, User};
+use auth_core::{LoginAttempt, LogoutScope, ProfileUpdate, RefreshToken, Registration, TokenPair};
+use auth_domain::{Password, Session, SessionId, User};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -128,6 +128,7 @@ struct TokenForm {
     grant_type: Option<String>,
     username: Option<String>,
     password: Option<String>,
+    refresh_token: Option<String>,
     #[allow(dead_code)] // accepted and ignored: scopes are not used
     scope: Option<String>,
 }
@@ -139,11 +140,24 @@ async fn token(
 ) -> Result<HttpResponse, ApiError> {
     match form.grant_type.as_deref() {
         None | Some("password") => {}
+        Some("refresh_token") => {
+            let presented = form
+                .refresh_token
+                .ok_or_else(|| ApiError::oauth("invalid_request", "refresh_token is required"))?;
+            let pair = state
+                .service
+                .refresh(RefreshToken::from_client(presented))
+                .await
+                .map_err(ApiError::for_token_endpoint)?;
+            return Ok(token_response(&pair));
+        }
         Some(other) => {
             let shown: String = other.chars().take(40).collect();
             return Err(ApiError::oauth(
                 "unsupported_grant_type",
-                format!("grant_type {shown:?} is not supported; use \"password\""),
+                format!(
+                    "grant_type {shown:?} is not supported; use \"password\" or \"refresh_token\""
+                ),
             ));
         }
     }
@@ -165,6 +179,71 @@ async fn token(
         .await
         .map_err(ApiError::for_token_endpoint)?;
     Ok(token_response(&pair))
+}
+
+#[derive(Deserialize)]
+struct RefreshBody {
+    refresh_token: String,
+}
+
+async fn refresh(
+    state: web::Data<AuthState>,
+    JsonBody(body): JsonBody<RefreshBody>,
+) -> Result<HttpResponse, ApiError> {
+    let pair = state
+        .service
+        .refresh(RefreshToken::from_client(body.refresh_token))
+        .await?;
+    Ok(token_response(&pair))
+}
+
+#[derive(Serialize)]
+struct SessionResponse {
+    id: String,
+    created_at: String,
+    last_used_at: String,
+    expires_at: String,
+    user_agent: Option<String>,
+    ip: Option<String>,
+    current: bool,
+}
+
+impl SessionResponse {
+    fn new(session: &Session, current: SessionId) -> Self {
+        Self {
+            id: session.id.to_string(),
+            created_at: rfc3339(session.created_at),
+            last_used_at: rfc3339(session.last_used_at),
+            expires_at: rfc3339(session.ends_at()),
+            user_agent: session.client.user_agent.clone(),
+            ip: session.client.ip.clone(),
+            current: session.id == current,
+        }
+    }
+}
+
+async fn sessions(
+    state: web::Data<AuthState>,
+    CurrentUser(me): CurrentUser,
+) -> Result<HttpResponse, ApiError> {
+    let sessions = state.service.sessions(&me).await?;
+    let body: Vec<_> = sessions
+        .iter()
+        .map(|s| SessionResponse::new(s, me.session.id))
+        .collect();
+    Ok(HttpResponse::Ok().json(body))
+}
+
+async fn delete_session(
+    state: web::Data<AuthState>,
+    CurrentUser(me): CurrentUser,
+    id: web::Path<uuid::Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    state
+        .service
+        .revoke_own_session(&me, SessionId(id.into_inner()))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 async fn profile(CurrentUser(me): CurrentUser) -> HttpResponse {
@@ -308,6 +387,9 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/register").route(web::post().to(register)))
         .service(resource("/login").route(web::post().to(login)))
         .service(resource("/token").route(web::post().to(token)))
+        .service(resource("/refresh").route(web::post().to(refresh)))
+        .service(resource("/sessions").route(web::get().to(sessions)))
+        .service(resource("/sessions/{id}").route(web::delete().to(delete_session)))
         .service(
             resource("/profile")
                 .route(web::get().to(profile))

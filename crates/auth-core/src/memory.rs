@@ -7,16 +7,22 @@ use std::{
 };
 
 use auth_domain::{
-    Conflict, NewSession, NewUser, RefreshTokenHash, Session, SessionId, SessionRevocation,
-    SessionStore, StoreError, User, UserChanges, UserId, UserStore, Username,
+    Conflict, NewSession, NewUser, RefreshOutcome, RefreshRotation, RefreshTokenHash, Session,
+    SessionId, SessionRevocation, SessionStore, StoreError, User, UserChanges, UserId, UserStore,
+    Username,
 };
 use chrono::{DateTime, Utc};
+
+struct RefreshRecord {
+    session: SessionId,
+    superseded_at: Option<DateTime<Utc>>,
+}
 
 #[derive(Default)]
 struct State {
     users: HashMap<UserId, User>,
     sessions: HashMap<SessionId, Session>,
-    refresh_tokens: HashMap<RefreshTokenHash, SessionId>,
+    refresh_tokens: HashMap<RefreshTokenHash, RefreshRecord>,
 }
 
 impl State {
@@ -107,9 +113,13 @@ impl SessionStore for MemoryStore {
         if !state.users.contains_key(&new.session.user_id) {
             return Err(StoreError::NotFound);
         }
-        state
-            .refresh_tokens
-            .insert(new.refresh_token_hash, new.session.id);
+        state.refresh_tokens.insert(
+            new.refresh_token_hash,
+            RefreshRecord {
+                session: new.session.id,
+                superseded_at: None,
+            },
+        );
         state.sessions.insert(new.session.id, new.session.clone());
         Ok(new.session)
     }
@@ -120,6 +130,70 @@ impl SessionStore for MemoryStore {
             let user = state.users.get(&session.user_id)?;
             Some((session.clone(), user.clone()))
         }))
+    }
+
+    fn user_sessions(&self, user: UserId) -> Result<Vec<Session>, StoreError> {
+        let mut sessions: Vec<Session> = self
+            .state()
+            .sessions
+            .values()
+            .filter(|s| s.user_id == user)
+            .cloned()
+            .collect();
+        sessions.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+        Ok(sessions)
+    }
+
+    fn rotate_refresh_token(
+        &self,
+        rotation: &RefreshRotation,
+    ) -> Result<RefreshOutcome, StoreError> {
+        let mut state = self.state();
+        let Some(record) = state.refresh_tokens.get(&rotation.presented) else {
+            return Ok(RefreshOutcome::Invalid);
+        };
+        let (session_id, superseded_at) = (record.session, record.superseded_at);
+        let Some(session) = state.sessions.get(&session_id) else {
+            return Ok(RefreshOutcome::Invalid);
+        };
+        if !session.is_live_at(rotation.at) {
+            return Ok(RefreshOutcome::Invalid);
+        }
+        match superseded_at {
+            None => {
+                for record in state.refresh_tokens.values_mut() {
+                    if record.session == session_id && record.superseded_at.is_none() {
+                        record.superseded_at = Some(rotation.at);
+                    }
+                }
+            }
+            Some(when) if rotation.at - when <= rotation.reuse_grace => {}
+            Some(_) => {
+                let session = state.sessions.get_mut(&session_id).expect("checked above");
+                session.revoked_at = Some(rotation.at);
+                return Ok(RefreshOutcome::ReuseDetected {
+                    session: session_id,
+                    user: session.user_id,
+                });
+            }
+        }
+        state.refresh_tokens.insert(
+            rotation.replacement.clone(),
+            RefreshRecord {
+                session: session_id,
+                superseded_at: None,
+            },
+        );
+        let session = state.sessions.get_mut(&session_id).expect("checked above");
+        session.last_used_at = rotation.at;
+        session.idle_expires_at = rotation.at + rotation.idle_ttl;
+        let session = session.clone();
+        let user = state
+            .users
+            .get(&session.user_id)
+            .cloned()
+            .ok_or(StoreError::NotFound)?;
+        Ok(RefreshOutcome::Rotated { session, user })
     }
 
     fn revoke_session(&self, id: SessionId, at: DateTime<Utc>) -> Result<(), StoreError> {

@@ -4,8 +4,8 @@ use std::{fmt, sync::Arc};
 
 use auth_domain::{
     Claims, ClientInfo, Email, EmailError, NewPassword, NewSession, NewUser, Password,
-    PasswordError, Role, Session, SessionId, SessionRevocation, Store, StoreError, User,
-    UserChanges, UserId, Username, UsernameError, now,
+    PasswordError, RefreshOutcome, RefreshRotation, Role, Session, SessionId, SessionRevocation,
+    Store, StoreError, User, UserChanges, UserId, Username, UsernameError, now,
 };
 use chrono::TimeDelta;
 use uuid::Uuid;
@@ -30,11 +30,14 @@ pub struct AuthConfig {
     pub session_idle_ttl: TimeDelta,
     /// A session ends this long after login, whatever the refreshes.
     pub session_max_lifetime: TimeDelta,
+    /// How long after its rotation a refresh token may be presented again (so that two
+    /// concurrent refreshes from one client both succeed) before reuse revokes the session.
+    pub refresh_reuse_grace: TimeDelta,
 }
 
 impl Default for AuthConfig {
     /// 15-minute access tokens (clamped to 1 minute – 1 hour), passwords of 8 characters or
-    /// more, sessions idle for 14 days at most and 90 days in all.
+    /// more, sessions idle for 14 days at most and 90 days in all, a 10-second reuse grace.
     fn default() -> Self {
         Self {
             access_ttl: TimeDelta::minutes(15),
@@ -43,6 +46,7 @@ impl Default for AuthConfig {
             password_min_length: 8,
             session_idle_ttl: TimeDelta::days(14),
             session_max_lifetime: TimeDelta::days(90),
+            refresh_reuse_grace: TimeDelta::seconds(10),
         }
     }
 }
@@ -72,6 +76,9 @@ pub enum AuthError {
     /// The password was right but the account is disabled.
     #[error("Account is disabled")]
     AccountDisabled,
+    /// The refresh token is unknown, rotated, or its session has ended.
+    #[error("The refresh token is invalid or expired")]
+    InvalidGrant,
     /// The access token was refused.
     #[error("{0}")]
     InvalidToken(#[from] TokenError),
@@ -411,6 +418,84 @@ impl AuthService {
             };
             tracing::info!(user_id = %user, session_id = %session, ?scope, ended, "logout");
             Ok(())
+        })
+        .await
+    }
+
+    /// Exchanges a refresh token for a new access token and a new refresh token (rotation).
+    ///
+    /// Presenting a token that was rotated longer ago than the grace period is treated as theft:
+    /// the whole session is revoked, its access tokens included, and the answer is
+    /// [`AuthError::InvalidGrant`].
+    pub async fn refresh(&self, presented: RefreshToken) -> Result<TokenPair, AuthError> {
+        // Ours are 43 characters; anything much longer is not ours and is not worth hashing.
+        if presented.expose().len() > 256 {
+            return Err(AuthError::InvalidGrant);
+        }
+        let ttl = self.inner.config.access_ttl;
+        self.blocking(move |inner| {
+            let replacement = RefreshToken::generate();
+            let at = now();
+            let outcome = inner.store.rotate_refresh_token(&RefreshRotation {
+                presented: presented.digest(),
+                replacement: replacement.digest(),
+                at,
+                reuse_grace: inner.config.refresh_reuse_grace,
+                idle_ttl: inner.config.session_idle_ttl,
+            })?;
+            let (session, user) = match outcome {
+                RefreshOutcome::Rotated { session, user } => (session, user),
+                RefreshOutcome::ReuseDetected { session, user } => {
+                    tracing::warn!(user_id = %user, session_id = %session, "refresh token reuse detected; session revoked");
+                    return Err(AuthError::InvalidGrant);
+                }
+                RefreshOutcome::Invalid => return Err(AuthError::InvalidGrant),
+            };
+            if !user.is_active {
+                return Err(AuthError::InvalidGrant);
+            }
+            let (access_token, claims) = inner
+                .issuer
+                .issue(&user, session.id, ttl, at)
+                .map_err(|e| AuthError::Internal(format!("signing failed: {e}")))?;
+            tracing::info!(user_id = %user.id, session_id = %session.id, "refresh token rotated");
+            Ok(TokenPair {
+                access_token,
+                expires_in: ttl.num_seconds(),
+                refresh_token: Some(replacement),
+                claims,
+            })
+        })
+        .await
+    }
+
+    /// The caller's live sessions, newest first.
+    pub async fn sessions(&self, principal: &Principal) -> Result<Vec<Session>, AuthError> {
+        let user = principal.user.id;
+        let sessions = self
+            .blocking(move |inner| Ok(inner.store.user_sessions(user)?))
+            .await?;
+        let at = now();
+        Ok(sessions.into_iter().filter(|s| s.is_live_at(at)).collect())
+    }
+
+    /// Ends one of the caller's own sessions; another user's session is [`AuthError::NotFound`]
+    /// (so that its existence is not revealed).
+    pub async fn revoke_own_session(
+        &self,
+        principal: &Principal,
+        session: SessionId,
+    ) -> Result<(), AuthError> {
+        let user = principal.user.id;
+        self.blocking(move |inner| {
+            match inner.store.session_with_user(session)? {
+                Some((found, _)) if found.user_id == user && found.revoked_at.is_none() => {
+                    inner.store.revoke_session(session, now())?;
+                    tracing::info!(user_id = %user, session_id = %session, "session revoked by its user");
+                    Ok(())
+                }
+                _ => Err(AuthError::NotFound),
+            }
         })
         .await
     }

@@ -18,7 +18,9 @@ pub use identity::{
 pub use secret::{
     BCRYPT_MAX_PASSWORD_BYTES, NewPassword, Password, PasswordError, PasswordHash, RefreshTokenHash,
 };
-pub use session::{ClientInfo, NewSession, Session, SessionRevocation};
+pub use session::{
+    ClientInfo, NewSession, RefreshOutcome, RefreshRotation, Session, SessionRevocation,
+};
 pub use store::{Conflict, SessionStore, Store, StoreError, UserStore};
 pub use user::{NewUser, User, UserChanges};
 

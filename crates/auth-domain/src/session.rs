@@ -1,6 +1,6 @@
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::{RefreshTokenHash, SessionId, UserId};
+use crate::{RefreshTokenHash, SessionId, User, UserId};
 
 /// Where a request came from, as recorded on a session.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -60,4 +60,44 @@ pub enum SessionRevocation {
     All,
     /// Every session of the user but this one.
     AllExcept(SessionId),
+}
+
+/// A request to exchange a refresh token for a new one (see
+/// [`SessionStore::rotate_refresh_token`](crate::SessionStore::rotate_refresh_token)).
+#[derive(Clone, Debug)]
+pub struct RefreshRotation {
+    /// The digest of the token the client presented.
+    pub presented: RefreshTokenHash,
+    /// The digest of the token that replaces it.
+    pub replacement: RefreshTokenHash,
+    /// The time of the exchange.
+    pub at: DateTime<Utc>,
+    /// How long after its rotation a token may still be presented (concurrent refreshes).
+    pub reuse_grace: TimeDelta,
+    /// The session's new idle deadline is `at + idle_ttl`.
+    pub idle_ttl: TimeDelta,
+}
+
+/// What a refresh-token rotation did.
+// Returned once per refresh and consumed at once: boxing the large variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RefreshOutcome {
+    /// The replacement is stored; the session (renewed) and its user are returned.
+    Rotated {
+        /// The session, with its new `last_used_at` and idle deadline.
+        session: Session,
+        /// The session's user as stored now.
+        user: User,
+    },
+    /// A token rotated longer ago than the grace period was presented again: the session has
+    /// been revoked, every token of it included.
+    ReuseDetected {
+        /// The revoked session.
+        session: SessionId,
+        /// Its user.
+        user: UserId,
+    },
+    /// Unknown token, or its session has ended. Nothing changed.
+    Invalid,
 }

@@ -1,7 +1,8 @@
 use chrono::{DateTime, Utc};
 
 use crate::{
-    NewSession, NewUser, Session, SessionId, SessionRevocation, User, UserChanges, UserId, Username,
+    NewSession, NewUser, RefreshOutcome, RefreshRotation, Session, SessionId, SessionRevocation,
+    User, UserChanges, UserId, Username,
 };
 
 /// Which unique value a write collided with.
@@ -52,6 +53,20 @@ pub trait SessionStore: Send + Sync {
     /// Ends one session at `at`; [`StoreError::NotFound`] if there is no such session.
     /// Ending an already-ended session keeps its first end time.
     fn revoke_session(&self, id: SessionId, at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// The user's sessions, newest first (ended ones included; callers filter).
+    fn user_sessions(&self, user: UserId) -> Result<Vec<Session>, StoreError>;
+    /// Exchanges a refresh token, atomically (two concurrent calls serialize):
+    /// - unknown token, or its session revoked or expired at `at`: [`RefreshOutcome::Invalid`];
+    /// - a live token: every live token of the session is superseded at `at`, the replacement
+    ///   is stored, and the session's `last_used_at` and idle deadline are renewed;
+    /// - a token superseded no longer than `reuse_grace` ago: the replacement is stored beside
+    ///   the live ones (so two concurrent refreshes both succeed), and the session is renewed;
+    /// - a token superseded longer ago: the session is revoked at `at`
+    ///   ([`RefreshOutcome::ReuseDetected`]).
+    fn rotate_refresh_token(
+        &self,
+        rotation: &RefreshRotation,
+    ) -> Result<RefreshOutcome, StoreError>;
     /// Ends the user's live sessions selected by `which`; returns how many were ended.
     fn revoke_user_sessions(
         &self,

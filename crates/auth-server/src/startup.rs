@@ -104,6 +104,7 @@ pub fn build_state(settings: &Settings, env: AppEnv) -> anyhow::Result<AuthState
         password_min_length: settings.password.min_length,
         session_idle_ttl: TimeDelta::seconds(settings.session.idle_ttl_secs),
         session_max_lifetime: TimeDelta::seconds(settings.session.max_lifetime_secs),
+        refresh_reuse_grace: TimeDelta::seconds(settings.session.refresh_reuse_grace_secs),
     };
     let service = AuthService::new(
         store,

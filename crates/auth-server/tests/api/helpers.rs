@@ -55,6 +55,25 @@ impl Reply {
     }
 }
 
+fn build(
+    database: &TestDatabase,
+    secret_dir: &tempfile::TempDir,
+    overrides: &[(&str, &str)],
+) -> AuthState {
+    let secret_file = secret_dir.path().join("jwt-secret");
+    let secret_file = secret_file.to_string_lossy();
+    let mut settings = vec![
+        ("database.url", database.url()),
+        ("database.pool_size", "4"),
+        ("jwt.secret", SECRET),
+        ("jwt.secret_file", &secret_file),
+        ("password.bcrypt_cost", "4"),
+    ];
+    settings.extend_from_slice(overrides);
+    let settings = Settings::load(AppEnv::Test, &settings).unwrap();
+    startup::build_state(&settings, AppEnv::Test).unwrap()
+}
+
 impl TestApp {
     pub fn sqlite() -> Self {
         Self::on(TestDatabase::sqlite())
@@ -66,24 +85,18 @@ impl TestApp {
 
     fn on(database: TestDatabase) -> Self {
         let secret_dir = tempfile::tempdir().unwrap();
-        let secret_file = secret_dir.path().join("jwt-secret");
-        let settings = Settings::load(
-            AppEnv::Test,
-            &[
-                ("database.url", database.url()),
-                ("database.pool_size", "4"),
-                ("jwt.secret", SECRET),
-                ("jwt.secret_file", &secret_file.to_string_lossy()),
-                ("password.bcrypt_cost", "4"),
-            ],
-        )
-        .unwrap();
-        let state = startup::build_state(&settings, AppEnv::Test).unwrap();
+        let state = build(&database, &secret_dir, &[]);
         Self {
             state,
             database,
             _secret_dir: secret_dir,
         }
+    }
+
+    /// The same database, served with some settings changed.
+    pub fn with_settings(mut self, overrides: &[(&str, &str)]) -> Self {
+        self.state = build(&self.database, &self._secret_dir, overrides);
+        self
     }
 
     /// A second handle on the same database, for arranging what no route can do yet.
@@ -144,6 +157,18 @@ impl TestApp {
         let reply = self.login_with(username, PASSWORD).await;
         assert_eq!(reply.status, 200, "{}", reply.text);
         reply.body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// Logs in and returns the whole token response.
+    pub async fn login(&self, username: &str) -> Value {
+        let reply = self.login_with(username, PASSWORD).await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        reply.body
+    }
+
+    pub async fn refresh(&self, refresh_token: &Value) -> Reply {
+        self.post_json("/refresh", json!({"refresh_token": refresh_token}))
+            .await
     }
 
     /// Registers and logs in.

@@ -9,4 +9,5 @@ mod outage;
 mod profile;
 mod register;
 mod routing;
+mod sessions;
 mod token_endpoint;
