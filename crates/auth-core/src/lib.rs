@@ -52,6 +52,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod keygen;
 mod password;
 mod service;
 mod token;
@@ -61,6 +62,7 @@ mod memory;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use keygen::{PemKeyPair, generate_key_pair};
 #[cfg(feature = "memory")]
 pub use memory::MemoryStore;
 pub use password::{HashError, PasswordHasher};
