@@ -36,13 +36,26 @@ enum Command {
     },
     /// Print a new random HMAC secret for jwt.secret.
     GenSecret,
+    /// Write a new key pair (PEM) for an asymmetric algorithm.
+    GenKey {
+        /// RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384 or EdDSA.
+        #[arg(long)]
+        algorithm: String,
+        /// Folder for the two files (created if needed).
+        #[arg(long, default_value = "data/keys")]
+        out_dir: std::path::PathBuf,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    if let Some(Command::GenSecret) = cli.command {
-        println!("{}", startup::generate_secret());
-        return Ok(());
+    match &cli.command {
+        Some(Command::GenSecret) => {
+            println!("{}", startup::generate_secret());
+            return Ok(());
+        }
+        Some(Command::GenKey { algorithm, out_dir }) => return gen_key(algorithm, out_dir),
+        _ => {}
     }
     let command = cli.command.unwrap_or(Command::Serve);
     telemetry::init(match command {
@@ -59,8 +72,31 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::CreateAdmin { username } => create_admin(settings, env, &username),
-        Command::GenSecret => unreachable!("handled above"),
+        Command::GenSecret | Command::GenKey { .. } => unreachable!("handled above"),
     }
+}
+
+fn gen_key(algorithm: &str, out_dir: &std::path::Path) -> anyhow::Result<()> {
+    let algorithm = startup::parse_algorithm(algorithm)?;
+    if auth_core::min_hmac_secret_len(algorithm).is_some() {
+        bail!("{algorithm:?} uses a secret, not a key pair: run `auth-server gen-secret`");
+    }
+    std::fs::create_dir_all(out_dir)
+        .with_context(|| format!("cannot create {}", out_dir.display()))?;
+    let (private, public) = startup::write_key_pair(algorithm, out_dir)?;
+    println!(
+        "private key (keep it secret, mode 0600): {}",
+        private.display()
+    );
+    println!(
+        "public key (give it to verifiers):        {}",
+        public.display()
+    );
+    println!();
+    println!("To sign with it:");
+    println!("  AUTH__JWT__ALGORITHM={algorithm:?}");
+    println!("  AUTH__JWT__PRIVATE_KEY_FILE={}", private.display());
+    Ok(())
 }
 
 fn serve(settings: Settings, env: AppEnv) -> anyhow::Result<()> {

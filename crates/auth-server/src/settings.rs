@@ -117,12 +117,19 @@ pub struct DatabaseSettings {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JwtSettings {
-    /// Signing algorithm: HS256, HS384 or HS512.
+    /// Algorithm of the signing key: HS256/384/512, RS256/384/512, PS256/384/512, ES256,
+    /// ES384 or EdDSA.
     pub algorithm: String,
-    /// The HMAC secret; required in production.
+    /// The HMAC secret (HS*); required in production.
     pub secret: Option<Secret>,
-    /// Where a development secret is generated and kept.
+    /// Where a development HMAC secret is generated and kept.
     pub secret_file: PathBuf,
+    /// PEM private key of the signing key (asymmetric algorithms).
+    pub private_key_file: Option<PathBuf>,
+    /// PEM public key of the signing key (optional: derived from the private key).
+    pub public_key_file: Option<PathBuf>,
+    /// Extra keys that only verify (key rotation).
+    pub keys: Vec<ExtraKey>,
     /// `iss`.
     pub issuer: String,
     /// `aud`.
@@ -135,6 +142,24 @@ pub struct JwtSettings {
     pub max_access_ttl_secs: i64,
     /// Clock leeway for `exp`/`nbf`.
     pub leeway_secs: u64,
+}
+
+/// An entry of `jwt.keys`: a key that verifies tokens but never signs them.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtraKey {
+    /// Its key id; default: derived from the key (as the server names it when signing).
+    pub kid: Option<String>,
+    /// Its algorithm.
+    pub algorithm: String,
+    /// The HMAC secret (HS*).
+    pub secret: Option<Secret>,
+    /// PEM private key (asymmetric; only the public half is used).
+    pub private_key_file: Option<PathBuf>,
+    /// PEM public key (asymmetric).
+    pub public_key_file: Option<PathBuf>,
+    /// Must be true (the default): only the key of `jwt.algorithm` signs.
+    pub verify_only: Option<bool>,
 }
 
 /// `[password]`

@@ -1,13 +1,20 @@
 //! Wiring: the store, the keys, the service and the HTTP server. Nothing else.
 
-use std::{fs, io::Write, net::SocketAddr, path::Path, sync::Arc};
+use std::{
+    fs,
+    io::Write,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    str::FromStr,
+    sync::Arc,
+};
 
 use actix_web::{HttpServer, dev::Server};
 use anyhow::{Context, bail};
 use auth_actix::{AuthState, HttpSettings};
 use auth_core::{
     Algorithm, AuthConfig, AuthService, JwtKey, PasswordHasher, TokenIssuer, TokenVerifier,
-    min_hmac_secret_len,
+    generate_key_pair, min_hmac_secret_len,
 };
 use auth_diesel::DieselStore;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
@@ -22,13 +29,67 @@ pub fn generate_secret() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-fn hmac_algorithm(name: &str) -> anyhow::Result<Algorithm> {
-    match name {
-        "HS256" => Ok(Algorithm::HS256),
-        "HS384" => Ok(Algorithm::HS384),
-        "HS512" => Ok(Algorithm::HS512),
-        other => bail!("jwt.algorithm {other:?} is not supported; use HS256, HS384 or HS512"),
-    }
+/// The algorithms keys may use (jsonwebtoken has no ES512).
+pub const SUPPORTED_ALGORITHMS: [Algorithm; 12] = [
+    Algorithm::HS256,
+    Algorithm::HS384,
+    Algorithm::HS512,
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::EdDSA,
+];
+
+/// Parses an algorithm name, refusing those we do not support.
+pub fn parse_algorithm(name: &str) -> anyhow::Result<Algorithm> {
+    let algorithm = Algorithm::from_str(name)
+        .ok()
+        .filter(|a| SUPPORTED_ALGORITHMS.contains(a));
+    algorithm.ok_or_else(|| {
+        anyhow::anyhow!(
+            "unsupported algorithm {name:?}: use HS256, HS384, HS512, RS256, RS384, RS512, \
+             PS256, PS384, PS512, ES256, ES384 or EdDSA"
+        )
+    })
+}
+
+fn is_hmac(algorithm: Algorithm) -> bool {
+    min_hmac_secret_len(algorithm).is_some()
+}
+
+fn read_pem(path: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
+    fs::read(path).with_context(|| format!("cannot read {what} {}", path.display()))
+}
+
+fn asymmetric_key(
+    algorithm: Algorithm,
+    private: Option<&Path>,
+    public: Option<&Path>,
+    what: &str,
+) -> anyhow::Result<JwtKey> {
+    let private = private
+        .map(|p| read_pem(p, "the private key file"))
+        .transpose()?;
+    let public = public
+        .map(|p| read_pem(p, "the public key file"))
+        .transpose()?;
+    JwtKey::from_pem(algorithm, private.as_deref(), public.as_deref())
+        .with_context(|| format!("{what}: unusable {algorithm:?} key"))
+}
+
+fn hmac_key(algorithm: Algorithm, secret: &[u8], what: &str) -> anyhow::Result<JwtKey> {
+    JwtKey::hmac(algorithm, secret).with_context(|| {
+        format!(
+            "{what} is too short for {algorithm:?}: use at least {} random bytes \
+             (`auth-server gen-secret`)",
+            min_hmac_secret_len(algorithm).unwrap_or_default()
+        )
+    })
 }
 
 /// The HMAC secret: `jwt.secret`, or (outside production) the one kept in `jwt.secret_file`,
@@ -73,17 +134,89 @@ fn write_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
     file.sync_all()
 }
 
-/// The signing key from the settings.
-pub fn signing_key(settings: &Settings, env: AppEnv) -> anyhow::Result<JwtKey> {
-    let algorithm = hmac_algorithm(&settings.jwt.algorithm)?;
-    let secret = hmac_secret(settings, env)?;
-    JwtKey::hmac(algorithm, &secret).with_context(|| {
-        format!(
-            "jwt.secret is too short for {}: use at least {} random bytes (`auth-server gen-secret`)",
-            settings.jwt.algorithm,
-            min_hmac_secret_len(algorithm).unwrap_or_default()
-        )
-    })
+/// The keys from the settings: the signing key (`jwt.algorithm` with `jwt.secret` or the key
+/// files) first, then the verify-only keys of `jwt.keys`. `kid`s must be unique.
+pub fn key_set(settings: &Settings, env: AppEnv) -> anyhow::Result<Vec<Arc<JwtKey>>> {
+    let jwt = &settings.jwt;
+    let algorithm = parse_algorithm(&jwt.algorithm).context("jwt.algorithm")?;
+    let signing = if is_hmac(algorithm) {
+        hmac_key(algorithm, &hmac_secret(settings, env)?, "jwt.secret")?
+    } else {
+        let private = jwt.private_key_file.as_deref().with_context(|| {
+            format!(
+                "jwt.algorithm {} needs jwt.private_key_file \
+                 (`auth-server gen-key --algorithm {}` writes one)",
+                jwt.algorithm, jwt.algorithm
+            )
+        })?;
+        asymmetric_key(
+            algorithm,
+            Some(private),
+            jwt.public_key_file.as_deref(),
+            "jwt",
+        )?
+    };
+    let mut keys = vec![Arc::new(signing)];
+    for (index, extra) in jwt.keys.iter().enumerate() {
+        let what = format!("jwt.keys[{index}]");
+        if extra.verify_only == Some(false) {
+            bail!(
+                "{what}: only the key of jwt.algorithm signs; to sign with this key, make it the \
+                 jwt.algorithm key and list the old one here (see docs/keys.md)"
+            );
+        }
+        let algorithm = parse_algorithm(&extra.algorithm).with_context(|| what.clone())?;
+        let key = if is_hmac(algorithm) {
+            let secret = extra
+                .secret
+                .as_ref()
+                .with_context(|| format!("{what}: an {algorithm:?} key needs a secret"))?;
+            hmac_key(
+                algorithm,
+                secret.expose().as_bytes(),
+                &format!("{what}.secret"),
+            )?
+        } else {
+            asymmetric_key(
+                algorithm,
+                extra.private_key_file.as_deref(),
+                extra.public_key_file.as_deref(),
+                &what,
+            )?
+        };
+        let key = match &extra.kid {
+            Some(kid) => key.with_kid(kid.clone()),
+            None => key,
+        };
+        keys.push(Arc::new(key.verify_only()));
+    }
+    let mut kids: Vec<&str> = keys.iter().map(|k| k.kid()).collect();
+    kids.sort_unstable();
+    if let Some(pair) = kids.windows(2).find(|pair| pair[0] == pair[1]) {
+        bail!(
+            "two jwt keys have the kid {:?}; kids must be unique",
+            pair[0]
+        );
+    }
+    Ok(keys)
+}
+
+/// Writes a new key pair for `algorithm` into `dir`; returns the private and public paths.
+pub fn write_key_pair(algorithm: Algorithm, dir: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
+    let pair = generate_key_pair(algorithm)?;
+    let key = JwtKey::from_pem(algorithm, Some(pair.private_pem.as_bytes()), None)?;
+    let stem = format!(
+        "{}-{}",
+        format!("{algorithm:?}").to_ascii_lowercase(),
+        &key.kid()[..8.min(key.kid().len())]
+    );
+    let private = dir.join(format!("{stem}.private.pem"));
+    let public = dir.join(format!("{stem}.public.pem"));
+    write_private_file(&private, &pair.private_pem)
+        .with_context(|| format!("cannot write {}", private.display()))?;
+    fs::write(&public, &pair.public_pem)
+        .with_context(|| format!("cannot write {}", public.display()))?;
+    Ok((private, public))
 }
 
 /// Opens the store (applying migrations).
@@ -95,7 +228,14 @@ pub fn open_store(settings: &Settings) -> anyhow::Result<DieselStore> {
 /// Builds the service and HTTP state from the settings. Blocking (opens the database).
 pub fn build_state(settings: &Settings, env: AppEnv) -> anyhow::Result<AuthState> {
     let store = Arc::new(open_store(settings)?);
-    let key = Arc::new(signing_key(settings, env)?);
+    let keys = key_set(settings, env)?;
+    let signing = keys[0].clone();
+    tracing::info!(
+        algorithm = ?signing.algorithm(),
+        kid = signing.kid(),
+        verify_only_keys = keys.len() - 1,
+        "signing key loaded"
+    );
     let jwt = &settings.jwt;
     let config = AuthConfig {
         access_ttl: TimeDelta::seconds(jwt.access_ttl_secs),
@@ -109,8 +249,8 @@ pub fn build_state(settings: &Settings, env: AppEnv) -> anyhow::Result<AuthState
     let service = AuthService::new(
         store,
         PasswordHasher::new(settings.password.bcrypt_cost).context("password.bcrypt_cost")?,
-        TokenIssuer::new(key.clone(), &jwt.issuer, &jwt.audience),
-        TokenVerifier::new([key], &jwt.issuer, &jwt.audience).with_leeway(jwt.leeway_secs),
+        TokenIssuer::new(signing, &jwt.issuer, &jwt.audience),
+        TokenVerifier::new(keys, &jwt.issuer, &jwt.audience).with_leeway(jwt.leeway_secs),
         config,
     );
     Ok(AuthState {

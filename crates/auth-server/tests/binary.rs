@@ -20,11 +20,15 @@ fn config_dir() -> PathBuf {
 
 /// A command for the binary, as an operator would run it in `dir` with AUTH_ENV=test.
 fn command(dir: &Path) -> Command {
+    command_with_config(dir, &config_dir())
+}
+
+fn command_with_config(dir: &Path, config: &Path) -> Command {
     let mut command = Command::new(BIN);
     command
         .current_dir(dir)
         .env("AUTH_ENV", "test")
-        .env("AUTH_CONFIG_DIR", config_dir())
+        .env("AUTH_CONFIG_DIR", config)
         .env("RUST_LOG", "info")
         .env_remove("AUTH__DATABASE__URL");
     command
@@ -46,7 +50,11 @@ impl Drop for Server {
 
 impl Server {
     fn start(dir: &Path) -> Server {
-        let mut child = command(dir)
+        Self::start_with_config(dir, &config_dir())
+    }
+
+    fn start_with_config(dir: &Path, config: &Path) -> Server {
+        let mut child = command_with_config(dir, config)
             .env("AUTH__SERVER__PORT", "0")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -339,4 +347,149 @@ fn migrate_applies_the_schema_once() {
     assert!(migrate().contains("1 migration(s) applied"));
     assert!(migrate().contains("0 migration(s) applied"));
     assert!(dir.path().join("data/test/auth.db").exists());
+}
+
+/// Runs `gen-key` and returns the private and public key paths it printed.
+fn gen_key(dir: &Path, algorithm: &str) -> (PathBuf, PathBuf) {
+    let output = command(dir)
+        .args(["gen-key", "--algorithm", algorithm, "--out-dir", "keys"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let path_after = |label: &str| {
+        let line = stdout.lines().find(|l| l.starts_with(label)).unwrap();
+        dir.join(line.rsplit(' ').next().unwrap())
+    };
+    (path_after("private key"), path_after("public key"))
+}
+
+/// A config folder whose test.toml is ours plus `jwt` (a TOML fragment).
+fn config_with_jwt(dir: &Path, name: &str, jwt: &str) -> PathBuf {
+    let folder = dir.join(name);
+    std::fs::create_dir_all(&folder).unwrap();
+    let base = std::fs::read_to_string(config_dir().join("test.toml")).unwrap();
+    std::fs::write(folder.join("test.toml"), format!("{base}\n{jwt}\n")).unwrap();
+    folder
+}
+
+fn login(server: &Server) -> String {
+    let (status, body) = server.call(
+        "POST",
+        "/login",
+        None,
+        Some(json!({"username": "alice", "password": PASSWORD})),
+    );
+    assert_eq!(status, 200, "{body}");
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+fn kid_of(token: &str) -> String {
+    jsonwebtoken::decode_header(token).unwrap().kid.unwrap()
+}
+
+#[test]
+fn signing_key_rotation_logs_nobody_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let (es_private, es_public) = gen_key(dir.path(), "ES256");
+    let (rs_private, _) = gen_key(dir.path(), "RS256");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&es_private).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    // 1. Signing with ES256.
+    let v1 = config_with_jwt(
+        dir.path(),
+        "v1",
+        &format!("algorithm = \"ES256\"\nprivate_key_file = {:?}", es_private),
+    );
+    let server = Server::start_with_config(dir.path(), &v1);
+    let (status, _) = server.call(
+        "POST",
+        "/register",
+        None,
+        Some(json!({"username": "alice", "password": PASSWORD})),
+    );
+    assert_eq!(status, 201);
+    let old = login(&server);
+    let (_, jwks) = server.call("GET", "/.well-known/jwks.json", None, None);
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
+    assert_eq!(jwks["keys"][0]["kid"].as_str(), Some(kid_of(&old).as_str()));
+    // Another service verifies with the JWKS alone, or with the public PEM alone.
+    let verifier =
+        auth_core::TokenVerifier::from_jwks(&jwks.to_string(), "auth-server", "auth-server")
+            .unwrap();
+    verifier.verify(&old).unwrap();
+    let public = std::fs::read(&es_public).unwrap();
+    let key =
+        auth_core::JwtKey::from_pem(auth_core::Algorithm::ES256, None, Some(&public)).unwrap();
+    auth_core::TokenVerifier::new([std::sync::Arc::new(key)], "auth-server", "auth-server")
+        .verify(&old)
+        .unwrap();
+    drop(server);
+
+    // 2. RS256 signs; the ES256 key only verifies: old tokens keep working.
+    let v2 = config_with_jwt(
+        dir.path(),
+        "v2",
+        &format!(
+            "algorithm = \"RS256\"\nprivate_key_file = {:?}\n\n[[jwt.keys]]\nalgorithm = \"ES256\"\npublic_key_file = {:?}",
+            rs_private, es_public
+        ),
+    );
+    let server = Server::start_with_config(dir.path(), &v2);
+    assert_eq!(server.call("GET", "/users/me", Some(&old), None).0, 200);
+    let new = login(&server);
+    assert_ne!(kid_of(&new), kid_of(&old));
+    assert_eq!(
+        jsonwebtoken::decode_header(&new).unwrap().alg,
+        jsonwebtoken::Algorithm::RS256
+    );
+    let (_, jwks) = server.call("GET", "/.well-known/jwks.json", None, None);
+    let mut kids: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    kids.sort_unstable();
+    let mut expected = [kid_of(&old), kid_of(&new)];
+    expected.sort_unstable();
+    assert_eq!(kids, expected);
+    drop(server);
+
+    // 3. The old key is retired: its tokens stop working, the new ones do not.
+    let v3 = config_with_jwt(
+        dir.path(),
+        "v3",
+        &format!("algorithm = \"RS256\"\nprivate_key_file = {:?}", rs_private),
+    );
+    let server = Server::start_with_config(dir.path(), &v3);
+    let (status, body) = server.call("GET", "/users/me", Some(&old), None);
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_token"))
+    );
+    assert_eq!(server.call("GET", "/users/me", Some(&new), None).0, 200);
+}
+
+#[test]
+fn gen_key_refuses_hmac_and_unknown_algorithms() {
+    let dir = tempfile::tempdir().unwrap();
+    for (algorithm, says) in [("HS256", "gen-secret"), ("ES512", "unsupported")] {
+        let output = command(dir.path())
+            .args(["gen-key", "--algorithm", algorithm])
+            .output()
+            .unwrap();
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(says), "{algorithm}: {stderr}");
+    }
 }

@@ -3,7 +3,10 @@
 
 mod helpers;
 
+mod keys;
+
 mod authentication;
+mod forgery;
 mod login;
 mod outage;
 mod profile;
