@@ -163,6 +163,10 @@ impl From<AuthError> for ApiError {
                 (StatusCode::FORBIDDEN, "invalid_current_password")
             }
             AuthError::Forbidden => return Self::forbidden(),
+            AuthError::SessionRequired => (StatusCode::FORBIDDEN, "session_required"),
+            AuthError::InvalidApiKey => (StatusCode::UNAUTHORIZED, "invalid_api_key"),
+            AuthError::LastAdmin => (StatusCode::CONFLICT, "last_admin"),
+            AuthError::InvalidInput(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_error"),
             AuthError::NotFound => return Self::not_found(),
             AuthError::Unavailable(_) => {
                 tracing::error!(error = %error.log_text(), "store unavailable");

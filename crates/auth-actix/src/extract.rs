@@ -183,9 +183,23 @@ fn bearer_token(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     }
 }
 
-/// The authenticated caller of a route: a verified access token whose session is live and
-/// whose user exists and is active, with the user's current role. The `Depends(get_current_user)`
-/// of the FastAPI apps; usable on an embedder's own routes.
+/// The API key of a request: `Ok(None)` when the configured header is absent.
+pub(crate) fn api_key(req: &HttpRequest, header_name: &str) -> Result<Option<String>, ApiError> {
+    let invalid = || ApiError::from(auth_core::AuthError::InvalidApiKey);
+    match req.headers().get(header_name) {
+        None => Ok(None),
+        Some(value) if value.len() > 256 => Err(invalid()),
+        Some(value) => value
+            .to_str()
+            .map(|key| Some(key.trim().to_owned()))
+            .map_err(|_| invalid()),
+    }
+}
+
+/// The authenticated caller of a route: a verified bearer token whose session is live, or (when
+/// no bearer token is sent) a live API key; either way the user exists and is active, with the
+/// current role. The `Depends(get_current_user)` of the FastAPI apps; usable on an embedder's
+/// own routes. Use [`Principal::session`] where only a bearer session will do.
 #[derive(Debug, Clone)]
 pub struct CurrentUser(pub Principal);
 
@@ -196,10 +210,27 @@ impl FromRequest for CurrentUser {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = state(req);
         let token = bearer_token(req);
+        let key = state
+            .as_ref()
+            .map_err(Clone::clone)
+            .and_then(|state| api_key(req, &state.http.api_key_header));
+        let client = state
+            .as_ref()
+            .map(|state| client_info(req, &state.http.trusted_proxies))
+            .unwrap_or_default();
         Box::pin(async move {
             let state = state?;
-            let token = token?.ok_or_else(ApiError::not_authenticated)?;
-            Ok(CurrentUser(state.service.authenticate(&token).await?))
+            if let Some(token) = token? {
+                let mut principal = state.service.authenticate(&token).await?;
+                principal.client = client;
+                return Ok(CurrentUser(principal));
+            }
+            match key? {
+                Some(key) => Ok(CurrentUser(
+                    state.service.authenticate_api_key(&key, client).await?,
+                )),
+                None => Err(ApiError::not_authenticated()),
+            }
         })
     }
 }

@@ -8,6 +8,7 @@
 //! - [`ApiError`] is the one error type: the contract's status codes, bodies and headers.
 #![forbid(unsafe_code)]
 
+mod admin_routes;
 mod error;
 mod extract;
 mod routes;
@@ -35,14 +36,17 @@ pub struct HttpSettings {
     pub max_body_bytes: usize,
     /// Peers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpAddr>,
+    /// The header that carries an API key.
+    pub api_key_header: String,
 }
 
 impl Default for HttpSettings {
-    /// 64 KiB bodies, no trusted proxies.
+    /// 64 KiB bodies, no trusted proxies, API keys in `X-API-Key`.
     fn default() -> Self {
         Self {
             max_body_bytes: 64 * 1024,
             trusted_proxies: Vec::new(),
+            api_key_header: "X-API-Key".to_owned(),
         }
     }
 }
@@ -72,6 +76,7 @@ pub fn configure(state: AuthState) -> impl FnOnce(&mut web::ServiceConfig) {
                 ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("path: {err}")).into()
             }));
         routes::routes(cfg);
+        admin_routes::routes(cfg);
     }
 }
 

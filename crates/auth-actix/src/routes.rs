@@ -35,7 +35,7 @@ pub struct UserResponse {
     pub updated_at: String,
 }
 
-fn rfc3339(at: DateTime<Utc>) -> String {
+pub(crate) fn rfc3339(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
@@ -63,7 +63,7 @@ struct TokenResponse<'a> {
     refresh_token: Option<&'a str>,
 }
 
-fn token_response(pair: &TokenPair) -> HttpResponse {
+pub(crate) fn token_response(pair: &TokenPair) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"))
@@ -146,7 +146,10 @@ async fn token(
                 .ok_or_else(|| ApiError::oauth("invalid_request", "refresh_token is required"))?;
             let pair = state
                 .service
-                .refresh(RefreshToken::from_client(presented))
+                .refresh(
+                    RefreshToken::from_client(presented),
+                    client_info(&req, &state.http.trusted_proxies),
+                )
                 .await
                 .map_err(ApiError::for_token_endpoint)?;
             return Ok(token_response(&pair));
@@ -187,12 +190,14 @@ struct RefreshBody {
 }
 
 async fn refresh(
+    req: HttpRequest,
     state: web::Data<AuthState>,
     JsonBody(body): JsonBody<RefreshBody>,
 ) -> Result<HttpResponse, ApiError> {
+    let client = client_info(&req, &state.http.trusted_proxies);
     let pair = state
         .service
-        .refresh(RefreshToken::from_client(body.refresh_token))
+        .refresh(RefreshToken::from_client(body.refresh_token), client)
         .await?;
     Ok(token_response(&pair))
 }
@@ -227,9 +232,10 @@ async fn sessions(
     CurrentUser(me): CurrentUser,
 ) -> Result<HttpResponse, ApiError> {
     let sessions = state.service.sessions(&me).await?;
+    let current = me.session()?.0.id;
     let body: Vec<_> = sessions
         .iter()
-        .map(|s| SessionResponse::new(s, me.session.id))
+        .map(|s| SessionResponse::new(s, current))
         .collect();
     Ok(HttpResponse::Ok().json(body))
 }
@@ -297,10 +303,11 @@ async fn token_expiry(CurrentUser(me): CurrentUser) -> Result<HttpResponse, ApiE
             .map(rfc3339)
             .ok_or_else(|| ApiError::invalid_token("The token's times are out of range"))
     };
+    let (_, claims) = me.session()?;
     Ok(HttpResponse::Ok().json(TokenExpiry {
-        expire_time: at(me.claims.exp)?,
-        expires_in: (me.claims.exp - Utc::now().timestamp()).max(0),
-        issued_at: at(me.claims.iat)?,
+        expire_time: at(claims.exp)?,
+        expires_in: (claims.exp - Utc::now().timestamp()).max(0),
+        issued_at: at(claims.iat)?,
     }))
 }
 
@@ -378,7 +385,7 @@ pub(crate) async fn not_found() -> Result<HttpResponse, ApiError> {
 }
 
 /// A resource whose unsupported methods get a JSON 405.
-fn resource(path: &str) -> actix_web::Resource {
+pub(crate) fn resource(path: &str) -> actix_web::Resource {
     web::resource(path).default_service(web::to(method_not_allowed))
 }
 

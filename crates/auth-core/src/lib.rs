@@ -52,6 +52,9 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod admin;
+mod api_keys;
+mod audit;
 mod keygen;
 mod password;
 mod service;
@@ -62,12 +65,14 @@ mod memory;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use admin::{Actor, MAX_PAGE};
+pub use api_keys::API_KEY_PREFIX;
 pub use keygen::{PemKeyPair, generate_key_pair};
 #[cfg(feature = "memory")]
 pub use memory::MemoryStore;
 pub use password::{HashError, PasswordHasher};
 pub use service::{
-    AdminOutcome, AuthConfig, AuthError, AuthService, LoginAttempt, LogoutScope, Principal,
+    AdminOutcome, AuthConfig, AuthError, AuthService, Credential, LoginAttempt, LogoutScope, Principal,
     ProfileUpdate, Registration, TokenPair,
 };
 pub use token::{

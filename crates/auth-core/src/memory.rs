@@ -7,9 +7,10 @@ use std::{
 };
 
 use auth_domain::{
-    Conflict, NewSession, NewUser, RefreshOutcome, RefreshRotation, RefreshTokenHash, Session,
-    SessionId, SessionRevocation, SessionStore, StoreError, User, UserChanges, UserId, UserStore,
-    Username,
+    ApiKey, ApiKeyId, ApiKeyStore, AuditEvent, AuditQuery, AuditStore, Conflict, NewApiKey,
+    NewSession, NewUser, RefreshOutcome, RefreshRotation, RefreshTokenHash, Role, Session,
+    SessionId, SessionRevocation, SessionStore, StoreError, User, UserChanges, UserId, UserQuery,
+    UserStore, Username,
 };
 use chrono::{DateTime, Utc};
 
@@ -23,9 +24,21 @@ struct State {
     users: HashMap<UserId, User>,
     sessions: HashMap<SessionId, Session>,
     refresh_tokens: HashMap<RefreshTokenHash, RefreshRecord>,
+    api_keys: HashMap<ApiKeyId, (ApiKey, String)>,
+    audit: Vec<AuditEvent>,
+}
+
+fn is_active_admin(user: &User) -> bool {
+    user.role == Role::Admin && user.is_active
 }
 
 impl State {
+    /// Whether `id` is the only active admin.
+    fn is_last_admin(&self, id: UserId) -> bool {
+        self.users.get(&id).is_some_and(is_active_admin)
+            && !self.users.values().any(|u| u.id != id && is_active_admin(u))
+    }
+
     fn conflict_with(&self, candidate: &User) -> Option<Conflict> {
         self.users
             .values()
@@ -98,8 +111,58 @@ impl UserStore for MemoryStore {
         if let Some(conflict) = state.conflict_with(&user) {
             return Err(StoreError::Conflict(conflict));
         }
+        if state.is_last_admin(id) && !is_active_admin(&user) {
+            return Err(StoreError::Conflict(Conflict::LastAdmin));
+        }
         state.users.insert(id, user.clone());
         Ok(user)
+    }
+
+    fn delete_user(&self, id: UserId) -> Result<(), StoreError> {
+        let mut state = self.state();
+        if !state.users.contains_key(&id) {
+            return Err(StoreError::NotFound);
+        }
+        if state.is_last_admin(id) {
+            return Err(StoreError::Conflict(Conflict::LastAdmin));
+        }
+        state.users.remove(&id);
+        let sessions: Vec<SessionId> = state
+            .sessions
+            .values()
+            .filter(|s| s.user_id == id)
+            .map(|s| s.id)
+            .collect();
+        for session in &sessions {
+            state.sessions.remove(session);
+        }
+        state.refresh_tokens.retain(|_, r| !sessions.contains(&r.session));
+        state.api_keys.retain(|_, (key, _)| key.user_id != id);
+        Ok(())
+    }
+
+    fn list_users(&self, query: &UserQuery) -> Result<(Vec<User>, u64), StoreError> {
+        let state = self.state();
+        let needle = query.q.as_deref().map(str::to_lowercase);
+        let mut users: Vec<User> = state
+            .users
+            .values()
+            .filter(|u| {
+                needle.as_deref().is_none_or(|needle| {
+                    u.username.normalized().contains(needle)
+                        || u.email.as_ref().is_some_and(|e| e.normalized().contains(needle))
+                })
+            })
+            .cloned()
+            .collect();
+        users.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
+        let total = users.len() as u64;
+        let page = users
+            .into_iter()
+            .skip(query.offset as usize)
+            .take(query.limit as usize)
+            .collect();
+        Ok((page, total))
     }
 
     fn ping(&self) -> Result<(), StoreError> {
@@ -113,13 +176,15 @@ impl SessionStore for MemoryStore {
         if !state.users.contains_key(&new.session.user_id) {
             return Err(StoreError::NotFound);
         }
-        state.refresh_tokens.insert(
-            new.refresh_token_hash,
-            RefreshRecord {
-                session: new.session.id,
-                superseded_at: None,
-            },
-        );
+        if let Some(hash) = new.refresh_token_hash {
+            state.refresh_tokens.insert(
+                hash,
+                RefreshRecord {
+                    session: new.session.id,
+                    superseded_at: None,
+                },
+            );
+        }
         state.sessions.insert(new.session.id, new.session.clone());
         Ok(new.session)
     }
@@ -219,5 +284,100 @@ impl SessionStore for MemoryStore {
             }
         }
         Ok(ended)
+    }
+}
+
+impl ApiKeyStore for MemoryStore {
+    fn create_api_key(&self, new: NewApiKey) -> Result<ApiKey, StoreError> {
+        let mut state = self.state();
+        if !state.users.contains_key(&new.key.user_id) {
+            return Err(StoreError::NotFound);
+        }
+        if state.api_keys.values().any(|(k, _)| k.prefix == new.key.prefix) {
+            return Err(StoreError::Conflict(Conflict::KeyPrefix));
+        }
+        state.api_keys.insert(new.key.id, (new.key.clone(), new.key_hash));
+        Ok(new.key)
+    }
+
+    fn user_api_keys(&self, user: UserId) -> Result<Vec<ApiKey>, StoreError> {
+        let mut keys: Vec<ApiKey> = self
+            .state()
+            .api_keys
+            .values()
+            .filter(|(k, _)| k.user_id == user)
+            .map(|(k, _)| k.clone())
+            .collect();
+        keys.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+        Ok(keys)
+    }
+
+    fn api_key_by_prefix(
+        &self,
+        prefix: &str,
+    ) -> Result<Option<(ApiKey, String, User)>, StoreError> {
+        let state = self.state();
+        Ok(state
+            .api_keys
+            .values()
+            .find(|(k, _)| k.prefix == prefix)
+            .and_then(|(key, hash)| {
+                let user = state.users.get(&key.user_id)?;
+                Some((key.clone(), hash.clone(), user.clone()))
+            }))
+    }
+
+    fn revoke_api_key(
+        &self,
+        user: UserId,
+        id: ApiKeyId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut state = self.state();
+        match state.api_keys.get_mut(&id) {
+            Some((key, _)) if key.user_id == user && key.revoked_at.is_none() => {
+                key.revoked_at = Some(at);
+                Ok(())
+            }
+            _ => Err(StoreError::NotFound),
+        }
+    }
+
+    fn touch_api_key(&self, id: ApiKeyId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        if let Some((key, _)) = self.state().api_keys.get_mut(&id) {
+            key.last_used_at = Some(at);
+        }
+        Ok(())
+    }
+}
+
+impl AuditStore for MemoryStore {
+    fn record(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        self.state().audit.push(event.clone());
+        Ok(())
+    }
+
+    fn audit_events(&self, query: &AuditQuery) -> Result<(Vec<AuditEvent>, u64), StoreError> {
+        let state = self.state();
+        let mut events: Vec<AuditEvent> = state
+            .audit
+            .iter()
+            .filter(|e| {
+                query
+                    .user
+                    .is_none_or(|u| e.actor == Some(u) || e.target == Some(u))
+                    && query.since.is_none_or(|since| e.at >= since)
+                    && query.until.is_none_or(|until| e.at < until)
+            })
+            .cloned()
+            .collect();
+        events.sort_by(|a, b| b.at.cmp(&a.at).then(b.id.cmp(&a.id)));
+        let total = events.len() as u64;
+        let page = events
+            .into_iter()
+            .skip(query.offset as usize)
+            .take(query.limit as usize)
+            .collect();
+        Ok((page, total))
     }
 }

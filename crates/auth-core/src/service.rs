@@ -3,7 +3,7 @@
 use std::{fmt, sync::Arc};
 
 use auth_domain::{
-    Claims, ClientInfo, Email, EmailError, NewPassword, NewSession, NewUser, Password,
+    ApiKey, Claims, ClientInfo, Email, EmailError, NewPassword, NewSession, NewUser, Password,
     PasswordError, RefreshOutcome, RefreshRotation, Role, Session, SessionId, SessionRevocation,
     Store, StoreError, User, UserChanges, UserId, Username, UsernameError, now,
 };
@@ -11,6 +11,7 @@ use chrono::TimeDelta;
 use uuid::Uuid;
 
 use crate::{
+    audit::{self, EventBuilder},
     password::{HashError, PasswordHasher},
     token::{RefreshToken, TokenError, TokenIssuer, TokenVerifier},
 };
@@ -91,6 +92,18 @@ pub enum AuthError {
     /// Authenticated, but not allowed.
     #[error("Forbidden")]
     Forbidden,
+    /// The route needs a bearer session; an API key cannot manage keys, sessions or passwords.
+    #[error("This needs a bearer token from a login; API keys cannot be used here")]
+    SessionRequired,
+    /// The API key is unknown, revoked or expired, or its user is disabled.
+    #[error("Invalid, revoked or expired API key")]
+    InvalidApiKey,
+    /// The change would leave no active admin.
+    #[error("The last active admin cannot be demoted, disabled or deleted")]
+    LastAdmin,
+    /// An input outside the rules, with the reason.
+    #[error("{0}")]
+    InvalidInput(String),
     /// The addressed record does not exist (or is not the caller's).
     #[error("Not found")]
     NotFound,
@@ -120,6 +133,7 @@ impl From<StoreError> for AuthError {
         match e {
             StoreError::Conflict(auth_domain::Conflict::Username) => AuthError::UsernameTaken,
             StoreError::Conflict(auth_domain::Conflict::Email) => AuthError::EmailTaken,
+            StoreError::Conflict(auth_domain::Conflict::LastAdmin) => AuthError::LastAdmin,
             StoreError::NotFound => AuthError::NotFound,
             StoreError::Unavailable(cause) => AuthError::Unavailable(cause),
             other => AuthError::Unavailable(other.to_string()),
@@ -199,15 +213,41 @@ impl fmt::Debug for TokenPair {
     }
 }
 
-/// An authenticated caller: the live session, the current user, and the token's claims.
+/// How a caller authenticated.
+#[derive(Clone, Debug)]
+pub enum Credential {
+    /// A bearer access token of a live session.
+    Session {
+        /// The session the token belongs to.
+        session: Session,
+        /// The verified claims.
+        claims: Claims,
+    },
+    /// An API key. It acts as its owner, but cannot manage keys, sessions or the password.
+    ApiKey(ApiKey),
+}
+
+/// An authenticated caller: the user as stored now (current role and state) and how they
+/// authenticated.
 #[derive(Clone, Debug)]
 pub struct Principal {
-    /// The user as stored now (current role and state).
+    /// The user as stored now.
     pub user: User,
-    /// The session the token belongs to.
-    pub session: Session,
-    /// The verified claims.
-    pub claims: Claims,
+    /// The credential used.
+    pub credential: Credential,
+    /// Where the request came from (filled in by the HTTP adapter; empty otherwise).
+    pub client: ClientInfo,
+}
+
+impl Principal {
+    /// The session and claims of a bearer-token caller; [`AuthError::SessionRequired`] for an
+    /// API-key caller.
+    pub fn session(&self) -> Result<(&Session, &Claims), AuthError> {
+        match &self.credential {
+            Credential::Session { session, claims } => Ok((session, claims)),
+            Credential::ApiKey(_) => Err(AuthError::SessionRequired),
+        }
+    }
 }
 
 /// Which sessions a logout ends.
@@ -233,12 +273,12 @@ pub enum AdminOutcome {
     AlreadyAdmin,
 }
 
-struct Inner {
-    store: Arc<dyn Store>,
-    hasher: PasswordHasher,
-    issuer: TokenIssuer,
-    verifier: TokenVerifier,
-    config: AuthConfig,
+pub(crate) struct Inner {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) hasher: PasswordHasher,
+    pub(crate) issuer: TokenIssuer,
+    pub(crate) verifier: TokenVerifier,
+    pub(crate) config: AuthConfig,
 }
 
 /// The authentication service. Cheap to clone; share one per process.
@@ -289,7 +329,7 @@ impl AuthService {
     }
 
     /// Runs blocking work (bcrypt, store calls) on the blocking pool.
-    async fn blocking<T, F>(&self, work: F) -> Result<T, AuthError>
+    pub(crate) async fn blocking<T, F>(&self, work: F) -> Result<T, AuthError>
     where
         T: Send + 'static,
         F: FnOnce(&Inner) -> Result<T, AuthError> + Send + 'static,
@@ -322,7 +362,7 @@ impl AuthService {
                 role: Role::User,
                 created_at: now(),
             })?;
-            tracing::info!(user_id = %user.id, "user registered");
+            inner.record(audit::event("register", true).by(user.id).on(user.id));
             Ok(user)
         })
         .await
@@ -349,22 +389,36 @@ impl AuthService {
                 Ok(username) => inner.store.user_by_username(&username)?,
                 Err(_) => None,
             };
+            let failed = |user: Option<UserId>, why: &str| {
+                let event = audit::event("login", false).ip(client.ip.clone()).detail(why);
+                inner.record(match user {
+                    Some(user) => event.on(user),
+                    None => event,
+                });
+            };
             let Some(user) = user else {
                 inner.hasher.verify_dummy(&attempt.password);
-                tracing::info!(outcome = "unknown_user", "login failed");
+                failed(None, "unknown_user");
                 return Err(AuthError::InvalidCredentials);
             };
             if !inner.hasher.verify(&attempt.password, &user.password_hash) {
-                tracing::info!(user_id = %user.id, outcome = "wrong_password", "login failed");
+                failed(Some(user.id), "wrong_password");
                 return Err(AuthError::InvalidCredentials);
             }
             if !user.is_active {
-                tracing::info!(user_id = %user.id, outcome = "disabled", "login refused");
+                failed(Some(user.id), "disabled");
                 return Err(AuthError::AccountDisabled);
             }
             let user = inner.upgrade_hash(user, &attempt.password);
-            let pair = inner.open_session(&user, client, ttl)?;
-            tracing::info!(user_id = %user.id, session_id = %pair.claims.sid, "login succeeded");
+            let ip = client.ip.clone();
+            let pair = inner.open_session(&user, client, ttl, true)?;
+            inner.record(
+                audit::event("login", true)
+                    .by(user.id)
+                    .on(user.id)
+                    .ip(ip)
+                    .detail("password"),
+            );
             Ok(pair)
         })
         .await
@@ -390,14 +444,15 @@ impl AuthService {
         }
         Ok(Principal {
             user,
-            session,
-            claims,
+            credential: Credential::Session { session, claims },
+            client: ClientInfo::default(),
         })
     }
 
     /// Ends the caller's session, their other sessions, or all of them.
     pub async fn logout(&self, principal: &Principal, scope: LogoutScope) -> Result<(), AuthError> {
-        let (user, session) = (principal.user.id, principal.session.id);
+        let (user, session) = (principal.user.id, principal.session()?.0.id);
+        let ip = principal.client.ip.clone();
         self.blocking(move |inner| {
             let at = now();
             let ended = match scope {
@@ -416,7 +471,13 @@ impl AuthService {
                         .revoke_user_sessions(user, SessionRevocation::All, at)?
                 }
             };
-            tracing::info!(user_id = %user, session_id = %session, ?scope, ended, "logout");
+            inner.record(
+                audit::event("logout", true)
+                    .by(user)
+                    .on(user)
+                    .ip(ip)
+                    .detail(format!("scope={scope:?}, ended={ended}").to_lowercase()),
+            );
             Ok(())
         })
         .await
@@ -427,7 +488,11 @@ impl AuthService {
     /// Presenting a token that was rotated longer ago than the grace period is treated as theft:
     /// the whole session is revoked, its access tokens included, and the answer is
     /// [`AuthError::InvalidGrant`].
-    pub async fn refresh(&self, presented: RefreshToken) -> Result<TokenPair, AuthError> {
+    pub async fn refresh(
+        &self,
+        presented: RefreshToken,
+        client: ClientInfo,
+    ) -> Result<TokenPair, AuthError> {
         // Ours are 43 characters; anything much longer is not ours and is not worth hashing.
         if presented.expose().len() > 256 {
             return Err(AuthError::InvalidGrant);
@@ -447,18 +512,33 @@ impl AuthService {
                 RefreshOutcome::Rotated { session, user } => (session, user),
                 RefreshOutcome::ReuseDetected { session, user } => {
                     tracing::warn!(user_id = %user, session_id = %session, "refresh token reuse detected; session revoked");
+                    inner.record(
+                        audit::event("refresh", false)
+                            .on(user)
+                            .ip(client.ip)
+                            .detail(format!("reuse_detected; session {session} revoked")),
+                    );
                     return Err(AuthError::InvalidGrant);
                 }
-                RefreshOutcome::Invalid => return Err(AuthError::InvalidGrant),
+                RefreshOutcome::Invalid => {
+                    inner.record(audit::event("refresh", false).ip(client.ip).detail("invalid"));
+                    return Err(AuthError::InvalidGrant);
+                }
             };
             if !user.is_active {
+                inner.record(
+                    audit::event("refresh", false)
+                        .on(user.id)
+                        .ip(client.ip)
+                        .detail("disabled"),
+                );
                 return Err(AuthError::InvalidGrant);
             }
             let (access_token, claims) = inner
                 .issuer
                 .issue(&user, session.id, ttl, at)
                 .map_err(|e| AuthError::Internal(format!("signing failed: {e}")))?;
-            tracing::info!(user_id = %user.id, session_id = %session.id, "refresh token rotated");
+            inner.record(audit::event("refresh", true).by(user.id).on(user.id).ip(client.ip));
             Ok(TokenPair {
                 access_token,
                 expires_in: ttl.num_seconds(),
@@ -471,6 +551,7 @@ impl AuthService {
 
     /// The caller's live sessions, newest first.
     pub async fn sessions(&self, principal: &Principal) -> Result<Vec<Session>, AuthError> {
+        principal.session()?;
         let user = principal.user.id;
         let sessions = self
             .blocking(move |inner| Ok(inner.store.user_sessions(user)?))
@@ -486,12 +567,20 @@ impl AuthService {
         principal: &Principal,
         session: SessionId,
     ) -> Result<(), AuthError> {
+        principal.session()?;
         let user = principal.user.id;
+        let ip = principal.client.ip.clone();
         self.blocking(move |inner| {
             match inner.store.session_with_user(session)? {
                 Some((found, _)) if found.user_id == user && found.revoked_at.is_none() => {
                     inner.store.revoke_session(session, now())?;
-                    tracing::info!(user_id = %user, session_id = %session, "session revoked by its user");
+                    inner.record(
+                        audit::event("session.revoked", true)
+                            .by(user)
+                            .on(user)
+                            .ip(ip)
+                            .detail(format!("session {session}")),
+                    );
                     Ok(())
                 }
                 _ => Err(AuthError::NotFound),
@@ -525,11 +614,18 @@ impl AuthService {
             (Some(_), None) => return Err(AuthError::CurrentPasswordRequired),
             (_, current) => current,
         };
-        let (user, session) = (principal.user.clone(), principal.session.id);
+        let (user, session) = (principal.user.clone(), principal.session()?.0.id);
+        let ip = principal.client.ip.clone();
         self.blocking(move |inner| {
             if let (Some(new_password), Some(current)) = (&new_password, &current) {
                 if !inner.hasher.verify(current, &user.password_hash) {
-                    tracing::info!(user_id = %user.id, "password change refused: wrong current password");
+                    inner.record(
+                        audit::event("password.changed", false)
+                            .by(user.id)
+                            .on(user.id)
+                            .ip(ip.clone())
+                            .detail("wrong_current_password"),
+                    );
                     return Err(AuthError::InvalidCurrentPassword);
                 }
                 changes.password_hash = Some(inner.hasher.hash(new_password)?);
@@ -541,7 +637,13 @@ impl AuthService {
                     SessionRevocation::AllExcept(session),
                     changes.updated_at,
                 )?;
-                tracing::info!(user_id = %user.id, ended, "password changed; other sessions ended");
+                inner.record(
+                    audit::event("password.changed", true)
+                        .by(user.id)
+                        .on(user.id)
+                        .ip(ip)
+                        .detail(format!("other_sessions_ended={ended}")),
+                );
             }
             Ok(updated)
         })
@@ -566,7 +668,7 @@ impl AuthService {
                 changes.role = Some(Role::Admin);
                 changes.is_active = Some(true);
                 let user = inner.store.update_user(user.id, &changes)?;
-                tracing::info!(user_id = %user.id, "user promoted to admin");
+                inner.record(audit::event("admin.promoted", true).on(user.id).detail("cli"));
                 return Ok((user, AdminOutcome::Promoted));
             }
             let password = NewPassword::parse(password.expose(), min)?;
@@ -578,7 +680,7 @@ impl AuthService {
                 role: Role::Admin,
                 created_at: now(),
             })?;
-            tracing::info!(user_id = %user.id, "admin created");
+            inner.record(audit::event("admin.created", true).on(user.id).detail("cli"));
             Ok((user, AdminOutcome::Created))
         })
         .await
@@ -628,26 +730,35 @@ impl Inner {
         }
     }
 
-    fn open_session(
+    /// Opens a session and signs its first access token. A `refreshable` session gets a
+    /// refresh token and the configured lifetimes; another (an API-key exchange) ends with its
+    /// access token.
+    pub(crate) fn open_session(
         &self,
         user: &User,
         client: ClientInfo,
         ttl: TimeDelta,
+        refreshable: bool,
     ) -> Result<TokenPair, AuthError> {
         let at = now();
-        let refresh = RefreshToken::generate();
+        let refresh = refreshable.then(RefreshToken::generate);
+        let (idle, lifetime) = if refreshable {
+            (self.config.session_idle_ttl, self.config.session_max_lifetime)
+        } else {
+            (ttl, ttl)
+        };
         let session = self.store.create_session(NewSession {
             session: Session {
                 id: SessionId::new(),
                 user_id: user.id,
                 created_at: at,
                 last_used_at: at,
-                idle_expires_at: at + self.config.session_idle_ttl,
-                expires_at: at + self.config.session_max_lifetime,
+                idle_expires_at: at + idle,
+                expires_at: at + lifetime,
                 revoked_at: None,
                 client,
             },
-            refresh_token_hash: refresh.digest(),
+            refresh_token_hash: refresh.as_ref().map(RefreshToken::digest),
         })?;
         let (access_token, claims) = self
             .issuer
@@ -656,8 +767,26 @@ impl Inner {
         Ok(TokenPair {
             access_token,
             expires_in: ttl.num_seconds(),
-            refresh_token: Some(refresh),
+            refresh_token: refresh,
             claims,
         })
+    }
+
+    /// Writes an audit event to the store and to the log (`target: "audit"`). A store failure
+    /// is logged, not returned: the action it describes has already happened.
+    pub(crate) fn record(&self, event: auth_domain::AuditEvent) {
+        tracing::info!(
+            target: "audit",
+            action = %event.action,
+            outcome = %event.outcome,
+            actor = ?event.actor.map(|u| u.to_string()),
+            target_user = ?event.target.map(|u| u.to_string()),
+            ip = ?event.ip,
+            detail = ?event.detail,
+            "audit"
+        );
+        if let Err(e) = self.store.record(&event) {
+            tracing::error!(error = %e, action = %event.action, "audit event not stored");
+        }
     }
 }

@@ -13,9 +13,10 @@
 use std::sync::Barrier;
 
 use auth_domain::{
-    ClientInfo, Conflict, Email, NewSession, NewUser, PasswordHash, RefreshOutcome,
-    RefreshRotation, RefreshTokenHash, Role, Session, SessionId, SessionRevocation, Store,
-    StoreError, UserChanges, UserId, Username, now,
+    ApiKey, ApiKeyId, AuditEvent, AuditQuery, ClientInfo, Conflict, Email, NewApiKey, NewSession,
+    NewUser, PasswordHash, RefreshOutcome, RefreshRotation, RefreshTokenHash, Role, Session,
+    SessionId, SessionRevocation, Store, StoreError, User, UserChanges, UserId, UserQuery,
+    Username, now,
 };
 use chrono::TimeDelta;
 
@@ -45,6 +46,14 @@ macro_rules! store_contract_tests {
             reuse_after_the_grace_period_revokes_the_session,
             unknown_tokens_and_ended_sessions_do_not_rotate,
             concurrent_rotations_of_one_token_keep_one_session,
+            sessions_without_a_refresh_token_cannot_be_refreshed,
+            the_last_active_admin_cannot_be_demoted_disabled_or_deleted,
+            concurrent_demotions_of_the_last_two_admins_leave_one,
+            deleting_a_user_removes_their_sessions_and_keys,
+            users_are_listed_filtered_and_paged,
+            api_keys_are_found_by_prefix_with_their_user,
+            api_keys_are_revoked_only_by_their_owner,
+            audit_events_are_filtered_by_user_and_time,
         );
     };
     (@each $fixture:expr; $($name:ident),* $(,)?) => {
@@ -91,7 +100,7 @@ fn new_session(user: UserId) -> NewSession {
                 user_agent: Some("contract-test/1.0".into()),
             },
         },
-        refresh_token_hash: RefreshTokenHash::new(format!("digest-{}", SessionId::new())),
+        refresh_token_hash: Some(RefreshTokenHash::new(format!("digest-{}", SessionId::new()))),
     }
 }
 
@@ -361,7 +370,7 @@ fn rotation(
 fn session_with_token(store: &dyn Store, name: &str) -> (Session, RefreshTokenHash) {
     let user = store.create_user(new_user(name)).unwrap();
     let new = new_session(user.id);
-    let token = new.refresh_token_hash.clone();
+    let token = new.refresh_token_hash.clone().expect("test sessions have a refresh token");
     (store.create_session(new).unwrap(), token)
 }
 
@@ -513,4 +522,224 @@ pub fn concurrent_rotations_of_one_token_keep_one_session(store: &dyn Store) {
     let sessions = store.user_sessions(session.user_id).unwrap();
     assert_eq!(sessions.len(), 1);
     assert!(sessions[0].is_live_at(t));
+}
+
+/// A session opened without a refresh token (API-key exchange) works but never refreshes.
+pub fn sessions_without_a_refresh_token_cannot_be_refreshed(store: &dyn Store) {
+    let user = store.create_user(new_user("alice")).unwrap();
+    let mut new = new_session(user.id);
+    new.refresh_token_hash = None;
+    let session = store.create_session(new).unwrap();
+    assert!(store.session_with_user(session.id).unwrap().is_some());
+    let outcome = store
+        .rotate_refresh_token(&rotation(&digest("any"), &digest("z"), now()))
+        .unwrap();
+    assert_eq!(outcome, RefreshOutcome::Invalid);
+}
+
+fn admin(store: &dyn Store, name: &str) -> User {
+    let mut user = new_user(name);
+    user.role = Role::Admin;
+    store.create_user(user).unwrap()
+}
+
+fn change(f: impl FnOnce(&mut UserChanges)) -> UserChanges {
+    let mut changes = UserChanges::at(now());
+    f(&mut changes);
+    changes
+}
+
+fn is_last_admin(result: Result<impl std::fmt::Debug, StoreError>) -> bool {
+    matches!(result, Err(StoreError::Conflict(Conflict::LastAdmin)))
+}
+
+/// With one active admin left, demoting, disabling or deleting them is refused; with two, one
+/// may go.
+pub fn the_last_active_admin_cannot_be_demoted_disabled_or_deleted(store: &dyn Store) {
+    let root = admin(store, "root");
+    let user = store.create_user(new_user("alice")).unwrap();
+    // Ordinary users are not guarded.
+    store.update_user(user.id, &change(|c| c.is_active = Some(false))).unwrap();
+
+    assert!(is_last_admin(store.update_user(root.id, &change(|c| c.role = Some(Role::User)))));
+    assert!(is_last_admin(store.update_user(root.id, &change(|c| c.is_active = Some(false)))));
+    assert!(is_last_admin(store.delete_user(root.id)));
+    let unchanged = store.user_by_id(root.id).unwrap().unwrap();
+    assert!(unchanged.role == Role::Admin && unchanged.is_active);
+    // Renaming the last admin is fine.
+    store.update_user(root.id, &change(|c| c.username = Some(username("groot")))).unwrap();
+
+    let second = admin(store, "second");
+    store.update_user(root.id, &change(|c| c.role = Some(Role::User))).unwrap();
+    assert!(is_last_admin(store.delete_user(second.id)));
+}
+
+/// Two admins demoting each other at the same time: exactly one demotion succeeds.
+pub fn concurrent_demotions_of_the_last_two_admins_leave_one(store: &dyn Store) {
+    let a = admin(store, "admin-a");
+    let b = admin(store, "admin-b");
+    let barrier = Barrier::new(2);
+    let results: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = [a.id, b.id]
+            .into_iter()
+            .map(|id| {
+                let barrier = &barrier;
+                scope.spawn(move || {
+                    barrier.wait();
+                    store.update_user(id, &change(|c| c.role = Some(Role::User)))
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
+    let admins = [a.id, b.id]
+        .into_iter()
+        .filter(|id| store.user_by_id(*id).unwrap().unwrap().role == Role::Admin)
+        .count();
+    assert_eq!(admins, 1);
+}
+
+fn new_api_key(user: UserId, prefix: &str) -> NewApiKey {
+    NewApiKey {
+        key: ApiKey {
+            id: ApiKeyId::new(),
+            user_id: user,
+            name: format!("key {prefix}"),
+            prefix: prefix.to_owned(),
+            created_at: now(),
+            expires_at: None,
+            last_used_at: None,
+            revoked_at: None,
+        },
+        key_hash: format!("hash-of-{prefix}"),
+    }
+}
+
+/// Deleting a user removes them, their sessions and their API keys; unknown ids are NotFound.
+pub fn deleting_a_user_removes_their_sessions_and_keys(store: &dyn Store) {
+    let alice = store.create_user(new_user("alice")).unwrap();
+    let bob = store.create_user(new_user("bob")).unwrap();
+    let session = store.create_session(new_session(alice.id)).unwrap();
+    let bobs = store.create_session(new_session(bob.id)).unwrap();
+    store.create_api_key(new_api_key(alice.id, "aaaa1111")).unwrap();
+    store.delete_user(alice.id).unwrap();
+    assert_eq!(store.user_by_id(alice.id).unwrap(), None);
+    assert_eq!(store.session_with_user(session.id).unwrap(), None);
+    assert_eq!(store.api_key_by_prefix("aaaa1111").unwrap(), None);
+    assert!(store.session_with_user(bobs.id).unwrap().is_some());
+    assert!(matches!(store.delete_user(alice.id), Err(StoreError::NotFound)));
+    // The name is free again.
+    store.create_user(new_user("alice")).unwrap();
+}
+
+/// Listing filters by a case-insensitive substring of username or email, pages, and counts.
+pub fn users_are_listed_filtered_and_paged(store: &dyn Store) {
+    let base = now();
+    for (i, (name, email)) in [
+        ("Alice", Some("alice@example.com")),
+        ("bob", Some("bob@ALICE.org")),
+        ("carol", None),
+        ("dave_", Some("d%v@example.com")),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut user = new_user(name);
+        user.email = email.map(|e| Email::parse(e).unwrap());
+        user.created_at = base + TimeDelta::seconds(i as i64);
+        store.create_user(user).unwrap();
+    }
+    let names = |q: Option<&str>, limit, offset| {
+        let query = UserQuery {
+            q: q.map(Into::into),
+            limit,
+            offset,
+        };
+        let (users, total) = store.list_users(&query).unwrap();
+        let names: Vec<String> = users.iter().map(|u| u.username.to_string()).collect();
+        (names, total)
+    };
+    assert_eq!(names(None, 10, 0), (vec!["Alice".into(), "bob".into(), "carol".into(), "dave_".into()], 4));
+    assert_eq!(names(None, 2, 1), (vec!["bob".into(), "carol".into()], 4));
+    assert_eq!(names(Some("ALIce"), 10, 0), (vec!["Alice".into(), "bob".into()], 2));
+    // LIKE's wildcards are taken literally.
+    assert_eq!(names(Some("%"), 10, 0), (vec!["dave_".into()], 1));
+    assert_eq!(names(Some("_"), 10, 0), (vec!["dave_".into()], 1));
+    assert_eq!(names(Some("nobody"), 10, 0), (vec![], 0));
+}
+
+/// A key is found by its prefix together with its user and digest; prefixes are unique.
+pub fn api_keys_are_found_by_prefix_with_their_user(store: &dyn Store) {
+    let alice = store.create_user(new_user("alice")).unwrap();
+    let mut older = new_api_key(alice.id, "pref0001");
+    older.key.created_at -= TimeDelta::minutes(1);
+    older.key.expires_at = Some(now() + TimeDelta::days(30));
+    let older = store.create_api_key(older).unwrap();
+    let newer = store.create_api_key(new_api_key(alice.id, "pref0002")).unwrap();
+    let (found, hash, owner) = store.api_key_by_prefix("pref0001").unwrap().unwrap();
+    assert_eq!((found, hash.as_str(), owner.id), (older.clone(), "hash-of-pref0001", alice.id));
+    assert_eq!(store.api_key_by_prefix("nope0000").unwrap(), None);
+    let err = store.create_api_key(new_api_key(alice.id, "pref0001")).unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(Conflict::KeyPrefix)), "{err:?}");
+    let ids: Vec<_> = store.user_api_keys(alice.id).unwrap().iter().map(|k| k.id).collect();
+    assert_eq!(ids, [newer.id, older.id]);
+    let used = now();
+    store.touch_api_key(older.id, used).unwrap();
+    let (found, _, _) = store.api_key_by_prefix("pref0001").unwrap().unwrap();
+    assert_eq!(found.last_used_at, Some(used));
+}
+
+/// Only the owner's live key can be revoked; a revoked key stays listed, marked.
+pub fn api_keys_are_revoked_only_by_their_owner(store: &dyn Store) {
+    let alice = store.create_user(new_user("alice")).unwrap();
+    let bob = store.create_user(new_user("bob")).unwrap();
+    let key = store.create_api_key(new_api_key(alice.id, "pref0003")).unwrap();
+    let at = now();
+    assert!(matches!(store.revoke_api_key(bob.id, key.id, at), Err(StoreError::NotFound)));
+    store.revoke_api_key(alice.id, key.id, at).unwrap();
+    assert!(matches!(store.revoke_api_key(alice.id, key.id, at), Err(StoreError::NotFound)));
+    let (found, _, _) = store.api_key_by_prefix("pref0003").unwrap().unwrap();
+    assert_eq!(found.revoked_at, Some(at));
+    assert!(!found.is_live_at(at));
+}
+
+/// Audit events come newest first, filtered by actor-or-target and a time window, with a total.
+pub fn audit_events_are_filtered_by_user_and_time(store: &dyn Store) {
+    let (alice, bob) = (UserId::new(), UserId::new());
+    let base = now();
+    let event = |i: i64, action: &str, actor: Option<UserId>, target: Option<UserId>| AuditEvent {
+        id: uuid::Uuid::new_v4(),
+        at: base + TimeDelta::seconds(i),
+        action: action.into(),
+        outcome: "success".into(),
+        actor,
+        target,
+        ip: Some("192.0.2.1".into()),
+        detail: None,
+    };
+    let events = [
+        event(0, "login", Some(alice), Some(alice)),
+        event(1, "login", Some(bob), Some(bob)),
+        event(2, "admin.user_updated", Some(bob), Some(alice)),
+        event(3, "login", None, None),
+    ];
+    for e in &events {
+        store.record(e).unwrap();
+    }
+    let query = |user, since, until, limit, offset| {
+        let (found, total) = store
+            .audit_events(&AuditQuery { user, since, until, limit, offset })
+            .unwrap();
+        (found, total)
+    };
+    let (all, total) = query(None, None, None, 10, 0);
+    assert_eq!(total, 4);
+    assert_eq!(all, [events[3].clone(), events[2].clone(), events[1].clone(), events[0].clone()]);
+    let (alices, total) = query(Some(alice), None, None, 10, 0);
+    assert_eq!((alices, total), (vec![events[2].clone(), events[0].clone()], 2));
+    let window = query(None, Some(base + TimeDelta::seconds(1)), Some(base + TimeDelta::seconds(3)), 10, 0);
+    assert_eq!(window, (vec![events[2].clone(), events[1].clone()], 2));
+    let (page, total) = query(None, None, None, 1, 1);
+    assert_eq!((page, total), (vec![events[2].clone()], 4));
 }

@@ -72,7 +72,7 @@ async fn registered_user_logs_in_and_is_authenticated_by_token() {
     assert!(tokens.refresh_token.is_some());
     let caller = h.service.authenticate(&tokens.access_token).await.unwrap();
     assert_eq!(caller.user.id, user.id);
-    assert_eq!(caller.claims.sub, user.id.to_string());
+    assert_eq!(caller.session().unwrap().1.sub, user.id.to_string());
 }
 
 #[tokio::test]

@@ -1,14 +1,14 @@
 //! Database rows and their conversion to and from domain types. Private to the crate.
 
 use auth_domain::{
-    ClientInfo, Email, PasswordHash, Role, Session, SessionId, StoreError, User, UserChanges,
-    UserId, Username,
+    ApiKey, ApiKeyId, AuditEvent, ClientInfo, Email, PasswordHash, Role, Session, SessionId,
+    StoreError, User, UserChanges, UserId, Username,
 };
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use crate::schema::{refresh_tokens, sessions, users};
+use crate::schema::{api_keys, audit_events, refresh_tokens, sessions, users};
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]
@@ -172,6 +172,99 @@ impl TryFrom<SessionRow> for Session {
                 ip: row.ip,
                 user_agent: row.user_agent,
             },
+        })
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = api_keys)]
+pub(crate) struct ApiKeyRow {
+    id: String,
+    user_id: String,
+    name: String,
+    prefix: String,
+    pub(crate) key_hash: String,
+    created_at: NaiveDateTime,
+    expires_at: Option<NaiveDateTime>,
+    last_used_at: Option<NaiveDateTime>,
+    revoked_at: Option<NaiveDateTime>,
+}
+
+impl ApiKeyRow {
+    pub(crate) fn new(key: &ApiKey, key_hash: String) -> Self {
+        Self {
+            id: key.id.to_string(),
+            user_id: key.user_id.to_string(),
+            name: key.name.clone(),
+            prefix: key.prefix.clone(),
+            key_hash,
+            created_at: naive(key.created_at),
+            expires_at: key.expires_at.map(naive),
+            last_used_at: key.last_used_at.map(naive),
+            revoked_at: key.revoked_at.map(naive),
+        }
+    }
+}
+
+impl TryFrom<&ApiKeyRow> for ApiKey {
+    type Error = StoreError;
+
+    fn try_from(row: &ApiKeyRow) -> Result<Self, StoreError> {
+        Ok(ApiKey {
+            id: ApiKeyId(uuid(&row.id)?),
+            user_id: UserId(uuid(&row.user_id)?),
+            name: row.name.clone(),
+            prefix: row.prefix.clone(),
+            created_at: utc(row.created_at),
+            expires_at: row.expires_at.map(utc),
+            last_used_at: row.last_used_at.map(utc),
+            revoked_at: row.revoked_at.map(utc),
+        })
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = audit_events)]
+pub(crate) struct AuditRow {
+    id: String,
+    at: NaiveDateTime,
+    action: String,
+    outcome: String,
+    actor_id: Option<String>,
+    target_id: Option<String>,
+    ip: Option<String>,
+    detail: Option<String>,
+}
+
+impl From<&AuditEvent> for AuditRow {
+    fn from(event: &AuditEvent) -> Self {
+        Self {
+            id: event.id.to_string(),
+            at: naive(event.at),
+            action: event.action.clone(),
+            outcome: event.outcome.clone(),
+            actor_id: event.actor.map(|u| u.to_string()),
+            target_id: event.target.map(|u| u.to_string()),
+            ip: event.ip.clone(),
+            detail: event.detail.clone(),
+        }
+    }
+}
+
+impl TryFrom<AuditRow> for AuditEvent {
+    type Error = StoreError;
+
+    fn try_from(row: AuditRow) -> Result<Self, StoreError> {
+        let user = |id: Option<String>| id.as_deref().map(uuid).transpose().map(|u| u.map(UserId));
+        Ok(AuditEvent {
+            id: uuid(&row.id)?,
+            at: utc(row.at),
+            action: row.action,
+            outcome: row.outcome,
+            actor: user(row.actor_id)?,
+            target: user(row.target_id)?,
+            ip: row.ip,
+            detail: row.detail,
         })
     }
 }

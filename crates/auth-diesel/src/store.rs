@@ -3,8 +3,9 @@
 use std::fmt;
 
 use auth_domain::{
-    Conflict, NewSession, NewUser, RefreshOutcome, RefreshRotation, Session, SessionId,
-    SessionRevocation, SessionStore, StoreError, User, UserChanges, UserId, UserStore, Username,
+    ApiKey, ApiKeyId, ApiKeyStore, AuditEvent, AuditQuery, AuditStore, Conflict, NewApiKey,
+    NewSession, NewUser, RefreshOutcome, RefreshRotation, Session, SessionId, SessionRevocation,
+    SessionStore, StoreError, User, UserChanges, UserId, UserQuery, UserStore, Username,
 };
 use chrono::{DateTime, Utc};
 use diesel::{
@@ -15,8 +16,8 @@ use diesel::{
 
 use crate::{
     connection::{Backend, ConnectError, DbConnection, DbPool, PooledDb, open_pool},
-    rows::{RefreshTokenRow, SessionRow, UserChangeset, UserRow, naive},
-    schema::{refresh_tokens, sessions, users},
+    rows::{ApiKeyRow, AuditRow, RefreshTokenRow, SessionRow, UserChangeset, UserRow, naive},
+    schema::{api_keys, audit_events, refresh_tokens, sessions, users},
 };
 
 /// A [`Store`](auth_domain::Store) over SQLite or PostgreSQL. Methods block; call them from a
@@ -64,6 +65,8 @@ fn store_error(e: DieselError) -> StoreError {
             let culprit = info.constraint_name().unwrap_or(info.message());
             StoreError::Conflict(if culprit.contains("email") {
                 Conflict::Email
+            } else if culprit.contains("prefix") {
+                Conflict::KeyPrefix
             } else {
                 Conflict::Username
             })
@@ -93,6 +96,42 @@ fn transaction<T>(
             TxError::Store(e) => e,
             TxError::Db(e) => store_error(e),
         })
+}
+
+/// Takes the row lock of every active admin (a write, so SQLite takes its write lock too), so
+/// that changes which could remove the last admin run one after the other.
+fn lock_admins(conn: &mut DbConnection) -> Result<(), StoreError> {
+    diesel::update(active_admins())
+        .set(users::role.eq(users::role))
+        .execute(conn)
+        .map_err(store_error)?;
+    Ok(())
+}
+
+fn active_admins() -> diesel::dsl::Filter<
+    diesel::dsl::Filter<users::table, diesel::dsl::Eq<users::role, &'static str>>,
+    diesel::dsl::Eq<users::is_active, bool>,
+> {
+    users::table
+        .filter(users::role.eq("admin"))
+        .filter(users::is_active.eq(true))
+}
+
+fn count_active_admins(conn: &mut DbConnection) -> Result<i64, StoreError> {
+    active_admins().count().get_result(conn).map_err(store_error)
+}
+
+/// `%needle%` for LIKE, with LIKE's own characters escaped (by `\\`).
+fn like_pattern(needle: &str) -> String {
+    let escaped: String = needle
+        .to_lowercase()
+        .chars()
+        .flat_map(|c| match c {
+            '%' | '_' | '\\' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect();
+    format!("%{escaped}%")
 }
 
 fn load_user(conn: &mut DbConnection, id: &str) -> Result<Option<User>, StoreError> {
@@ -133,7 +172,14 @@ impl UserStore for DieselStore {
 
     fn update_user(&self, id: UserId, changes: &UserChanges) -> Result<User, StoreError> {
         let id = id.to_string();
+        let guarded = changes.role.is_some() || changes.is_active.is_some();
         transaction(&mut *self.conn()?, |conn| {
+            let admins_before = if guarded {
+                lock_admins(conn)?;
+                count_active_admins(conn)?
+            } else {
+                0
+            };
             let updated = diesel::update(users::table.find(&id))
                 .set(UserChangeset::from(changes))
                 .execute(conn)
@@ -141,8 +187,61 @@ impl UserStore for DieselStore {
             if updated == 0 {
                 return Err(StoreError::NotFound);
             }
+            if admins_before > 0 && count_active_admins(conn)? == 0 {
+                return Err(StoreError::Conflict(Conflict::LastAdmin));
+            }
             load_user(conn, &id)?.ok_or(StoreError::NotFound)
         })
+    }
+
+    fn delete_user(&self, id: UserId) -> Result<(), StoreError> {
+        let id = id.to_string();
+        transaction(&mut *self.conn()?, |conn| {
+            lock_admins(conn)?;
+            let admins_before = count_active_admins(conn)?;
+            let deleted = diesel::delete(users::table.find(&id))
+                .execute(conn)
+                .map_err(store_error)?;
+            if deleted == 0 {
+                return Err(StoreError::NotFound);
+            }
+            if admins_before > 0 && count_active_admins(conn)? == 0 {
+                return Err(StoreError::Conflict(Conflict::LastAdmin));
+            }
+            Ok(())
+        })
+    }
+
+    fn list_users(&self, query: &UserQuery) -> Result<(Vec<User>, u64), StoreError> {
+        let filtered = || {
+            let mut select = users::table.into_boxed();
+            if let Some(q) = &query.q {
+                let pattern = like_pattern(q);
+                select = select.filter(
+                    users::username_normalized
+                        .like(pattern.clone())
+                        .escape('\\')
+                        .or(users::email_normalized.like(pattern).escape('\\')),
+                );
+            }
+            select
+        };
+        let mut conn = self.conn()?;
+        let total: i64 = filtered()
+            .count()
+            .get_result(&mut *conn)
+            .map_err(store_error)?;
+        let users = filtered()
+            .order((users::created_at.asc(), users::id.asc()))
+            .limit(i64::from(query.limit))
+            .offset(i64::from(query.offset))
+            .select(UserRow::as_select())
+            .load(&mut *conn)
+            .map_err(store_error)?
+            .into_iter()
+            .map(User::try_from)
+            .collect::<Result<_, _>>()?;
+        Ok((users, u64::try_from(total).unwrap_or_default()))
     }
 
     fn ping(&self) -> Result<(), StoreError> {
@@ -159,15 +258,17 @@ impl SessionStore for DieselStore {
                 .values(SessionRow::from(&new.session))
                 .execute(conn)
                 .map_err(store_error)?;
-            diesel::insert_into(refresh_tokens::table)
-                .values(RefreshTokenRow {
-                    token_hash: new.refresh_token_hash.as_str().to_owned(),
-                    session_id: new.session.id.to_string(),
-                    issued_at: naive(new.session.created_at),
-                    superseded_at: None,
-                })
-                .execute(conn)
-                .map_err(store_error)?;
+            if let Some(hash) = &new.refresh_token_hash {
+                diesel::insert_into(refresh_tokens::table)
+                    .values(RefreshTokenRow {
+                        token_hash: hash.as_str().to_owned(),
+                        session_id: new.session.id.to_string(),
+                        issued_at: naive(new.session.created_at),
+                        superseded_at: None,
+                    })
+                    .execute(conn)
+                    .map_err(store_error)?;
+            }
             Ok(())
         })?;
         Ok(new.session)
@@ -326,5 +427,121 @@ impl SessionStore for DieselStore {
             }
         };
         ended.map_err(store_error)
+    }
+}
+
+impl ApiKeyStore for DieselStore {
+    fn create_api_key(&self, new: NewApiKey) -> Result<ApiKey, StoreError> {
+        diesel::insert_into(api_keys::table)
+            .values(ApiKeyRow::new(&new.key, new.key_hash))
+            .execute(&mut *self.conn()?)
+            .map_err(store_error)?;
+        Ok(new.key)
+    }
+
+    fn user_api_keys(&self, user: UserId) -> Result<Vec<ApiKey>, StoreError> {
+        api_keys::table
+            .filter(api_keys::user_id.eq(user.to_string()))
+            .order((api_keys::created_at.desc(), api_keys::id.desc()))
+            .select(ApiKeyRow::as_select())
+            .load(&mut *self.conn()?)
+            .map_err(store_error)?
+            .iter()
+            .map(ApiKey::try_from)
+            .collect()
+    }
+
+    fn api_key_by_prefix(
+        &self,
+        prefix: &str,
+    ) -> Result<Option<(ApiKey, String, User)>, StoreError> {
+        let found = api_keys::table
+            .inner_join(users::table)
+            .filter(api_keys::prefix.eq(prefix))
+            .select((ApiKeyRow::as_select(), UserRow::as_select()))
+            .first::<(ApiKeyRow, UserRow)>(&mut *self.conn()?)
+            .optional()
+            .map_err(store_error)?;
+        found
+            .map(|(key, user)| {
+                Ok((ApiKey::try_from(&key)?, key.key_hash, User::try_from(user)?))
+            })
+            .transpose()
+    }
+
+    fn revoke_api_key(
+        &self,
+        user: UserId,
+        id: ApiKeyId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let revoked = diesel::update(
+            api_keys::table
+                .find(id.to_string())
+                .filter(api_keys::user_id.eq(user.to_string()))
+                .filter(api_keys::revoked_at.is_null()),
+        )
+        .set(api_keys::revoked_at.eq(naive(at)))
+        .execute(&mut *self.conn()?)
+        .map_err(store_error)?;
+        if revoked == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    fn touch_api_key(&self, id: ApiKeyId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        diesel::update(api_keys::table.find(id.to_string()))
+            .set(api_keys::last_used_at.eq(naive(at)))
+            .execute(&mut *self.conn()?)
+            .map_err(store_error)?;
+        Ok(())
+    }
+}
+
+impl AuditStore for DieselStore {
+    fn record(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        diesel::insert_into(audit_events::table)
+            .values(AuditRow::from(event))
+            .execute(&mut *self.conn()?)
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    fn audit_events(&self, query: &AuditQuery) -> Result<(Vec<AuditEvent>, u64), StoreError> {
+        let filtered = || {
+            let mut select = audit_events::table.into_boxed();
+            if let Some(user) = query.user {
+                let user = user.to_string();
+                select = select.filter(
+                    audit_events::actor_id
+                        .eq(user.clone())
+                        .or(audit_events::target_id.eq(user)),
+                );
+            }
+            if let Some(since) = query.since {
+                select = select.filter(audit_events::at.ge(naive(since)));
+            }
+            if let Some(until) = query.until {
+                select = select.filter(audit_events::at.lt(naive(until)));
+            }
+            select
+        };
+        let mut conn = self.conn()?;
+        let total: i64 = filtered()
+            .count()
+            .get_result(&mut *conn)
+            .map_err(store_error)?;
+        let events = filtered()
+            .order((audit_events::at.desc(), audit_events::id.desc()))
+            .limit(i64::from(query.limit))
+            .offset(i64::from(query.offset))
+            .select(AuditRow::as_select())
+            .load(&mut *conn)
+            .map_err(store_error)?
+            .into_iter()
+            .map(AuditEvent::try_from)
+            .collect::<Result<_, _>>()?;
+        Ok((events, u64::try_from(total).unwrap_or_default()))
     }
 }

@@ -4,6 +4,8 @@
 //! No I/O and no framework. Values are parsed into domain types at the edge ("parse, don't
 //! validate"): once a value has one of these types, it is valid.
 
+mod api_key;
+mod audit;
 mod claims;
 mod identity;
 mod secret;
@@ -11,6 +13,8 @@ mod session;
 mod store;
 mod user;
 
+pub use api_key::{ApiKey, ApiKeyId, NewApiKey};
+pub use audit::{AuditEvent, AuditQuery, UserQuery};
 pub use claims::{ACCESS_TOKEN_TYPE, Claims};
 pub use identity::{
     Email, EmailError, Role, RoleError, SessionId, UserId, Username, UsernameError,
@@ -21,7 +25,7 @@ pub use secret::{
 pub use session::{
     ClientInfo, NewSession, RefreshOutcome, RefreshRotation, Session, SessionRevocation,
 };
-pub use store::{Conflict, SessionStore, Store, StoreError, UserStore};
+pub use store::{ApiKeyStore, AuditStore, Conflict, SessionStore, Store, StoreError, UserStore};
 pub use user::{NewUser, User, UserChanges};
 
 use chrono::{DateTime, SubsecRound, Utc};

@@ -49,8 +49,9 @@ impl Session {
 pub struct NewSession {
     /// The session as it will be stored.
     pub session: Session,
-    /// The digest of the refresh token handed to the client.
-    pub refresh_token_hash: RefreshTokenHash,
+    /// The digest of the refresh token handed to the client; `None` for a session that cannot
+    /// be refreshed (one opened with an API key).
+    pub refresh_token_hash: Option<RefreshTokenHash>,
 }
 
 /// Which of a user's sessions to revoke.

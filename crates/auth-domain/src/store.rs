@@ -1,8 +1,9 @@
 use chrono::{DateTime, Utc};
 
 use crate::{
-    NewSession, NewUser, RefreshOutcome, RefreshRotation, Session, SessionId, SessionRevocation,
-    User, UserChanges, UserId, Username,
+    ApiKey, ApiKeyId, AuditEvent, AuditQuery, NewApiKey, NewSession, NewUser, RefreshOutcome,
+    RefreshRotation, Session, SessionId, SessionRevocation, User, UserChanges, UserId, UserQuery,
+    Username,
 };
 
 /// Which unique value a write collided with.
@@ -12,6 +13,10 @@ pub enum Conflict {
     Username,
     /// The email is taken (without regard to case).
     Email,
+    /// The change would leave no active admin.
+    LastAdmin,
+    /// An API key prefix is taken (callers retry with another).
+    KeyPrefix,
 }
 
 /// A store failure, saying what happened without leaking the backend.
@@ -39,7 +44,15 @@ pub trait UserStore: Send + Sync {
     /// The user with this username, compared without regard to case.
     fn user_by_username(&self, username: &Username) -> Result<Option<User>, StoreError>;
     /// Applies changes; [`StoreError::NotFound`] for an unknown id, `Conflict` on a taken value.
+    /// A change of role or active state that would leave no active admin (when there was one)
+    /// is refused with [`Conflict::LastAdmin`], atomically: two concurrent demotions of the
+    /// last two admins cannot both succeed.
     fn update_user(&self, id: UserId, changes: &UserChanges) -> Result<User, StoreError>;
+    /// Deletes a user with their sessions and API keys; `NotFound` for an unknown id,
+    /// [`Conflict::LastAdmin`] for the last active admin (atomically, as `update_user`).
+    fn delete_user(&self, id: UserId) -> Result<(), StoreError>;
+    /// Users matching `query`, oldest first, and how many match in all.
+    fn list_users(&self, query: &UserQuery) -> Result<(Vec<User>, u64), StoreError>;
     /// Whether the backend answers.
     fn ping(&self) -> Result<(), StoreError>;
 }
@@ -76,7 +89,35 @@ pub trait SessionStore: Send + Sync {
     ) -> Result<usize, StoreError>;
 }
 
-/// Everything the authentication service needs from persistence.
-pub trait Store: UserStore + SessionStore {}
+/// Persistence of API keys. Methods block.
+pub trait ApiKeyStore: Send + Sync {
+    /// Stores a new key; `Conflict` if its prefix is taken (callers retry with another).
+    fn create_api_key(&self, key: NewApiKey) -> Result<ApiKey, StoreError>;
+    /// A user's keys, newest first (revoked ones included; callers filter).
+    fn user_api_keys(&self, user: UserId) -> Result<Vec<ApiKey>, StoreError>;
+    /// The key with this prefix, its digest, and its user, in one lookup.
+    fn api_key_by_prefix(&self, prefix: &str)
+    -> Result<Option<(ApiKey, String, User)>, StoreError>;
+    /// Revokes one of `user`'s live keys; `NotFound` if there is no such live key of theirs.
+    fn revoke_api_key(
+        &self,
+        user: UserId,
+        id: ApiKeyId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// Records a use of the key.
+    fn touch_api_key(&self, id: ApiKeyId, at: DateTime<Utc>) -> Result<(), StoreError>;
+}
 
-impl<T: UserStore + SessionStore> Store for T {}
+/// The audit log. Methods block.
+pub trait AuditStore: Send + Sync {
+    /// Appends an event.
+    fn record(&self, event: &AuditEvent) -> Result<(), StoreError>;
+    /// Events matching `query`, newest first, and how many match in all.
+    fn audit_events(&self, query: &AuditQuery) -> Result<(Vec<AuditEvent>, u64), StoreError>;
+}
+
+/// Everything the authentication service needs from persistence.
+pub trait Store: UserStore + SessionStore + ApiKeyStore + AuditStore {}
+
+impl<T: UserStore + SessionStore + ApiKeyStore + AuditStore> Store for T {}

@@ -258,6 +258,7 @@ pub fn build_state(settings: &Settings, env: AppEnv) -> anyhow::Result<AuthState
         http: HttpSettings {
             max_body_bytes: settings.server.max_body_bytes,
             trusted_proxies: settings.server.trusted_proxies.clone(),
+            api_key_header: settings.security.api_key_header.clone(),
         },
     })
 }

@@ -1,0 +1,158 @@
+//! Operator actions: list, inspect, change, delete users, end their sessions, read the audit
+//! log. Callers authorize (the HTTP adapter requires an admin with a bearer session; the CLI is
+//! the operator); the service enforces the rules every caller shares, such as never leaving
+//! the system without an active admin.
+
+use auth_domain::{
+    AuditEvent, AuditQuery, Role, SessionRevocation, User, UserChanges, UserId, UserQuery, now,
+};
+
+use crate::{
+    audit::{self, EventBuilder},
+    service::{AuthError, AuthService, Principal},
+};
+
+/// Who performs an operator action, for the audit log.
+#[derive(Clone, Debug, Default)]
+pub struct Actor {
+    /// The admin, or `None` for the command line.
+    pub user: Option<UserId>,
+    /// The client address.
+    pub ip: Option<String>,
+}
+
+impl Actor {
+    /// The operator at the command line.
+    pub fn cli() -> Self {
+        Self::default()
+    }
+}
+
+impl From<&Principal> for Actor {
+    fn from(principal: &Principal) -> Self {
+        Self {
+            user: Some(principal.user.id),
+            ip: principal.client.ip.clone(),
+        }
+    }
+}
+
+fn event(action: &str, success: bool, actor: &Actor, target: UserId) -> AuditEvent {
+    let event = audit::event(action, success).on(target).ip(actor.ip.clone());
+    let event = match actor.user {
+        Some(user) => event.by(user),
+        None => event,
+    };
+    if actor.user.is_none() { event.detail("cli") } else { event }
+}
+
+/// The most users or events one page may hold.
+pub const MAX_PAGE: u32 = 200;
+
+impl AuthService {
+    /// Users matching `query` (oldest first) and how many match; `limit` is capped at
+    /// [`MAX_PAGE`].
+    pub async fn list_users(&self, mut query: UserQuery) -> Result<(Vec<User>, u64), AuthError> {
+        query.limit = query.limit.min(MAX_PAGE);
+        self.blocking(move |inner| Ok(inner.store.list_users(&query)?))
+            .await
+    }
+
+    /// One user, or [`AuthError::NotFound`].
+    pub async fn user(&self, id: UserId) -> Result<User, AuthError> {
+        self.blocking(move |inner| inner.store.user_by_id(id)?.ok_or(AuthError::NotFound))
+            .await
+    }
+
+    /// Changes a user's role or active state. Disabling ends every session of the user.
+    /// [`AuthError::LastAdmin`] when that would leave no active admin.
+    pub async fn set_role_and_state(
+        &self,
+        actor: &Actor,
+        id: UserId,
+        role: Option<Role>,
+        is_active: Option<bool>,
+    ) -> Result<User, AuthError> {
+        let actor = actor.clone();
+        self.blocking(move |inner| {
+            let mut changes = UserChanges::at(now());
+            changes.role = role;
+            changes.is_active = is_active;
+            let detail = format!(
+                "role={}, is_active={}",
+                role.map_or("unchanged", Role::as_str),
+                is_active.map_or("unchanged".into(), |a| a.to_string())
+            );
+            let user = match inner.store.update_user(id, &changes) {
+                Ok(user) => user,
+                Err(e) => {
+                    let error = AuthError::from(e);
+                    if matches!(error, AuthError::LastAdmin) {
+                        inner.record(
+                            event("admin.user_updated", false, &actor, id)
+                                .detail(format!("{detail}: last active admin")),
+                        );
+                    }
+                    return Err(error);
+                }
+            };
+            if is_active == Some(false) {
+                inner
+                    .store
+                    .revoke_user_sessions(id, SessionRevocation::All, changes.updated_at)?;
+            }
+            inner.record(event("admin.user_updated", true, &actor, id).detail(detail));
+            Ok(user)
+        })
+        .await
+    }
+
+    /// Deletes a user with their sessions and API keys. [`AuthError::LastAdmin`] for the last
+    /// active admin.
+    pub async fn delete_user(&self, actor: &Actor, id: UserId) -> Result<(), AuthError> {
+        let actor = actor.clone();
+        self.blocking(move |inner| match inner.store.delete_user(id) {
+            Ok(()) => {
+                inner.record(event("admin.user_deleted", true, &actor, id));
+                Ok(())
+            }
+            Err(e) => {
+                let error = AuthError::from(e);
+                if matches!(error, AuthError::LastAdmin) {
+                    inner.record(
+                        event("admin.user_deleted", false, &actor, id).detail("last active admin"),
+                    );
+                }
+                Err(error)
+            }
+        })
+        .await
+    }
+
+    /// Ends every session of a user; [`AuthError::NotFound`] for an unknown user.
+    pub async fn end_user_sessions(&self, actor: &Actor, id: UserId) -> Result<usize, AuthError> {
+        let actor = actor.clone();
+        self.blocking(move |inner| {
+            inner.store.user_by_id(id)?.ok_or(AuthError::NotFound)?;
+            let ended = inner
+                .store
+                .revoke_user_sessions(id, SessionRevocation::All, now())?;
+            inner.record(
+                event("admin.sessions_revoked", true, &actor, id).detail(format!("ended={ended}")),
+            );
+            Ok(ended)
+        })
+        .await
+    }
+
+    /// Audit events matching `query` (newest first) and how many match; `limit` is capped at
+    /// [`MAX_PAGE`].
+    pub async fn audit_log(
+        &self,
+        mut query: AuditQuery,
+    ) -> Result<(Vec<AuditEvent>, u64), AuthError> {
+        query.limit = query.limit.min(MAX_PAGE);
+        self.blocking(move |inner| Ok(inner.store.audit_events(&query)?))
+            .await
+    }
+}

@@ -1,0 +1,246 @@
+//! API keys: `ak_<prefix>_<secret>`, 256 random bits, stored as a SHA-256 digest and found by
+//! their visible prefix. A key acts as its owner (current role and state) but cannot create
+//! keys, change the password or manage sessions.
+
+use auth_domain::{ApiKey, ApiKeyId, ClientInfo, Conflict, NewApiKey, StoreError, now};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use chrono::TimeDelta;
+use sha2::{Digest, Sha256};
+
+use crate::{
+    audit::{self, EventBuilder},
+    service::{AuthError, AuthService, Credential, Principal, TokenPair},
+};
+
+/// What every API key starts with.
+pub const API_KEY_PREFIX: &str = "ak_";
+const PREFIX_HEX_LEN: usize = 8;
+const MAX_NAME_CHARS: usize = 64;
+const MAX_EXPIRY_DAYS: i64 = 3650;
+// A use updates `last_used_at` (a write) at most this often.
+const TOUCH_EVERY: TimeDelta = TimeDelta::minutes(1);
+
+fn digest(key: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(key.as_bytes()))
+}
+
+/// Compares two digests in time independent of where they differ.
+fn same_digest(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn random_key() -> (String, String) {
+    let mut bytes = [0u8; 4 + 32];
+    getrandom::fill(&mut bytes).expect("the operating system has no randomness");
+    let prefix: String = bytes[..4].iter().map(|b| format!("{b:02x}")).collect();
+    let key = format!("{API_KEY_PREFIX}{prefix}_{}", URL_SAFE_NO_PAD.encode(&bytes[4..]));
+    (prefix, key)
+}
+
+/// The prefix of a well-formed key, or `None`.
+fn prefix_of(presented: &str) -> Option<&str> {
+    let rest = presented.strip_prefix(API_KEY_PREFIX)?;
+    let (prefix, secret) = rest.split_once('_')?;
+    let well_formed = prefix.len() == PREFIX_HEX_LEN
+        && prefix.bytes().all(|b| b.is_ascii_hexdigit())
+        && (40..=64).contains(&secret.len());
+    well_formed.then_some(prefix)
+}
+
+impl AuthService {
+    /// Creates an API key for the caller, who must hold a bearer session (a key cannot create
+    /// keys). Returns the key's record and the key itself, which is shown only this once.
+    pub async fn create_api_key(
+        &self,
+        principal: &Principal,
+        name: &str,
+        expires_in_days: Option<i64>,
+    ) -> Result<(ApiKey, String), AuthError> {
+        principal.session()?;
+        let name = name.trim().to_owned();
+        if name.is_empty()
+            || name.chars().count() > MAX_NAME_CHARS
+            || name.chars().any(char::is_control)
+        {
+            return Err(AuthError::InvalidInput(format!(
+                "name must be 1 to {MAX_NAME_CHARS} printable characters"
+            )));
+        }
+        if expires_in_days.is_some_and(|days| !(1..=MAX_EXPIRY_DAYS).contains(&days)) {
+            return Err(AuthError::InvalidInput(format!(
+                "expires_in_days must be between 1 and {MAX_EXPIRY_DAYS}"
+            )));
+        }
+        let (user, ip) = (principal.user.id, principal.client.ip.clone());
+        self.blocking(move |inner| {
+            // A clash of 32-bit prefixes is rare; try again with a new key.
+            for _ in 0..5 {
+                let (prefix, key) = random_key();
+                let at = now();
+                let record = ApiKey {
+                    id: ApiKeyId::new(),
+                    user_id: user,
+                    name: name.clone(),
+                    prefix,
+                    created_at: at,
+                    expires_at: expires_in_days.map(|days| at + TimeDelta::days(days)),
+                    last_used_at: None,
+                    revoked_at: None,
+                };
+                match inner.store.create_api_key(NewApiKey {
+                    key: record,
+                    key_hash: digest(&key),
+                }) {
+                    Ok(created) => {
+                        inner.record(
+                            audit::event("api_key.created", true)
+                                .by(user)
+                                .on(user)
+                                .ip(ip)
+                                .detail(format!("key {} ({})", created.id, created.prefix)),
+                        );
+                        return Ok((created, key));
+                    }
+                    Err(StoreError::Conflict(Conflict::KeyPrefix)) => continue,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Err(AuthError::Internal("no free API key prefix after 5 tries".into()))
+        })
+        .await
+    }
+
+    /// The caller's keys (live ones and revoked or expired ones, newest first).
+    pub async fn api_keys(&self, principal: &Principal) -> Result<Vec<ApiKey>, AuthError> {
+        principal.session()?;
+        let user = principal.user.id;
+        self.blocking(move |inner| Ok(inner.store.user_api_keys(user)?))
+            .await
+    }
+
+    /// Revokes one of the caller's keys; another user's key is [`AuthError::NotFound`].
+    pub async fn revoke_api_key(
+        &self,
+        principal: &Principal,
+        id: ApiKeyId,
+    ) -> Result<(), AuthError> {
+        principal.session()?;
+        let (user, ip) = (principal.user.id, principal.client.ip.clone());
+        self.blocking(move |inner| {
+            inner.store.revoke_api_key(user, id, now())?;
+            inner.record(
+                audit::event("api_key.revoked", true)
+                    .by(user)
+                    .on(user)
+                    .ip(ip)
+                    .detail(format!("key {id}")),
+            );
+            Ok(())
+        })
+        .await
+    }
+
+    /// Authenticates a request by API key: the key must be known, live (not revoked, not
+    /// expired), and its user active. Records the use at most once a minute.
+    pub async fn authenticate_api_key(
+        &self,
+        presented: &str,
+        client: ClientInfo,
+    ) -> Result<Principal, AuthError> {
+        let prefix = prefix_of(presented).ok_or(AuthError::InvalidApiKey)?.to_owned();
+        let presented_digest = digest(presented);
+        self.blocking(move |inner| {
+            let Some((key, stored_digest, user)) = inner.store.api_key_by_prefix(&prefix)? else {
+                return Err(AuthError::InvalidApiKey);
+            };
+            let at = now();
+            let refuse = |why: &str| {
+                inner.record(
+                    audit::event("api_key.used", false)
+                        .on(key.user_id)
+                        .ip(client.ip.clone())
+                        .detail(format!("key {}: {why}", key.id)),
+                );
+                Err(AuthError::InvalidApiKey)
+            };
+            if !same_digest(&presented_digest, &stored_digest) {
+                return refuse("wrong secret");
+            }
+            if !key.is_live_at(at) {
+                return refuse("revoked or expired");
+            }
+            if !user.is_active {
+                return refuse("user disabled");
+            }
+            if key.last_used_at.is_none_or(|last| at - last >= TOUCH_EVERY) {
+                inner.store.touch_api_key(key.id, at)?;
+                inner.record(
+                    audit::event("api_key.used", true)
+                        .by(user.id)
+                        .on(user.id)
+                        .ip(client.ip.clone())
+                        .detail(format!("key {}", key.id)),
+                );
+            }
+            Ok(Principal {
+                user,
+                credential: Credential::ApiKey(key),
+                client,
+            })
+        })
+        .await
+    }
+
+    /// Exchanges an API-key caller for an access token (no refresh token): a session that ends
+    /// with the token.
+    pub async fn exchange_api_key(&self, principal: &Principal) -> Result<TokenPair, AuthError> {
+        let Credential::ApiKey(key) = &principal.credential else {
+            return Err(AuthError::InvalidApiKey);
+        };
+        let (user, key_id, client) = (principal.user.clone(), key.id, principal.client.clone());
+        let ttl = self.config().access_ttl;
+        self.blocking(move |inner| {
+            let ip = client.ip.clone();
+            let pair = inner.open_session(&user, client, ttl, false)?;
+            inner.record(
+                audit::event("login", true)
+                    .by(user.id)
+                    .on(user.id)
+                    .ip(ip)
+                    .detail(format!("api_key {key_id}")),
+            );
+            Ok(pair)
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_have_256_random_bits_and_a_visible_prefix() {
+        let (prefix, key) = random_key();
+        assert_eq!(prefix_of(&key), Some(prefix.as_str()));
+        let secret = &key[API_KEY_PREFIX.len() + PREFIX_HEX_LEN + 1..];
+        assert_eq!(URL_SAFE_NO_PAD.decode(secret).unwrap().len(), 32);
+        assert_ne!(random_key().1, key);
+    }
+
+    #[test]
+    fn malformed_keys_have_no_prefix() {
+        for bad in ["", "ak_", "ak_zzzzzzzz_x", "ak_0011223_abc", "sk_00112233_", "ak_00112233"] {
+            assert_eq!(prefix_of(bad), None, "{bad:?}");
+        }
+        let long = format!("ak_00112233_{}", "a".repeat(500));
+        assert_eq!(prefix_of(&long), None);
+    }
+
+    #[test]
+    fn digests_compare_exactly() {
+        assert!(same_digest(&digest("a"), &digest("a")));
+        assert!(!same_digest(&digest("a"), &digest("b")));
+        assert!(!same_digest("abc", "ab"));
+    }
+}
