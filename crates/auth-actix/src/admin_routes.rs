@@ -93,7 +93,10 @@ async fn login_with_api_key(
         ApiError::new(
             StatusCode::UNAUTHORIZED,
             "not_authenticated",
-            format!("Send the API key in the {} header", state.http.api_key_header),
+            format!(
+                "Send the API key in the {} header",
+                state.http.api_key_header
+            ),
         )
     })?;
     let client = client_info(&req, &state.http.trusted_proxies);
@@ -113,7 +116,10 @@ fn invalid(field: &str, why: &str) -> ApiError {
 fn page(limit: Option<u32>, offset: Option<u32>) -> Result<(u32, u32), ApiError> {
     let limit = limit.unwrap_or(50);
     if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(invalid("limit", &format!("must be between 1 and {MAX_PAGE}")));
+        return Err(invalid(
+            "limit",
+            &format!("must be between 1 and {MAX_PAGE}"),
+        ));
     }
     Ok((limit, offset.unwrap_or(0)))
 }

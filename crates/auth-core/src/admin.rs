@@ -38,12 +38,18 @@ impl From<&Principal> for Actor {
 }
 
 fn event(action: &str, success: bool, actor: &Actor, target: UserId) -> AuditEvent {
-    let event = audit::event(action, success).on(target).ip(actor.ip.clone());
+    let event = audit::event(action, success)
+        .on(target)
+        .ip(actor.ip.clone());
     let event = match actor.user {
         Some(user) => event.by(user),
         None => event,
     };
-    if actor.user.is_none() { event.detail("cli") } else { event }
+    if actor.user.is_none() {
+        event.detail("cli")
+    } else {
+        event
+    }
 }
 
 /// The most users or events one page may hold.

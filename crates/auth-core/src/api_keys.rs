@@ -26,14 +26,21 @@ fn digest(key: &str) -> String {
 
 /// Compares two digests in time independent of where they differ.
 fn same_digest(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 fn random_key() -> (String, String) {
     let mut bytes = [0u8; 4 + 32];
     getrandom::fill(&mut bytes).expect("the operating system has no randomness");
     let prefix: String = bytes[..4].iter().map(|b| format!("{b:02x}")).collect();
-    let key = format!("{API_KEY_PREFIX}{prefix}_{}", URL_SAFE_NO_PAD.encode(&bytes[4..]));
+    let key = format!(
+        "{API_KEY_PREFIX}{prefix}_{}",
+        URL_SAFE_NO_PAD.encode(&bytes[4..])
+    );
     (prefix, key)
 }
 
@@ -105,7 +112,9 @@ impl AuthService {
                     Err(e) => return Err(e.into()),
                 }
             }
-            Err(AuthError::Internal("no free API key prefix after 5 tries".into()))
+            Err(AuthError::Internal(
+                "no free API key prefix after 5 tries".into(),
+            ))
         })
         .await
     }
@@ -147,7 +156,9 @@ impl AuthService {
         presented: &str,
         client: ClientInfo,
     ) -> Result<Principal, AuthError> {
-        let prefix = prefix_of(presented).ok_or(AuthError::InvalidApiKey)?.to_owned();
+        let prefix = prefix_of(presented)
+            .ok_or(AuthError::InvalidApiKey)?
+            .to_owned();
         let presented_digest = digest(presented);
         self.blocking(move |inner| {
             let Some((key, stored_digest, user)) = inner.store.api_key_by_prefix(&prefix)? else {
@@ -230,7 +241,14 @@ mod tests {
 
     #[test]
     fn malformed_keys_have_no_prefix() {
-        for bad in ["", "ak_", "ak_zzzzzzzz_x", "ak_0011223_abc", "sk_00112233_", "ak_00112233"] {
+        for bad in [
+            "",
+            "ak_",
+            "ak_zzzzzzzz_x",
+            "ak_0011223_abc",
+            "sk_00112233_",
+            "ak_00112233",
+        ] {
             assert_eq!(prefix_of(bad), None, "{bad:?}");
         }
         let long = format!("ak_00112233_{}", "a".repeat(500));

@@ -72,8 +72,8 @@ pub use keygen::{PemKeyPair, generate_key_pair};
 pub use memory::MemoryStore;
 pub use password::{HashError, PasswordHasher};
 pub use service::{
-    AdminOutcome, AuthConfig, AuthError, AuthService, Credential, LoginAttempt, LogoutScope, Principal,
-    ProfileUpdate, Registration, TokenPair,
+    AdminOutcome, AuthConfig, AuthError, AuthService, Credential, LoginAttempt, LogoutScope,
+    Principal, ProfileUpdate, Registration, TokenPair,
 };
 pub use token::{
     Algorithm, JwtKey, KeyError, MAX_TOKEN_BYTES, RefreshToken, TokenError, TokenIssuer,

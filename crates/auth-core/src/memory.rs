@@ -36,7 +36,10 @@ impl State {
     /// Whether `id` is the only active admin.
     fn is_last_admin(&self, id: UserId) -> bool {
         self.users.get(&id).is_some_and(is_active_admin)
-            && !self.users.values().any(|u| u.id != id && is_active_admin(u))
+            && !self
+                .users
+                .values()
+                .any(|u| u.id != id && is_active_admin(u))
     }
 
     fn conflict_with(&self, candidate: &User) -> Option<Conflict> {
@@ -136,7 +139,9 @@ impl UserStore for MemoryStore {
         for session in &sessions {
             state.sessions.remove(session);
         }
-        state.refresh_tokens.retain(|_, r| !sessions.contains(&r.session));
+        state
+            .refresh_tokens
+            .retain(|_, r| !sessions.contains(&r.session));
         state.api_keys.retain(|_, (key, _)| key.user_id != id);
         Ok(())
     }
@@ -150,7 +155,9 @@ impl UserStore for MemoryStore {
             .filter(|u| {
                 needle.as_deref().is_none_or(|needle| {
                     u.username.normalized().contains(needle)
-                        || u.email.as_ref().is_some_and(|e| e.normalized().contains(needle))
+                        || u.email
+                            .as_ref()
+                            .is_some_and(|e| e.normalized().contains(needle))
                 })
             })
             .cloned()
@@ -293,10 +300,16 @@ impl ApiKeyStore for MemoryStore {
         if !state.users.contains_key(&new.key.user_id) {
             return Err(StoreError::NotFound);
         }
-        if state.api_keys.values().any(|(k, _)| k.prefix == new.key.prefix) {
+        if state
+            .api_keys
+            .values()
+            .any(|(k, _)| k.prefix == new.key.prefix)
+        {
             return Err(StoreError::Conflict(Conflict::KeyPrefix));
         }
-        state.api_keys.insert(new.key.id, (new.key.clone(), new.key_hash));
+        state
+            .api_keys
+            .insert(new.key.id, (new.key.clone(), new.key_hash));
         Ok(new.key)
     }
 

@@ -214,6 +214,8 @@ impl fmt::Debug for TokenPair {
 }
 
 /// How a caller authenticated.
+// One per request, moved once: boxing the session variant would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum Credential {
     /// A bearer access token of a live session.
@@ -390,7 +392,9 @@ impl AuthService {
                 Err(_) => None,
             };
             let failed = |user: Option<UserId>, why: &str| {
-                let event = audit::event("login", false).ip(client.ip.clone()).detail(why);
+                let event = audit::event("login", false)
+                    .ip(client.ip.clone())
+                    .detail(why);
                 inner.record(match user {
                     Some(user) => event.on(user),
                     None => event,
@@ -570,21 +574,19 @@ impl AuthService {
         principal.session()?;
         let user = principal.user.id;
         let ip = principal.client.ip.clone();
-        self.blocking(move |inner| {
-            match inner.store.session_with_user(session)? {
-                Some((found, _)) if found.user_id == user && found.revoked_at.is_none() => {
-                    inner.store.revoke_session(session, now())?;
-                    inner.record(
-                        audit::event("session.revoked", true)
-                            .by(user)
-                            .on(user)
-                            .ip(ip)
-                            .detail(format!("session {session}")),
-                    );
-                    Ok(())
-                }
-                _ => Err(AuthError::NotFound),
+        self.blocking(move |inner| match inner.store.session_with_user(session)? {
+            Some((found, _)) if found.user_id == user && found.revoked_at.is_none() => {
+                inner.store.revoke_session(session, now())?;
+                inner.record(
+                    audit::event("session.revoked", true)
+                        .by(user)
+                        .on(user)
+                        .ip(ip)
+                        .detail(format!("session {session}")),
+                );
+                Ok(())
             }
+            _ => Err(AuthError::NotFound),
         })
         .await
     }
@@ -668,7 +670,11 @@ impl AuthService {
                 changes.role = Some(Role::Admin);
                 changes.is_active = Some(true);
                 let user = inner.store.update_user(user.id, &changes)?;
-                inner.record(audit::event("admin.promoted", true).on(user.id).detail("cli"));
+                inner.record(
+                    audit::event("admin.promoted", true)
+                        .on(user.id)
+                        .detail("cli"),
+                );
                 return Ok((user, AdminOutcome::Promoted));
             }
             let password = NewPassword::parse(password.expose(), min)?;
@@ -680,7 +686,11 @@ impl AuthService {
                 role: Role::Admin,
                 created_at: now(),
             })?;
-            inner.record(audit::event("admin.created", true).on(user.id).detail("cli"));
+            inner.record(
+                audit::event("admin.created", true)
+                    .on(user.id)
+                    .detail("cli"),
+            );
             Ok((user, AdminOutcome::Created))
         })
         .await
@@ -743,7 +753,10 @@ impl Inner {
         let at = now();
         let refresh = refreshable.then(RefreshToken::generate);
         let (idle, lifetime) = if refreshable {
-            (self.config.session_idle_ttl, self.config.session_max_lifetime)
+            (
+                self.config.session_idle_ttl,
+                self.config.session_max_lifetime,
+            )
         } else {
             (ttl, ttl)
         };

@@ -100,7 +100,10 @@ fn new_session(user: UserId) -> NewSession {
                 user_agent: Some("contract-test/1.0".into()),
             },
         },
-        refresh_token_hash: Some(RefreshTokenHash::new(format!("digest-{}", SessionId::new()))),
+        refresh_token_hash: Some(RefreshTokenHash::new(format!(
+            "digest-{}",
+            SessionId::new()
+        ))),
     }
 }
 
@@ -370,7 +373,10 @@ fn rotation(
 fn session_with_token(store: &dyn Store, name: &str) -> (Session, RefreshTokenHash) {
     let user = store.create_user(new_user(name)).unwrap();
     let new = new_session(user.id);
-    let token = new.refresh_token_hash.clone().expect("test sessions have a refresh token");
+    let token = new
+        .refresh_token_hash
+        .clone()
+        .expect("test sessions have a refresh token");
     (store.create_session(new).unwrap(), token)
 }
 
@@ -559,18 +565,28 @@ pub fn the_last_active_admin_cannot_be_demoted_disabled_or_deleted(store: &dyn S
     let root = admin(store, "root");
     let user = store.create_user(new_user("alice")).unwrap();
     // Ordinary users are not guarded.
-    store.update_user(user.id, &change(|c| c.is_active = Some(false))).unwrap();
+    store
+        .update_user(user.id, &change(|c| c.is_active = Some(false)))
+        .unwrap();
 
-    assert!(is_last_admin(store.update_user(root.id, &change(|c| c.role = Some(Role::User)))));
-    assert!(is_last_admin(store.update_user(root.id, &change(|c| c.is_active = Some(false)))));
+    assert!(is_last_admin(
+        store.update_user(root.id, &change(|c| c.role = Some(Role::User)))
+    ));
+    assert!(is_last_admin(
+        store.update_user(root.id, &change(|c| c.is_active = Some(false)))
+    ));
     assert!(is_last_admin(store.delete_user(root.id)));
     let unchanged = store.user_by_id(root.id).unwrap().unwrap();
     assert!(unchanged.role == Role::Admin && unchanged.is_active);
     // Renaming the last admin is fine.
-    store.update_user(root.id, &change(|c| c.username = Some(username("groot")))).unwrap();
+    store
+        .update_user(root.id, &change(|c| c.username = Some(username("groot"))))
+        .unwrap();
 
     let second = admin(store, "second");
-    store.update_user(root.id, &change(|c| c.role = Some(Role::User))).unwrap();
+    store
+        .update_user(root.id, &change(|c| c.role = Some(Role::User)))
+        .unwrap();
     assert!(is_last_admin(store.delete_user(second.id)));
 }
 
@@ -592,7 +608,11 @@ pub fn concurrent_demotions_of_the_last_two_admins_leave_one(store: &dyn Store) 
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
+    assert_eq!(
+        results.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{results:?}"
+    );
     let admins = [a.id, b.id]
         .into_iter()
         .filter(|id| store.user_by_id(*id).unwrap().unwrap().role == Role::Admin)
@@ -622,13 +642,18 @@ pub fn deleting_a_user_removes_their_sessions_and_keys(store: &dyn Store) {
     let bob = store.create_user(new_user("bob")).unwrap();
     let session = store.create_session(new_session(alice.id)).unwrap();
     let bobs = store.create_session(new_session(bob.id)).unwrap();
-    store.create_api_key(new_api_key(alice.id, "aaaa1111")).unwrap();
+    store
+        .create_api_key(new_api_key(alice.id, "aaaa1111"))
+        .unwrap();
     store.delete_user(alice.id).unwrap();
     assert_eq!(store.user_by_id(alice.id).unwrap(), None);
     assert_eq!(store.session_with_user(session.id).unwrap(), None);
     assert_eq!(store.api_key_by_prefix("aaaa1111").unwrap(), None);
     assert!(store.session_with_user(bobs.id).unwrap().is_some());
-    assert!(matches!(store.delete_user(alice.id), Err(StoreError::NotFound)));
+    assert!(matches!(
+        store.delete_user(alice.id),
+        Err(StoreError::NotFound)
+    ));
     // The name is free again.
     store.create_user(new_user("alice")).unwrap();
 }
@@ -660,9 +685,18 @@ pub fn users_are_listed_filtered_and_paged(store: &dyn Store) {
         let names: Vec<String> = users.iter().map(|u| u.username.to_string()).collect();
         (names, total)
     };
-    assert_eq!(names(None, 10, 0), (vec!["Alice".into(), "bob".into(), "carol".into(), "dave_".into()], 4));
+    assert_eq!(
+        names(None, 10, 0),
+        (
+            vec!["Alice".into(), "bob".into(), "carol".into(), "dave_".into()],
+            4
+        )
+    );
     assert_eq!(names(None, 2, 1), (vec!["bob".into(), "carol".into()], 4));
-    assert_eq!(names(Some("ALIce"), 10, 0), (vec!["Alice".into(), "bob".into()], 2));
+    assert_eq!(
+        names(Some("ALIce"), 10, 0),
+        (vec!["Alice".into(), "bob".into()], 2)
+    );
     // LIKE's wildcards are taken literally.
     assert_eq!(names(Some("%"), 10, 0), (vec!["dave_".into()], 1));
     assert_eq!(names(Some("_"), 10, 0), (vec!["dave_".into()], 1));
@@ -676,13 +710,28 @@ pub fn api_keys_are_found_by_prefix_with_their_user(store: &dyn Store) {
     older.key.created_at -= TimeDelta::minutes(1);
     older.key.expires_at = Some(now() + TimeDelta::days(30));
     let older = store.create_api_key(older).unwrap();
-    let newer = store.create_api_key(new_api_key(alice.id, "pref0002")).unwrap();
+    let newer = store
+        .create_api_key(new_api_key(alice.id, "pref0002"))
+        .unwrap();
     let (found, hash, owner) = store.api_key_by_prefix("pref0001").unwrap().unwrap();
-    assert_eq!((found, hash.as_str(), owner.id), (older.clone(), "hash-of-pref0001", alice.id));
+    assert_eq!(
+        (found, hash.as_str(), owner.id),
+        (older.clone(), "hash-of-pref0001", alice.id)
+    );
     assert_eq!(store.api_key_by_prefix("nope0000").unwrap(), None);
-    let err = store.create_api_key(new_api_key(alice.id, "pref0001")).unwrap_err();
-    assert!(matches!(err, StoreError::Conflict(Conflict::KeyPrefix)), "{err:?}");
-    let ids: Vec<_> = store.user_api_keys(alice.id).unwrap().iter().map(|k| k.id).collect();
+    let err = store
+        .create_api_key(new_api_key(alice.id, "pref0001"))
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict(Conflict::KeyPrefix)),
+        "{err:?}"
+    );
+    let ids: Vec<_> = store
+        .user_api_keys(alice.id)
+        .unwrap()
+        .iter()
+        .map(|k| k.id)
+        .collect();
     assert_eq!(ids, [newer.id, older.id]);
     let used = now();
     store.touch_api_key(older.id, used).unwrap();
@@ -694,11 +743,19 @@ pub fn api_keys_are_found_by_prefix_with_their_user(store: &dyn Store) {
 pub fn api_keys_are_revoked_only_by_their_owner(store: &dyn Store) {
     let alice = store.create_user(new_user("alice")).unwrap();
     let bob = store.create_user(new_user("bob")).unwrap();
-    let key = store.create_api_key(new_api_key(alice.id, "pref0003")).unwrap();
+    let key = store
+        .create_api_key(new_api_key(alice.id, "pref0003"))
+        .unwrap();
     let at = now();
-    assert!(matches!(store.revoke_api_key(bob.id, key.id, at), Err(StoreError::NotFound)));
+    assert!(matches!(
+        store.revoke_api_key(bob.id, key.id, at),
+        Err(StoreError::NotFound)
+    ));
     store.revoke_api_key(alice.id, key.id, at).unwrap();
-    assert!(matches!(store.revoke_api_key(alice.id, key.id, at), Err(StoreError::NotFound)));
+    assert!(matches!(
+        store.revoke_api_key(alice.id, key.id, at),
+        Err(StoreError::NotFound)
+    ));
     let (found, _, _) = store.api_key_by_prefix("pref0003").unwrap().unwrap();
     assert_eq!(found.revoked_at, Some(at));
     assert!(!found.is_live_at(at));
@@ -729,16 +786,39 @@ pub fn audit_events_are_filtered_by_user_and_time(store: &dyn Store) {
     }
     let query = |user, since, until, limit, offset| {
         let (found, total) = store
-            .audit_events(&AuditQuery { user, since, until, limit, offset })
+            .audit_events(&AuditQuery {
+                user,
+                since,
+                until,
+                limit,
+                offset,
+            })
             .unwrap();
         (found, total)
     };
     let (all, total) = query(None, None, None, 10, 0);
     assert_eq!(total, 4);
-    assert_eq!(all, [events[3].clone(), events[2].clone(), events[1].clone(), events[0].clone()]);
+    assert_eq!(
+        all,
+        [
+            events[3].clone(),
+            events[2].clone(),
+            events[1].clone(),
+            events[0].clone()
+        ]
+    );
     let (alices, total) = query(Some(alice), None, None, 10, 0);
-    assert_eq!((alices, total), (vec![events[2].clone(), events[0].clone()], 2));
-    let window = query(None, Some(base + TimeDelta::seconds(1)), Some(base + TimeDelta::seconds(3)), 10, 0);
+    assert_eq!(
+        (alices, total),
+        (vec![events[2].clone(), events[0].clone()], 2)
+    );
+    let window = query(
+        None,
+        Some(base + TimeDelta::seconds(1)),
+        Some(base + TimeDelta::seconds(3)),
+        10,
+        0,
+    );
     assert_eq!(window, (vec![events[2].clone(), events[1].clone()], 2));
     let (page, total) = query(None, None, None, 1, 1);
     assert_eq!((page, total), (vec![events[2].clone()], 4));

@@ -108,17 +108,22 @@ fn lock_admins(conn: &mut DbConnection) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn active_admins() -> diesel::dsl::Filter<
+type ActiveAdmins = diesel::dsl::Filter<
     diesel::dsl::Filter<users::table, diesel::dsl::Eq<users::role, &'static str>>,
     diesel::dsl::Eq<users::is_active, bool>,
-> {
+>;
+
+fn active_admins() -> ActiveAdmins {
     users::table
         .filter(users::role.eq("admin"))
         .filter(users::is_active.eq(true))
 }
 
 fn count_active_admins(conn: &mut DbConnection) -> Result<i64, StoreError> {
-    active_admins().count().get_result(conn).map_err(store_error)
+    active_admins()
+        .count()
+        .get_result(conn)
+        .map_err(store_error)
 }
 
 /// `%needle%` for LIKE, with LIKE's own characters escaped (by `\\`).
@@ -463,9 +468,7 @@ impl ApiKeyStore for DieselStore {
             .optional()
             .map_err(store_error)?;
         found
-            .map(|(key, user)| {
-                Ok((ApiKey::try_from(&key)?, key.key_hash, User::try_from(user)?))
-            })
+            .map(|(key, user)| Ok((ApiKey::try_from(&key)?, key.key_hash, User::try_from(user)?)))
             .transpose()
     }
 

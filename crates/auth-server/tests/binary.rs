@@ -350,7 +350,10 @@ fn migrate_applies_the_schema_once() {
         .count();
     assert!(migrations >= 2);
     let first = migrate();
-    assert!(first.contains(&format!("{migrations} migration(s) applied")), "{first}");
+    assert!(
+        first.contains(&format!("{migrations} migration(s) applied")),
+        "{first}"
+    );
     assert!(migrate().contains("0 migration(s) applied"));
     assert!(dir.path().join("data/test/auth.db").exists());
 }

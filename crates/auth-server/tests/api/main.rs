@@ -5,6 +5,8 @@ mod helpers;
 
 mod keys;
 
+mod admin;
+mod api_keys;
 mod authentication;
 mod forgery;
 mod login;
