@@ -64,6 +64,18 @@ impl AuthService {
             .await
     }
 
+    /// The user with this username (any case), or [`AuthError::NotFound`].
+    pub async fn user_by_username(&self, username: &str) -> Result<User, AuthError> {
+        let username = auth_domain::Username::parse(username)?;
+        self.blocking(move |inner| {
+            inner
+                .store
+                .user_by_username(&username)?
+                .ok_or(AuthError::NotFound)
+        })
+        .await
+    }
+
     /// One user, or [`AuthError::NotFound`].
     pub async fn user(&self, id: UserId) -> Result<User, AuthError> {
         self.blocking(move |inner| inner.store.user_by_id(id)?.ok_or(AuthError::NotFound))

@@ -36,6 +36,11 @@ enum Command {
     },
     /// Print a new random HMAC secret for jwt.secret.
     GenSecret,
+    /// Operator commands on users, for when there is no HTTP access.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
     /// Write a new key pair (PEM) for an asymmetric algorithm.
     GenKey {
         /// RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384 or EdDSA.
@@ -44,6 +49,17 @@ enum Command {
         /// Folder for the two files (created if needed).
         #[arg(long, default_value = "data/keys")]
         out_dir: std::path::PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// List every user.
+    List,
+    /// Disable a user: they can no longer log in, and their sessions and API keys stop working.
+    Disable {
+        /// The username.
+        username: String,
     },
 }
 
@@ -72,6 +88,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::CreateAdmin { username } => create_admin(settings, env, &username),
+        Command::Users { command } => users(settings, env, command),
         Command::GenSecret | Command::GenKey { .. } => unreachable!("handled above"),
     }
 }
@@ -107,6 +124,63 @@ fn serve(settings: Settings, env: AppEnv) -> anyhow::Result<()> {
             tracing::info!(env = env.as_str(), "listening on http://{addr}");
         }
         server.await.context("server failed")
+    })
+}
+
+fn users(settings: Settings, env: AppEnv, command: UsersCommand) -> anyhow::Result<()> {
+    let service = startup::build_state(&settings, env)?.service;
+    actix_web::rt::System::new().block_on(async move {
+        match command {
+            UsersCommand::List => {
+                println!(
+                    "{:<36}  {:<32}  {:<6}  {:<6}  {:<20}  email",
+                    "id", "username", "role", "active", "created"
+                );
+                let mut offset = 0;
+                loop {
+                    let query = auth_domain::UserQuery {
+                        q: None,
+                        limit: auth_core::MAX_PAGE,
+                        offset,
+                    };
+                    let (page, total) = service
+                        .list_users(query)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("cannot list users: {e}"))?;
+                    for user in &page {
+                        println!(
+                            "{:<36}  {:<32}  {:<6}  {:<6}  {:<20}  {}",
+                            user.id,
+                            user.username,
+                            user.role,
+                            if user.is_active { "yes" } else { "no" },
+                            user.created_at.format("%Y-%m-%d %H:%M:%S"),
+                            user.email.as_ref().map_or("-", |e| e.as_str())
+                        );
+                    }
+                    offset += page.len() as u32;
+                    if page.is_empty() || u64::from(offset) >= total {
+                        break;
+                    }
+                }
+                Ok(())
+            }
+            UsersCommand::Disable { username } => {
+                let user = service
+                    .user_by_username(&username)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("no user {username:?}: {e}"))?;
+                service
+                    .set_role_and_state(&auth_core::Actor::cli(), user.id, None, Some(false))
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cannot disable {username}: {e}"))?;
+                println!(
+                    "disabled {} ({}); their sessions and API keys no longer work",
+                    user.username, user.id
+                );
+                Ok(())
+            }
+        }
     })
 }
 

@@ -502,3 +502,54 @@ fn gen_key_refuses_hmac_and_unknown_algorithms() {
         assert!(stderr.contains(says), "{algorithm}: {stderr}");
     }
 }
+
+#[test]
+fn operators_list_and_disable_users_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let (status, _) = server.call(
+        "POST",
+        "/register",
+        None,
+        Some(json!({"username": "alice", "password": PASSWORD, "email": "alice@example.com"})),
+    );
+    assert_eq!(status, 201);
+    let token = login(&server);
+    create_admin(dir.path(), "root", ADMIN_PASSWORD);
+
+    let run = |args: &[&str]| command(dir.path()).args(args).output().unwrap();
+    let list = run(&["users", "list"]);
+    assert!(list.status.success());
+    let listed = String::from_utf8(list.stdout).unwrap();
+    assert!(
+        listed.contains("alice") && listed.contains("alice@example.com"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains("root") && listed.contains("admin"),
+        "{listed}"
+    );
+    assert!(!listed.contains("$2b$"));
+
+    let disable = run(&["users", "disable", "alice"]);
+    assert!(
+        disable.status.success(),
+        "{}",
+        String::from_utf8_lossy(&disable.stderr)
+    );
+    // The running server refuses alice at her next request.
+    let (status, body) = server.call("GET", "/users/me", Some(&token), None);
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_token"))
+    );
+    let listed = String::from_utf8(run(&["users", "list"]).stdout).unwrap();
+    let alice_line = listed.lines().find(|l| l.contains(" alice ")).unwrap();
+    assert!(alice_line.contains(" no "), "{alice_line}");
+
+    let last = run(&["users", "disable", "root"]);
+    assert!(!last.status.success());
+    assert!(String::from_utf8_lossy(&last.stderr).contains("last active admin"));
+    let unknown = run(&["users", "disable", "nobody"]);
+    assert!(!unknown.status.success());
+}
