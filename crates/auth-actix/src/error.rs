@@ -17,6 +17,7 @@ pub struct ApiError {
     code: &'static str,
     detail: String,
     www_authenticate: Option<String>,
+    retry_after: Option<u64>,
     oauth: bool,
 }
 
@@ -36,8 +37,16 @@ impl ApiError {
             code,
             detail: detail.into(),
             www_authenticate: None,
+            retry_after: None,
             oauth: false,
         }
+    }
+
+    /// 429 with `Retry-After`.
+    pub fn too_many(code: &'static str, detail: impl Into<String>, retry_after: u64) -> Self {
+        let mut error = Self::new(StatusCode::TOO_MANY_REQUESTS, code, detail);
+        error.retry_after = Some(retry_after);
+        error
     }
 
     /// 401 `not_authenticated`: no credentials were sent.
@@ -127,6 +136,9 @@ impl ResponseError for ApiError {
         if let Some(value) = &self.www_authenticate {
             response.insert_header((header::WWW_AUTHENTICATE, value.as_str()));
         }
+        if let Some(seconds) = self.retry_after {
+            response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+        }
         if self.oauth {
             response.insert_header((header::CACHE_CONTROL, "no-store"));
             response.insert_header((header::PRAGMA, "no-cache"));
@@ -146,6 +158,10 @@ impl From<AuthError> for ApiError {
             AuthError::InvalidUsername(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_username"),
             AuthError::InvalidEmail(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_email"),
             AuthError::InvalidPassword(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_password"),
+            AuthError::WeakPassword(_) => (StatusCode::UNPROCESSABLE_ENTITY, "weak_password"),
+            AuthError::TooManyAttempts { retry_after } => {
+                return Self::too_many("too_many_attempts", detail, *retry_after);
+            }
             AuthError::CurrentPasswordRequired => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "current_password_required",

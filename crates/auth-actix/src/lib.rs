@@ -11,6 +11,7 @@
 mod admin_routes;
 mod error;
 mod extract;
+mod rate_limit;
 mod routes;
 
 use std::{net::IpAddr, time::Instant};
@@ -27,6 +28,7 @@ use auth_core::AuthService;
 
 pub use error::ApiError;
 pub use extract::{AdminUser, CurrentUser, FormBody, JsonBody, client_ip};
+pub use rate_limit::RateLimited;
 pub use routes::UserResponse;
 
 /// HTTP-level settings.
@@ -38,26 +40,44 @@ pub struct HttpSettings {
     pub trusted_proxies: Vec<IpAddr>,
     /// The header that carries an API key.
     pub api_key_header: String,
+    /// Requests per minute and client IP on login, token, register and refresh; 0 disables.
+    pub rate_limit_per_minute: u32,
 }
 
 impl Default for HttpSettings {
-    /// 64 KiB bodies, no trusted proxies, API keys in `X-API-Key`.
+    /// 64 KiB bodies, no trusted proxies, API keys in `X-API-Key`, 60 requests a minute per IP
+    /// on the credential routes.
     fn default() -> Self {
         Self {
             max_body_bytes: 64 * 1024,
             trusted_proxies: Vec::new(),
             api_key_header: "X-API-Key".to_owned(),
+            rate_limit_per_minute: 60,
         }
     }
 }
 
-/// What the routes need: the service and the HTTP settings.
+/// What the routes need: the service, the HTTP settings, and the per-IP rate limiter.
 #[derive(Clone, Debug)]
 pub struct AuthState {
     /// The authentication service.
     pub service: AuthService,
     /// HTTP-level settings.
     pub http: HttpSettings,
+    limiter: std::sync::Arc<rate_limit::IpRateLimiter>,
+}
+
+impl AuthState {
+    /// The state for `service` with `http` settings.
+    pub fn new(service: AuthService, http: HttpSettings) -> Self {
+        let limiter =
+            std::sync::Arc::new(rate_limit::IpRateLimiter::new(http.rate_limit_per_minute));
+        Self {
+            service,
+            http,
+            limiter,
+        }
+    }
 }
 
 /// Mounts every route and its state into `cfg`; query and path errors become JSON errors.

@@ -14,6 +14,7 @@ use crate::{
     AuthState,
     error::ApiError,
     extract::{AdminUser, CurrentUser, FormBody, JsonBody, client_info},
+    rate_limit::RateLimited,
 };
 
 /// A user as the API shows it. There is no field for the password hash, so none can leak.
@@ -84,6 +85,7 @@ struct RegisterBody {
 }
 
 async fn register(
+    _: RateLimited,
     state: web::Data<AuthState>,
     JsonBody(body): JsonBody<RegisterBody>,
 ) -> Result<HttpResponse, ApiError> {
@@ -107,6 +109,7 @@ struct LoginBody {
 }
 
 async fn login(
+    _: RateLimited,
     req: HttpRequest,
     state: web::Data<AuthState>,
     JsonBody(body): JsonBody<LoginBody>,
@@ -134,6 +137,7 @@ struct TokenForm {
 }
 
 async fn token(
+    _: RateLimited,
     req: HttpRequest,
     state: web::Data<AuthState>,
     FormBody(form): FormBody<TokenForm>,
@@ -190,6 +194,7 @@ struct RefreshBody {
 }
 
 async fn refresh(
+    _: RateLimited,
     req: HttpRequest,
     state: web::Data<AuthState>,
     JsonBody(body): JsonBody<RefreshBody>,

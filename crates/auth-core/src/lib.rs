@@ -58,6 +58,7 @@ mod audit;
 mod keygen;
 mod password;
 mod service;
+mod strength;
 mod token;
 
 #[cfg(feature = "memory")]

@@ -7,10 +7,10 @@ use std::{
 };
 
 use auth_domain::{
-    ApiKey, ApiKeyId, ApiKeyStore, AuditEvent, AuditQuery, AuditStore, Conflict, NewApiKey,
-    NewSession, NewUser, RefreshOutcome, RefreshRotation, RefreshTokenHash, Role, Session,
-    SessionId, SessionRevocation, SessionStore, StoreError, User, UserChanges, UserId, UserQuery,
-    UserStore, Username,
+    ApiKey, ApiKeyId, ApiKeyStore, AuditEvent, AuditQuery, AuditStore, Conflict, LockoutPolicy,
+    LoginThrottle, LoginThrottleStore, NewApiKey, NewSession, NewUser, RefreshOutcome,
+    RefreshRotation, RefreshTokenHash, Role, Session, SessionId, SessionRevocation, SessionStore,
+    StoreError, User, UserChanges, UserId, UserQuery, UserStore, Username,
 };
 use chrono::{DateTime, Utc};
 
@@ -26,6 +26,7 @@ struct State {
     refresh_tokens: HashMap<RefreshTokenHash, RefreshRecord>,
     api_keys: HashMap<ApiKeyId, (ApiKey, String)>,
     audit: Vec<AuditEvent>,
+    throttles: HashMap<String, LoginThrottle>,
 }
 
 fn is_active_admin(user: &User) -> bool {
@@ -392,5 +393,36 @@ impl AuditStore for MemoryStore {
             .take(query.limit as usize)
             .collect();
         Ok((page, total))
+    }
+}
+
+impl LoginThrottleStore for MemoryStore {
+    fn login_throttle(&self, username: &str) -> Result<LoginThrottle, StoreError> {
+        Ok(self
+            .state()
+            .throttles
+            .get(username)
+            .copied()
+            .unwrap_or_default())
+    }
+
+    fn record_login_failure(
+        &self,
+        username: &str,
+        policy: &LockoutPolicy,
+        at: DateTime<Utc>,
+    ) -> Result<LoginThrottle, StoreError> {
+        let mut state = self.state();
+        let throttle = state.throttles.entry(username.to_owned()).or_default();
+        throttle.failures = throttle.failures.saturating_add(1);
+        if let Some(delay) = policy.delay_after(throttle.failures) {
+            throttle.locked_until = Some(at + delay);
+        }
+        Ok(*throttle)
+    }
+
+    fn clear_login_failures(&self, username: &str) -> Result<(), StoreError> {
+        self.state().throttles.remove(username);
+        Ok(())
     }
 }

@@ -3,9 +3,9 @@
 use std::{fmt, sync::Arc};
 
 use auth_domain::{
-    ApiKey, Claims, ClientInfo, Email, EmailError, NewPassword, NewSession, NewUser, Password,
-    PasswordError, RefreshOutcome, RefreshRotation, Role, Session, SessionId, SessionRevocation,
-    Store, StoreError, User, UserChanges, UserId, Username, UsernameError, now,
+    ApiKey, Claims, ClientInfo, Email, EmailError, LockoutPolicy, NewPassword, NewSession, NewUser,
+    Password, PasswordError, RefreshOutcome, RefreshRotation, Role, Session, SessionId,
+    SessionRevocation, Store, StoreError, User, UserChanges, UserId, Username, UsernameError, now,
 };
 use chrono::TimeDelta;
 use uuid::Uuid;
@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::{
     audit::{self, EventBuilder},
     password::{HashError, PasswordHasher},
+    strength,
     token::{RefreshToken, TokenError, TokenIssuer, TokenVerifier},
 };
 
@@ -34,11 +35,17 @@ pub struct AuthConfig {
     /// How long after its rotation a refresh token may be presented again (so that two
     /// concurrent refreshes from one client both succeed) before reuse revokes the session.
     pub refresh_reuse_grace: TimeDelta,
+    /// The least zxcvbn score (0–4) a new password needs; 0 disables the check.
+    pub password_min_strength: u8,
+    /// When failed logins lock a username.
+    pub lockout: LockoutPolicy,
 }
 
 impl Default for AuthConfig {
     /// 15-minute access tokens (clamped to 1 minute – 1 hour), passwords of 8 characters or
-    /// more, sessions idle for 14 days at most and 90 days in all, a 10-second reuse grace.
+    /// more with a zxcvbn score of 3 or more, sessions idle for 14 days at most and 90 days in
+    /// all, a 10-second reuse grace, and a 30-second lock after 5 failed logins in a row,
+    /// doubling with each further failure up to an hour.
     fn default() -> Self {
         Self {
             access_ttl: TimeDelta::minutes(15),
@@ -48,6 +55,12 @@ impl Default for AuthConfig {
             session_idle_ttl: TimeDelta::days(14),
             session_max_lifetime: TimeDelta::days(90),
             refresh_reuse_grace: TimeDelta::seconds(10),
+            password_min_strength: 3,
+            lockout: LockoutPolicy {
+                max_failures: 5,
+                base_delay: TimeDelta::seconds(30),
+                max_delay: TimeDelta::hours(1),
+            },
         }
     }
 }
@@ -65,6 +78,15 @@ pub enum AuthError {
     /// The new password breaks the rules.
     #[error("{0}")]
     InvalidPassword(#[from] PasswordError),
+    /// The new password is too easy to guess; the text says why and what would do.
+    #[error("{0}")]
+    WeakPassword(String),
+    /// Too many failed logins for this username: try again after `retry_after` seconds.
+    #[error("Too many failed login attempts; try again in {retry_after} seconds")]
+    TooManyAttempts {
+        /// Seconds until the lock ends.
+        retry_after: u64,
+    },
     /// The username is taken (without regard to case).
     #[error("Username already registered")]
     UsernameTaken,
@@ -354,6 +376,11 @@ impl AuthService {
             registration.password.expose(),
             self.inner.config.password_min_length,
         )?;
+        let context: Vec<&str> = [Some(username.as_str()), email.as_ref().map(Email::as_str)]
+            .into_iter()
+            .flatten()
+            .collect();
+        self.check_strength(&password, &context)?;
         self.blocking(move |inner| {
             let password_hash = inner.hasher.hash(&password)?;
             let user = inner.store.create_user(NewUser {
@@ -387,11 +414,26 @@ impl AuthService {
         }
         let ttl = self.access_ttl(attempt.expires_in);
         self.blocking(move |inner| {
-            let user = match Username::parse(&attempt.username) {
-                Ok(username) => inner.store.user_by_username(&username)?,
-                Err(_) => None,
+            let username = Username::parse(&attempt.username).ok();
+            // Failures count per name, existing or not, so a lock says nothing about accounts.
+            let throttle_key = username.as_ref().map(Username::normalized);
+            let throttle = match &throttle_key {
+                Some(key) => inner.store.login_throttle(key)?,
+                None => Default::default(),
             };
-            let failed = |user: Option<UserId>, why: &str| {
+            if let Some(retry_after) = throttle.retry_after(now()) {
+                inner.record(
+                    audit::event("login", false)
+                        .ip(client.ip.clone())
+                        .detail(format!("locked; retry after {retry_after}s")),
+                );
+                return Err(AuthError::TooManyAttempts { retry_after });
+            }
+            let user = match &username {
+                Some(username) => inner.store.user_by_username(username)?,
+                None => None,
+            };
+            let audit_failure = |user: Option<UserId>, why: &str| {
                 let event = audit::event("login", false)
                     .ip(client.ip.clone())
                     .detail(why);
@@ -400,17 +442,44 @@ impl AuthService {
                     None => event,
                 });
             };
+            let count_failure = |user: Option<UserId>| -> Result<(), AuthError> {
+                let Some(key) = &throttle_key else {
+                    return Ok(());
+                };
+                let after = inner
+                    .store
+                    .record_login_failure(key, &inner.config.lockout, now())?;
+                if let Some(until) = after.locked_until
+                    && inner.config.lockout.delay_after(after.failures).is_some()
+                {
+                    let event = audit::event("login.locked", true)
+                        .ip(client.ip.clone())
+                        .detail(format!("{} failures; locked until {until}", after.failures));
+                    inner.record(match user {
+                        Some(user) => event.on(user),
+                        None => event,
+                    });
+                }
+                Ok(())
+            };
             let Some(user) = user else {
                 inner.hasher.verify_dummy(&attempt.password);
-                failed(None, "unknown_user");
+                audit_failure(None, "unknown_user");
+                count_failure(None)?;
                 return Err(AuthError::InvalidCredentials);
             };
             if !inner.hasher.verify(&attempt.password, &user.password_hash) {
-                failed(Some(user.id), "wrong_password");
+                audit_failure(Some(user.id), "wrong_password");
+                count_failure(Some(user.id))?;
                 return Err(AuthError::InvalidCredentials);
             }
+            if throttle.failures > 0
+                && let Some(key) = &throttle_key
+            {
+                inner.store.clear_login_failures(key)?;
+            }
             if !user.is_active {
-                failed(Some(user.id), "disabled");
+                audit_failure(Some(user.id), "disabled");
                 return Err(AuthError::AccountDisabled);
             }
             let user = inner.upgrade_hash(user, &attempt.password);
@@ -612,6 +681,19 @@ impl AuthService {
             .password
             .map(|p| NewPassword::parse(p.expose(), self.inner.config.password_min_length))
             .transpose()?;
+        if let Some(new_password) = &new_password {
+            let user = &principal.user;
+            let username = changes.username.as_ref().unwrap_or(&user.username);
+            let email = match &changes.email {
+                Some(email) => email.as_ref(),
+                None => user.email.as_ref(),
+            };
+            let context: Vec<&str> = [Some(username.as_str()), email.map(Email::as_str)]
+                .into_iter()
+                .flatten()
+                .collect();
+            self.check_strength(new_password, &context)?;
+        }
         let current = match (&new_password, update.current_password) {
             (Some(_), None) => return Err(AuthError::CurrentPasswordRequired),
             (_, current) => current,
@@ -678,6 +760,13 @@ impl AuthService {
                 return Ok((user, AdminOutcome::Promoted));
             }
             let password = NewPassword::parse(password.expose(), min)?;
+            if let Some(why) = strength::weakness(
+                &password,
+                inner.config.password_min_strength,
+                &[username.as_str()],
+            ) {
+                return Err(AuthError::WeakPassword(why));
+            }
             let user = inner.store.create_user(NewUser {
                 id: UserId::new(),
                 username,
@@ -694,6 +783,13 @@ impl AuthService {
             Ok((user, AdminOutcome::Created))
         })
         .await
+    }
+
+    fn check_strength(&self, password: &NewPassword, context: &[&str]) -> Result<(), AuthError> {
+        match strength::weakness(password, self.inner.config.password_min_strength, context) {
+            Some(why) => Err(AuthError::WeakPassword(why)),
+            None => Ok(()),
+        }
     }
 
     /// Whether the store answers.

@@ -13,10 +13,10 @@
 use std::sync::Barrier;
 
 use auth_domain::{
-    ApiKey, ApiKeyId, AuditEvent, AuditQuery, ClientInfo, Conflict, Email, NewApiKey, NewSession,
-    NewUser, PasswordHash, RefreshOutcome, RefreshRotation, RefreshTokenHash, Role, Session,
-    SessionId, SessionRevocation, Store, StoreError, User, UserChanges, UserId, UserQuery,
-    Username, now,
+    ApiKey, ApiKeyId, AuditEvent, AuditQuery, ClientInfo, Conflict, Email, LockoutPolicy,
+    LoginThrottle, NewApiKey, NewSession, NewUser, PasswordHash, RefreshOutcome, RefreshRotation,
+    RefreshTokenHash, Role, Session, SessionId, SessionRevocation, Store, StoreError, User,
+    UserChanges, UserId, UserQuery, Username, now,
 };
 use chrono::TimeDelta;
 
@@ -54,6 +54,8 @@ macro_rules! store_contract_tests {
             api_keys_are_found_by_prefix_with_their_user,
             api_keys_are_revoked_only_by_their_owner,
             audit_events_are_filtered_by_user_and_time,
+            login_failures_lock_a_username_and_success_clears_them,
+            concurrent_login_failures_are_all_counted,
         );
     };
     (@each $fixture:expr; $($name:ident),* $(,)?) => {
@@ -822,4 +824,67 @@ pub fn audit_events_are_filtered_by_user_and_time(store: &dyn Store) {
     assert_eq!(window, (vec![events[2].clone(), events[1].clone()], 2));
     let (page, total) = query(None, None, None, 1, 1);
     assert_eq!((page, total), (vec![events[2].clone()], 4));
+}
+
+const POLICY: LockoutPolicy = LockoutPolicy {
+    max_failures: 3,
+    base_delay: TimeDelta::seconds(30),
+    max_delay: TimeDelta::seconds(3600),
+};
+
+/// Failures are counted per username; the policy's limit locks it; success clears it.
+pub fn login_failures_lock_a_username_and_success_clears_them(store: &dyn Store) {
+    let at = now();
+    assert_eq!(
+        store.login_throttle("alice").unwrap(),
+        LoginThrottle::default()
+    );
+    for n in 1..=2 {
+        let throttle = store.record_login_failure("alice", &POLICY, at).unwrap();
+        assert_eq!(
+            throttle,
+            LoginThrottle {
+                failures: n,
+                locked_until: None
+            }
+        );
+    }
+    let locked = store.record_login_failure("alice", &POLICY, at).unwrap();
+    assert_eq!(locked.locked_until, Some(at + TimeDelta::seconds(30)));
+    let longer = store.record_login_failure("alice", &POLICY, at).unwrap();
+    assert_eq!(
+        longer,
+        LoginThrottle {
+            failures: 4,
+            locked_until: Some(at + TimeDelta::seconds(60))
+        }
+    );
+    assert_eq!(store.login_throttle("alice").unwrap(), longer);
+    assert_eq!(
+        store.login_throttle("bob").unwrap(),
+        LoginThrottle::default()
+    );
+    store.clear_login_failures("alice").unwrap();
+    assert_eq!(
+        store.login_throttle("alice").unwrap(),
+        LoginThrottle::default()
+    );
+    store.clear_login_failures("never-failed").unwrap();
+}
+
+/// Sixteen failures at once are sixteen failures.
+pub fn concurrent_login_failures_are_all_counted(store: &dyn Store) {
+    const RACERS: u32 = 16;
+    let barrier = Barrier::new(RACERS as usize);
+    let at = now();
+    std::thread::scope(|scope| {
+        for _ in 0..RACERS {
+            let barrier = &barrier;
+            scope.spawn(move || {
+                barrier.wait();
+                store.record_login_failure("target", &POLICY, at).unwrap();
+            });
+        }
+    });
+    assert_eq!(store.login_throttle("target").unwrap().failures, RACERS);
 }

@@ -65,6 +65,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    login_throttles (username_normalized) {
+        username_normalized -> Text,
+        failures -> Integer,
+        locked_until -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(api_keys -> users (user_id));
@@ -73,5 +82,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     refresh_tokens,
     api_keys,
-    audit_events
+    audit_events,
+    login_throttles
 );

@@ -3,9 +3,10 @@
 use std::fmt;
 
 use auth_domain::{
-    ApiKey, ApiKeyId, ApiKeyStore, AuditEvent, AuditQuery, AuditStore, Conflict, NewApiKey,
-    NewSession, NewUser, RefreshOutcome, RefreshRotation, Session, SessionId, SessionRevocation,
-    SessionStore, StoreError, User, UserChanges, UserId, UserQuery, UserStore, Username,
+    ApiKey, ApiKeyId, ApiKeyStore, AuditEvent, AuditQuery, AuditStore, Conflict, LockoutPolicy,
+    LoginThrottle, LoginThrottleStore, NewApiKey, NewSession, NewUser, RefreshOutcome,
+    RefreshRotation, Session, SessionId, SessionRevocation, SessionStore, StoreError, User,
+    UserChanges, UserId, UserQuery, UserStore, Username,
 };
 use chrono::{DateTime, Utc};
 use diesel::{
@@ -17,7 +18,7 @@ use diesel::{
 use crate::{
     connection::{Backend, ConnectError, DbConnection, DbPool, PooledDb, open_pool},
     rows::{ApiKeyRow, AuditRow, RefreshTokenRow, SessionRow, UserChangeset, UserRow, naive},
-    schema::{api_keys, audit_events, refresh_tokens, sessions, users},
+    schema::{api_keys, audit_events, login_throttles, refresh_tokens, sessions, users},
 };
 
 /// A [`Store`](auth_domain::Store) over SQLite or PostgreSQL. Methods block; call them from a
@@ -546,5 +547,107 @@ impl AuditStore for DieselStore {
             .map(AuditEvent::try_from)
             .collect::<Result<_, _>>()?;
         Ok((events, u64::try_from(total).unwrap_or_default()))
+    }
+}
+
+impl LoginThrottleStore for DieselStore {
+    fn login_throttle(&self, username: &str) -> Result<LoginThrottle, StoreError> {
+        let found = login_throttles::table
+            .find(username)
+            .select((login_throttles::failures, login_throttles::locked_until))
+            .first::<(i32, Option<chrono::NaiveDateTime>)>(&mut *self.conn()?)
+            .optional()
+            .map_err(store_error)?;
+        Ok(
+            found.map_or_else(LoginThrottle::default, |(failures, locked_until)| {
+                LoginThrottle {
+                    failures: u32::try_from(failures).unwrap_or(0),
+                    locked_until: locked_until.map(|t| t.and_utc()),
+                }
+            }),
+        )
+    }
+
+    fn record_login_failure(
+        &self,
+        username: &str,
+        policy: &LockoutPolicy,
+        at: DateTime<Utc>,
+    ) -> Result<LoginThrottle, StoreError> {
+        // Two first failures of one name can both find no row and both insert; the loser of
+        // that race retries, and then finds the row to increment.
+        let mut conn = self.conn()?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.record_login_failure_once(&mut conn, username, policy, at) {
+                Err(StoreError::Conflict(_)) if attempt < 3 => continue,
+                other => return other,
+            }
+        }
+    }
+
+    fn clear_login_failures(&self, username: &str) -> Result<(), StoreError> {
+        diesel::delete(login_throttles::table.find(username))
+            .execute(&mut *self.conn()?)
+            .map_err(store_error)?;
+        Ok(())
+    }
+}
+
+impl DieselStore {
+    fn record_login_failure_once(
+        &self,
+        conn: &mut DbConnection,
+        username: &str,
+        policy: &LockoutPolicy,
+        at: DateTime<Utc>,
+    ) -> Result<LoginThrottle, StoreError> {
+        transaction(conn, |conn| {
+            // Increment first (a write, so concurrent failures serialize), insert if absent.
+            let bumped = diesel::update(login_throttles::table.find(username))
+                .set((
+                    login_throttles::failures.eq(login_throttles::failures + 1),
+                    login_throttles::updated_at.eq(naive(at)),
+                ))
+                .execute(conn)
+                .map_err(store_error)?;
+            if bumped == 0 {
+                diesel::insert_into(login_throttles::table)
+                    .values((
+                        login_throttles::username_normalized.eq(username),
+                        login_throttles::failures.eq(1),
+                        login_throttles::updated_at.eq(naive(at)),
+                    ))
+                    .execute(conn)
+                    .map_err(store_error)?;
+            }
+            let failures: i32 = login_throttles::table
+                .find(username)
+                .select(login_throttles::failures)
+                .first(conn)
+                .map_err(store_error)?;
+            let failures = u32::try_from(failures).unwrap_or(u32::MAX);
+            let mut throttle = LoginThrottle {
+                failures,
+                locked_until: None,
+            };
+            if let Some(delay) = policy.delay_after(failures) {
+                let until = at + delay;
+                diesel::update(login_throttles::table.find(username))
+                    .set(login_throttles::locked_until.eq(naive(until)))
+                    .execute(conn)
+                    .map_err(store_error)?;
+                throttle.locked_until = Some(until);
+            } else {
+                throttle.locked_until = login_throttles::table
+                    .find(username)
+                    .select(login_throttles::locked_until)
+                    .first::<Option<chrono::NaiveDateTime>>(conn)
+                    .map_err(store_error)?
+                    .map(|t| t.and_utc());
+            }
+            Ok(throttle)
+        })
     }
 }

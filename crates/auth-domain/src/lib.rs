@@ -11,6 +11,7 @@ mod identity;
 mod secret;
 mod session;
 mod store;
+mod throttle;
 mod user;
 
 pub use api_key::{ApiKey, ApiKeyId, NewApiKey};
@@ -25,7 +26,11 @@ pub use secret::{
 pub use session::{
     ClientInfo, NewSession, RefreshOutcome, RefreshRotation, Session, SessionRevocation,
 };
-pub use store::{ApiKeyStore, AuditStore, Conflict, SessionStore, Store, StoreError, UserStore};
+pub use store::{
+    ApiKeyStore, AuditStore, Conflict, LoginThrottleStore, SessionStore, Store, StoreError,
+    UserStore,
+};
+pub use throttle::{LockoutPolicy, LoginThrottle};
 pub use user::{NewUser, User, UserChanges};
 
 use chrono::{DateTime, SubsecRound, Utc};

@@ -1,9 +1,9 @@
 use chrono::{DateTime, Utc};
 
 use crate::{
-    ApiKey, ApiKeyId, AuditEvent, AuditQuery, NewApiKey, NewSession, NewUser, RefreshOutcome,
-    RefreshRotation, Session, SessionId, SessionRevocation, User, UserChanges, UserId, UserQuery,
-    Username,
+    ApiKey, ApiKeyId, AuditEvent, AuditQuery, LockoutPolicy, LoginThrottle, NewApiKey, NewSession,
+    NewUser, RefreshOutcome, RefreshRotation, Session, SessionId, SessionRevocation, User,
+    UserChanges, UserId, UserQuery, Username,
 };
 
 /// Which unique value a write collided with.
@@ -117,7 +117,22 @@ pub trait AuditStore: Send + Sync {
     fn audit_events(&self, query: &AuditQuery) -> Result<(Vec<AuditEvent>, u64), StoreError>;
 }
 
-/// Everything the authentication service needs from persistence.
-pub trait Store: UserStore + SessionStore + ApiKeyStore + AuditStore {}
+/// Failed-login counting per username (existing or not). Methods block.
+pub trait LoginThrottleStore: Send + Sync {
+    /// The record of `username` (a normalized username); zero failures if none.
+    fn login_throttle(&self, username: &str) -> Result<LoginThrottle, StoreError>;
+    /// Counts one more failure at `at`, atomically, and locks the username as `policy` says.
+    fn record_login_failure(
+        &self,
+        username: &str,
+        policy: &LockoutPolicy,
+        at: DateTime<Utc>,
+    ) -> Result<LoginThrottle, StoreError>;
+    /// Forgets the failures of `username` (after a successful login).
+    fn clear_login_failures(&self, username: &str) -> Result<(), StoreError>;
+}
 
-impl<T: UserStore + SessionStore + ApiKeyStore + AuditStore> Store for T {}
+/// Everything the authentication service needs from persistence.
+pub trait Store: UserStore + SessionStore + ApiKeyStore + AuditStore + LoginThrottleStore {}
+
+impl<T: UserStore + SessionStore + ApiKeyStore + AuditStore + LoginThrottleStore> Store for T {}

@@ -170,6 +170,8 @@ pub struct PasswordSettings {
     pub bcrypt_cost: u32,
     /// Fewest characters of a new password.
     pub min_length: usize,
+    /// Least zxcvbn score (0–4) of a new password; 0 disables the check.
+    pub min_strength: u8,
 }
 
 /// `[session]`
@@ -190,6 +192,10 @@ pub struct SessionSettings {
 pub struct SecuritySettings {
     /// Failures before an account is throttled.
     pub max_failed_logins: u32,
+    /// First lock after `max_failed_logins` failures; doubles with each further failure.
+    pub lockout_secs: i64,
+    /// The longest lock.
+    pub max_lockout_secs: i64,
     /// Per-client-IP limit on login, token, register and refresh.
     pub rate_limit_per_minute: u32,
     /// Header that carries an API key.
@@ -238,6 +244,15 @@ impl Settings {
         }
         if self.session.idle_ttl_secs <= 0 || self.session.max_lifetime_secs <= 0 {
             bail!("session: idle_ttl_secs and max_lifetime_secs must be positive");
+        }
+        if self.password.min_strength > 4 {
+            bail!("password.min_strength is zxcvbn's score: 0 (off) to 4");
+        }
+        if self.security.max_failed_logins == 0
+            || self.security.lockout_secs <= 0
+            || self.security.max_lockout_secs < self.security.lockout_secs
+        {
+            bail!("security: need max_failed_logins >= 1 and 0 < lockout_secs <= max_lockout_secs");
         }
         if self.password.min_length == 0 {
             bail!("password.min_length must be at least 1");

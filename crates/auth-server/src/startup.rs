@@ -17,6 +17,7 @@ use auth_core::{
     generate_key_pair, min_hmac_secret_len,
 };
 use auth_diesel::DieselStore;
+use auth_domain::LockoutPolicy;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::TimeDelta;
 
@@ -245,6 +246,12 @@ pub fn build_state(settings: &Settings, env: AppEnv) -> anyhow::Result<AuthState
         session_idle_ttl: TimeDelta::seconds(settings.session.idle_ttl_secs),
         session_max_lifetime: TimeDelta::seconds(settings.session.max_lifetime_secs),
         refresh_reuse_grace: TimeDelta::seconds(settings.session.refresh_reuse_grace_secs),
+        password_min_strength: settings.password.min_strength,
+        lockout: LockoutPolicy {
+            max_failures: settings.security.max_failed_logins,
+            base_delay: TimeDelta::seconds(settings.security.lockout_secs),
+            max_delay: TimeDelta::seconds(settings.security.max_lockout_secs),
+        },
     };
     let service = AuthService::new(
         store,
@@ -253,14 +260,15 @@ pub fn build_state(settings: &Settings, env: AppEnv) -> anyhow::Result<AuthState
         TokenVerifier::new(keys, &jwt.issuer, &jwt.audience).with_leeway(jwt.leeway_secs),
         config,
     );
-    Ok(AuthState {
+    Ok(AuthState::new(
         service,
-        http: HttpSettings {
+        HttpSettings {
             max_body_bytes: settings.server.max_body_bytes,
             trusted_proxies: settings.server.trusted_proxies.clone(),
             api_key_header: settings.security.api_key_header.clone(),
+            rate_limit_per_minute: settings.security.rate_limit_per_minute,
         },
-    })
+    ))
 }
 
 /// Binds the HTTP server; returns it with the addresses it listens on.

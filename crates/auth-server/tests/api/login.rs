@@ -79,7 +79,9 @@ async fn requested_lifetime_is_clamped(app: TestApp) {
 }
 
 async fn overlong_password_is_refused_not_truncated(app: TestApp) {
-    let exactly_72 = "p".repeat(72);
+    // Exactly 72 bytes, and strong enough for the policy.
+    let exactly_72 = "quartz-violet-harbor-lemon-tugboat-marble-ginger-canyon-whistle-pepper-x";
+    assert_eq!(exactly_72.len(), 72);
     let reply = app
         .post_json(
             "/register",

@@ -1,0 +1,82 @@
+//! Per-client-IP rate limits on the routes that take credentials (governor, keyed by IP).
+
+use std::{future::Future, net::IpAddr, num::NonZeroU32, pin::Pin};
+
+use actix_web::{FromRequest, HttpRequest, dev::Payload};
+use governor::{
+    DefaultKeyedRateLimiter, Quota, RateLimiter,
+    clock::{Clock, DefaultClock},
+};
+
+use crate::{
+    error::ApiError,
+    extract::{client_ip, state},
+};
+
+/// Past this many tracked addresses, those whose buckets are full again are forgotten.
+const MAX_TRACKED_ADDRESSES: usize = 100_000;
+
+/// A token bucket per client IP: `per_minute` requests at once, refilled evenly over a minute.
+pub(crate) struct IpRateLimiter {
+    limiter: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    clock: DefaultClock,
+}
+
+impl std::fmt::Debug for IpRateLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IpRateLimiter")
+            .field("enabled", &self.limiter.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl IpRateLimiter {
+    pub(crate) fn new(per_minute: u32) -> Self {
+        Self {
+            limiter: NonZeroU32::new(per_minute).map(|n| RateLimiter::keyed(Quota::per_minute(n))),
+            clock: DefaultClock::default(),
+        }
+    }
+
+    /// `Err(seconds to wait)` when `ip` is over its limit.
+    fn check(&self, ip: IpAddr) -> Result<(), u64> {
+        let Some(limiter) = &self.limiter else {
+            return Ok(());
+        };
+        if limiter.len() > MAX_TRACKED_ADDRESSES {
+            limiter.retain_recent();
+        }
+        limiter
+            .check_key(&ip)
+            .map_err(|not_until| not_until.wait_time_from(self.clock.now()).as_secs().max(1))
+    }
+}
+
+/// Put first among a handler's arguments: counts the request against the client IP's limit
+/// (`security.rate_limit_per_minute`) before anything else is read, and answers 429
+/// `too_many_requests` with `Retry-After` past it. The IP is the socket peer unless the peer is
+/// a trusted proxy, so sending `X-Forwarded-For` cannot change a client's bucket.
+#[derive(Debug)]
+pub struct RateLimited;
+
+impl FromRequest for RateLimited {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let result =
+            state(req).and_then(|state| match client_ip(req, &state.http.trusted_proxies) {
+                Some(ip) => state.limiter.check(ip).map_err(|retry_after| {
+                    ApiError::too_many(
+                        "too_many_requests",
+                        format!(
+                            "Too many requests from this address; retry in {retry_after} seconds"
+                        ),
+                        retry_after,
+                    )
+                }),
+                None => Ok(()),
+            });
+        Box::pin(async move { result.map(|()| RateLimited) })
+    }
+}
