@@ -89,7 +89,7 @@ async fn overlong_password_is_refused_not_truncated(app: TestApp) {
         )
         .await;
     assert_eq!(reply.status, 201);
-    assert_eq!(app.login_with("alice", &exactly_72).await.status, 200);
+    assert_eq!(app.login_with("alice", exactly_72).await.status, 200);
     let reply = app
         .login_with("alice", &format!("{exactly_72}-and-more"))
         .await;
