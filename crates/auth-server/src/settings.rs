@@ -9,6 +9,9 @@ use serde::Deserialize;
 
 const DEFAULTS: &str = include_str!("../../../config/default.toml");
 
+/// Settings that are lists: comma-separated in environment variables and overrides.
+const LIST_KEYS: [&str; 1] = ["server.trusted_proxies"];
+
 /// The environment a process runs in; picks the overlay file and the production checks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AppEnv {
@@ -220,11 +223,22 @@ impl Settings {
                     .prefix_separator("__")
                     .separator("__")
                     .list_separator(",")
-                    .with_list_parse_key("server.trusted_proxies")
+                    .with_list_parse_key(LIST_KEYS[0])
                     .try_parsing(true),
             );
         for (key, value) in overrides {
-            builder = builder.set_override(*key, *value)?;
+            // List settings are comma-separated, as in their environment variables.
+            builder = if LIST_KEYS.contains(key) {
+                let items: Vec<String> = value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|item| !item.is_empty())
+                    .map(ToOwned::to_owned)
+                    .collect();
+                builder.set_override(*key, items)?
+            } else {
+                builder.set_override(*key, *value)?
+            };
         }
         let settings: Settings = builder
             .build()
