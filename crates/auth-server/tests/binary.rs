@@ -54,7 +54,13 @@ impl Server {
     }
 
     fn start_with_config(dir: &Path, config: &Path) -> Server {
-        let mut child = command_with_config(dir, config)
+        Self::start_with_env(dir, config, &[])
+    }
+
+    fn start_with_env(dir: &Path, config: &Path, env: &[(&str, &str)]) -> Server {
+        let mut command = command_with_config(dir, config);
+        command.envs(env.iter().copied());
+        let mut child = command
             .env("AUTH__SERVER__PORT", "0")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -552,4 +558,144 @@ fn operators_list_and_disable_users_from_the_command_line() {
     assert!(String::from_utf8_lossy(&last.stderr).contains("last active admin"));
     let unknown = run(&["users", "disable", "nobody"]);
     assert!(!unknown.status.success());
+}
+
+fn register(agent: &ureq::Agent, base: &str, username: &str) -> Result<u16, ureq::Error> {
+    let response = agent
+        .post(format!("{base}/register"))
+        .send_json(json!({"username": username, "password": PASSWORD}))?;
+    Ok(response.status().as_u16())
+}
+
+fn new_agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+fn listed_usernames(dir: &Path) -> Vec<String> {
+    let output = command(dir).args(["users", "list"]).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|line| line.split_whitespace().nth(1).unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn two_hundred_concurrent_registrations_on_sqlite_all_land() {
+    let dir = tempfile::tempdir().unwrap();
+    let no_limit = [("AUTH__SECURITY__RATE_LIMIT_PER_MINUTE", "0")];
+    let server = Server::start_with_env(dir.path(), &config_dir(), &no_limit);
+    const DISTINCT: usize = 200;
+    const SAME: usize = 20;
+    let barrier = std::sync::Barrier::new(DISTINCT + SAME);
+    let statuses: Vec<(bool, u16)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..DISTINCT + SAME)
+            .map(|i| {
+                let (barrier, base) = (&barrier, server.base.clone());
+                scope.spawn(move || {
+                    let agent = new_agent();
+                    let name = if i < DISTINCT {
+                        format!("user-{i:03}")
+                    } else {
+                        "samename".into()
+                    };
+                    barrier.wait();
+                    (
+                        i < DISTINCT,
+                        register(&agent, &base, &name).expect("request failed"),
+                    )
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let distinct_created = statuses.iter().filter(|(d, s)| *d && *s == 201).count();
+    assert_eq!(distinct_created, DISTINCT, "{statuses:?}");
+    let same: Vec<u16> = statuses
+        .iter()
+        .filter(|(d, _)| !d)
+        .map(|(_, s)| *s)
+        .collect();
+    assert_eq!(same.iter().filter(|s| **s == 201).count(), 1, "{same:?}");
+    assert_eq!(
+        same.iter().filter(|s| **s == 409).count(),
+        SAME - 1,
+        "{same:?}"
+    );
+    let log = server.log_once_it_contains("path=/register");
+    assert!(
+        !log.contains("database is locked"),
+        "SQLite lock errors in the log"
+    );
+    assert!(!log.contains("status=5"), "a 5xx in the log");
+    drop(server);
+    assert_eq!(listed_usernames(dir.path()).len(), DISTINCT + 1);
+}
+
+#[test]
+fn kill_9_during_writes_loses_no_acknowledged_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let no_limit = [("AUTH__SECURITY__RATE_LIMIT_PER_MINUTE", "0")];
+    let mut server = Server::start_with_env(dir.path(), &config_dir(), &no_limit);
+    let acknowledged = Mutex::new(Vec::<String>::new());
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        for writer in 0..8 {
+            let (acknowledged, stop, base) = (&acknowledged, &stop, server.base.clone());
+            scope.spawn(move || {
+                let agent = new_agent();
+                for i in 0.. {
+                    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
+                    let name = format!("w{writer}-{i:05}");
+                    match register(&agent, &base, &name) {
+                        Ok(201) => acknowledged.lock().unwrap().push(name),
+                        Ok(status) => panic!("{name}: {status}"),
+                        Err(_) => break, // the server is gone
+                    }
+                }
+            });
+        }
+        // Kill the server mid-stream, once plenty of writes have been acknowledged.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while acknowledged.lock().unwrap().len() < 150 {
+            assert!(Instant::now() < deadline, "writes too slow");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        server.child.kill().unwrap(); // SIGKILL: no shutdown, no flush
+        server.child.wait().unwrap();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    let acknowledged = acknowledged.into_inner().unwrap();
+    let stored = listed_usernames(dir.path());
+    let missing: Vec<&String> = acknowledged
+        .iter()
+        .filter(|name| !stored.contains(name))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} acknowledged writes lost: {missing:?}",
+        missing.len()
+    );
+
+    // And the restarted server serves them.
+    let server = Server::start_with_env(dir.path(), &config_dir(), &no_limit);
+    let last = acknowledged.last().unwrap();
+    let (status, _) = server.call(
+        "POST",
+        "/login",
+        None,
+        Some(json!({"username": last, "password": PASSWORD})),
+    );
+    assert_eq!(status, 200);
 }
