@@ -8,6 +8,7 @@ mod keys;
 mod admin;
 mod api_keys;
 mod authentication;
+mod blocking;
 mod catalogue;
 mod forgery;
 mod hardening;
