@@ -151,8 +151,12 @@ async fn list_users(
     admin_actor(&admin)?;
     let query = query.into_inner();
     let (limit, offset) = page(query.limit, query.offset)?;
-    if query.q.as_ref().is_some_and(|q| q.chars().count() > 64) {
-        return Err(invalid("q", "must be at most 64 characters"));
+    if query
+        .q
+        .as_ref()
+        .is_some_and(|q| q.chars().count() > 64 || q.chars().any(char::is_control))
+    {
+        return Err(invalid("q", "must be at most 64 printable characters"));
     }
     let (users, total) = state
         .service

@@ -208,11 +208,16 @@ impl AuthService {
         let Credential::ApiKey(key) = &principal.credential else {
             return Err(AuthError::InvalidApiKey);
         };
-        let (user, key_id, client) = (principal.user.clone(), key.id, principal.client.clone());
+        let (user, key, client) = (
+            principal.user.clone(),
+            key.clone(),
+            principal.client.clone(),
+        );
+        let key_id = key.id;
         let ttl = self.config().access_ttl;
         self.blocking(move |inner| {
             let ip = client.ip.clone();
-            let pair = inner.open_session(&user, client, ttl, false)?;
+            let pair = inner.open_session(&user, client, ttl, Some(&key))?;
             inner.record(
                 audit::event("login", true)
                     .by(user.id)

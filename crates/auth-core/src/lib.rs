@@ -77,6 +77,6 @@ pub use service::{
     Principal, ProfileUpdate, Registration, TokenPair,
 };
 pub use token::{
-    Algorithm, JwtKey, KeyError, MAX_TOKEN_BYTES, RefreshToken, TokenError, TokenIssuer,
-    TokenVerifier, min_hmac_secret_len,
+    Algorithm, JwtKey, KeyError, MAX_TOKEN_BYTES, RefreshToken, SUPPORTED_ALGORITHMS, TokenError,
+    TokenIssuer, TokenVerifier, min_hmac_secret_len,
 };

@@ -7,10 +7,10 @@ use std::{
 };
 
 use auth_domain::{
-    ApiKey, ApiKeyId, ApiKeyStore, AuditEvent, AuditQuery, AuditStore, Conflict, LockoutPolicy,
-    LoginThrottle, LoginThrottleStore, NewApiKey, NewSession, NewUser, RefreshOutcome,
-    RefreshRotation, RefreshTokenHash, Role, Session, SessionId, SessionRevocation, SessionStore,
-    StoreError, User, UserChanges, UserId, UserQuery, UserStore, Username,
+    ApiKey, ApiKeyId, ApiKeyStore, AttemptVerdict, AuditEvent, AuditQuery, AuditStore, Conflict,
+    LockoutPolicy, LoginThrottle, LoginThrottleStore, NewApiKey, NewSession, NewUser, PasswordHash,
+    RefreshOutcome, RefreshRotation, RefreshTokenHash, Role, Session, SessionId, SessionRevocation,
+    SessionStore, StoreError, User, UserChanges, UserId, UserQuery, UserStore, Username,
 };
 use chrono::{DateTime, Utc};
 
@@ -120,6 +120,24 @@ impl UserStore for MemoryStore {
         }
         state.users.insert(id, user.clone());
         Ok(user)
+    }
+
+    fn replace_password_hash(
+        &self,
+        id: UserId,
+        expected: &PasswordHash,
+        new: &PasswordHash,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        match state.users.get_mut(&id) {
+            Some(user) if &user.password_hash == expected => {
+                user.password_hash = new.clone();
+                user.updated_at = at;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 
     fn delete_user(&self, id: UserId) -> Result<(), StoreError> {
@@ -347,10 +365,17 @@ impl ApiKeyStore for MemoryStore {
         id: ApiKeyId,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let mut state = self.state();
+        let mut guard = self.state();
+        // One &mut State, so that its fields can be borrowed apart.
+        let state = &mut *guard;
         match state.api_keys.get_mut(&id) {
             Some((key, _)) if key.user_id == user && key.revoked_at.is_none() => {
                 key.revoked_at = Some(at);
+                for session in state.sessions.values_mut() {
+                    if session.api_key == Some(id) && session.revoked_at.is_none() {
+                        session.revoked_at = Some(at);
+                    }
+                }
                 Ok(())
             }
             _ => Err(StoreError::NotFound),
@@ -397,28 +422,22 @@ impl AuditStore for MemoryStore {
 }
 
 impl LoginThrottleStore for MemoryStore {
-    fn login_throttle(&self, username: &str) -> Result<LoginThrottle, StoreError> {
-        Ok(self
-            .state()
-            .throttles
-            .get(username)
-            .copied()
-            .unwrap_or_default())
-    }
-
-    fn record_login_failure(
+    fn take_login_attempt(
         &self,
         username: &str,
         policy: &LockoutPolicy,
         at: DateTime<Utc>,
-    ) -> Result<LoginThrottle, StoreError> {
+    ) -> Result<AttemptVerdict, StoreError> {
         let mut state = self.state();
         let throttle = state.throttles.entry(username.to_owned()).or_default();
+        if throttle.locked_until.is_some_and(|until| at < until) {
+            return Ok(AttemptVerdict::Locked(*throttle));
+        }
         throttle.failures = throttle.failures.saturating_add(1);
         if let Some(delay) = policy.delay_after(throttle.failures) {
             throttle.locked_until = Some(at + delay);
         }
-        Ok(*throttle)
+        Ok(AttemptVerdict::Counted(*throttle))
     }
 
     fn clear_login_failures(&self, username: &str) -> Result<(), StoreError> {

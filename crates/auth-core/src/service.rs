@@ -3,9 +3,10 @@
 use std::{fmt, sync::Arc};
 
 use auth_domain::{
-    ApiKey, Claims, ClientInfo, Email, EmailError, LockoutPolicy, NewPassword, NewSession, NewUser,
-    Password, PasswordError, RefreshOutcome, RefreshRotation, Role, Session, SessionId,
-    SessionRevocation, Store, StoreError, User, UserChanges, UserId, Username, UsernameError, now,
+    ApiKey, AttemptVerdict, Claims, ClientInfo, Email, EmailError, LockoutPolicy, NewPassword,
+    NewSession, NewUser, Password, PasswordError, RefreshOutcome, RefreshRotation, Role, Session,
+    SessionId, SessionRevocation, Store, StoreError, User, UserChanges, UserId, Username,
+    UsernameError, now,
 };
 use chrono::TimeDelta;
 use uuid::Uuid;
@@ -264,12 +265,15 @@ pub struct Principal {
 }
 
 impl Principal {
-    /// The session and claims of a bearer-token caller; [`AuthError::SessionRequired`] for an
-    /// API-key caller.
+    /// The session and claims of a caller who logged in; [`AuthError::SessionRequired`] for an
+    /// API-key caller, and for a token obtained by exchanging an API key (it has the key's
+    /// limits).
     pub fn session(&self) -> Result<(&Session, &Claims), AuthError> {
         match &self.credential {
-            Credential::Session { session, claims } => Ok((session, claims)),
-            Credential::ApiKey(_) => Err(AuthError::SessionRequired),
+            Credential::Session { session, claims } if session.api_key.is_none() => {
+                Ok((session, claims))
+            }
+            _ => Err(AuthError::SessionRequired),
         }
     }
 }
@@ -416,18 +420,39 @@ impl AuthService {
         self.blocking(move |inner| {
             let username = Username::parse(&attempt.username).ok();
             // Failures count per name, existing or not, so a lock says nothing about accounts.
+            // The attempt is taken (counted) before bcrypt runs, atomically, so that concurrent
+            // guesses cannot slip past the limit; a success clears the count.
             let throttle_key = username.as_ref().map(Username::normalized);
-            let throttle = match &throttle_key {
-                Some(key) => inner.store.login_throttle(key)?,
-                None => Default::default(),
-            };
-            if let Some(retry_after) = throttle.retry_after(now()) {
-                inner.record(
-                    audit::event("login", false)
-                        .ip(client.ip.clone())
-                        .detail(format!("locked; retry after {retry_after}s")),
-                );
-                return Err(AuthError::TooManyAttempts { retry_after });
+            if let Some(key) = &throttle_key {
+                let verdict =
+                    inner
+                        .store
+                        .take_login_attempt(key, &inner.config.lockout, now())?;
+                match verdict {
+                    AttemptVerdict::Locked(throttle) => {
+                        let retry_after = throttle.retry_after(now()).unwrap_or(1);
+                        inner.record(
+                            audit::event("login", false)
+                                .ip(client.ip.clone())
+                                .detail(format!("locked; retry after {retry_after}s")),
+                        );
+                        return Err(AuthError::TooManyAttempts { retry_after });
+                    }
+                    AttemptVerdict::Counted(throttle) => {
+                        if let Some(until) = throttle.locked_until
+                            && inner.config.lockout.delay_after(throttle.failures).is_some()
+                        {
+                            inner.record(
+                                audit::event("login.locked", true)
+                                    .ip(client.ip.clone())
+                                    .detail(format!(
+                                        "{} failures; locked until {until} unless this attempt succeeds",
+                                        throttle.failures
+                                    )),
+                            );
+                        }
+                    }
+                }
             }
             let user = match &username {
                 Some(username) => inner.store.user_by_username(username)?,
@@ -442,40 +467,16 @@ impl AuthService {
                     None => event,
                 });
             };
-            let count_failure = |user: Option<UserId>| -> Result<(), AuthError> {
-                let Some(key) = &throttle_key else {
-                    return Ok(());
-                };
-                let after = inner
-                    .store
-                    .record_login_failure(key, &inner.config.lockout, now())?;
-                if let Some(until) = after.locked_until
-                    && inner.config.lockout.delay_after(after.failures).is_some()
-                {
-                    let event = audit::event("login.locked", true)
-                        .ip(client.ip.clone())
-                        .detail(format!("{} failures; locked until {until}", after.failures));
-                    inner.record(match user {
-                        Some(user) => event.on(user),
-                        None => event,
-                    });
-                }
-                Ok(())
-            };
             let Some(user) = user else {
                 inner.hasher.verify_dummy(&attempt.password);
                 audit_failure(None, "unknown_user");
-                count_failure(None)?;
                 return Err(AuthError::InvalidCredentials);
             };
             if !inner.hasher.verify(&attempt.password, &user.password_hash) {
                 audit_failure(Some(user.id), "wrong_password");
-                count_failure(Some(user.id))?;
                 return Err(AuthError::InvalidCredentials);
             }
-            if throttle.failures > 0
-                && let Some(key) = &throttle_key
-            {
+            if let Some(key) = &throttle_key {
                 inner.store.clear_login_failures(key)?;
             }
             if !user.is_active {
@@ -484,7 +485,7 @@ impl AuthService {
             }
             let user = inner.upgrade_hash(user, &attempt.password);
             let ip = client.ip.clone();
-            let pair = inner.open_session(&user, client, ttl, true)?;
+            let pair = inner.open_session(&user, client, ttl, None)?;
             inner.record(
                 audit::event("login", true)
                     .by(user.id)
@@ -815,20 +816,28 @@ impl Inner {
         if !self.hasher.needs_rehash(&user.password_hash) {
             return user;
         }
+        // Compare-and-set: a password change committed since the verify is never undone.
+        let at = now();
         let result = self
             .hasher
             .rehash(verified)
             .map_err(AuthError::from)
             .and_then(|hash| {
-                let mut changes = UserChanges::at(now());
-                changes.password_hash = Some(hash);
-                Ok(self.store.update_user(user.id, &changes)?)
+                let replaced =
+                    self.store
+                        .replace_password_hash(user.id, &user.password_hash, &hash, at)?;
+                Ok((replaced, hash))
             });
         match result {
-            Ok(upgraded) => {
+            Ok((true, hash)) => {
                 tracing::info!(user_id = %user.id, cost = self.hasher.cost(), "password hash upgraded");
-                upgraded
+                User {
+                    password_hash: hash,
+                    updated_at: at,
+                    ..user
+                }
             }
+            Ok((false, _)) => user,
             Err(e) => {
                 tracing::warn!(user_id = %user.id, error = %e.log_text(), "password hash upgrade failed");
                 user
@@ -836,25 +845,28 @@ impl Inner {
         }
     }
 
-    /// Opens a session and signs its first access token. A `refreshable` session gets a
-    /// refresh token and the configured lifetimes; another (an API-key exchange) ends with its
-    /// access token.
+    /// Opens a session and signs its first access token. A login's session gets a refresh token
+    /// and the configured lifetimes; an API-key exchange's session (`via_api_key`) has none,
+    /// ends with its access token, and keeps the key's limits.
     pub(crate) fn open_session(
         &self,
         user: &User,
         client: ClientInfo,
         ttl: TimeDelta,
-        refreshable: bool,
+        via_api_key: Option<&ApiKey>,
     ) -> Result<TokenPair, AuthError> {
         let at = now();
-        let refresh = refreshable.then(RefreshToken::generate);
-        let (idle, lifetime) = if refreshable {
-            (
+        let refresh = via_api_key.is_none().then(RefreshToken::generate);
+        let (idle, lifetime) = match via_api_key {
+            None => (
                 self.config.session_idle_ttl,
                 self.config.session_max_lifetime,
-            )
-        } else {
-            (ttl, ttl)
+            ),
+            // Ends with its access token, and never outlives the key.
+            Some(key) => {
+                let end = key.expires_at.map_or(ttl, |end| (end - at).min(ttl));
+                (end, end)
+            }
         };
         let session = self.store.create_session(NewSession {
             session: Session {
@@ -866,6 +878,7 @@ impl Inner {
                 expires_at: at + lifetime,
                 revoked_at: None,
                 client,
+                api_key: via_api_key.map(|key| key.id),
             },
             refresh_token_hash: refresh.as_ref().map(RefreshToken::digest),
         })?;

@@ -13,10 +13,10 @@
 use std::sync::Barrier;
 
 use auth_domain::{
-    ApiKey, ApiKeyId, AuditEvent, AuditQuery, ClientInfo, Conflict, Email, LockoutPolicy,
-    LoginThrottle, NewApiKey, NewSession, NewUser, PasswordHash, RefreshOutcome, RefreshRotation,
-    RefreshTokenHash, Role, Session, SessionId, SessionRevocation, Store, StoreError, User,
-    UserChanges, UserId, UserQuery, Username, now,
+    ApiKey, ApiKeyId, AttemptVerdict, AuditEvent, AuditQuery, ClientInfo, Conflict, Email,
+    LockoutPolicy, LoginThrottle, NewApiKey, NewSession, NewUser, PasswordHash, RefreshOutcome,
+    RefreshRotation, RefreshTokenHash, Role, Session, SessionId, SessionRevocation, Store,
+    StoreError, User, UserChanges, UserId, UserQuery, Username, now,
 };
 use chrono::TimeDelta;
 
@@ -54,8 +54,10 @@ macro_rules! store_contract_tests {
             api_keys_are_found_by_prefix_with_their_user,
             api_keys_are_revoked_only_by_their_owner,
             audit_events_are_filtered_by_user_and_time,
-            login_failures_lock_a_username_and_success_clears_them,
-            concurrent_login_failures_are_all_counted,
+            login_attempts_lock_a_username_and_success_clears_them,
+            concurrent_login_attempts_never_pass_the_limit,
+            password_hash_upgrades_never_undo_a_change,
+            revoking_an_api_key_ends_the_sessions_opened_with_it,
         );
     };
     (@each $fixture:expr; $($name:ident),* $(,)?) => {
@@ -101,6 +103,7 @@ fn new_session(user: UserId) -> NewSession {
                 ip: Some("203.0.113.7".into()),
                 user_agent: Some("contract-test/1.0".into()),
             },
+            api_key: None,
         },
         refresh_token_hash: Some(RefreshTokenHash::new(format!(
             "digest-{}",
@@ -832,15 +835,19 @@ const POLICY: LockoutPolicy = LockoutPolicy {
     max_delay: TimeDelta::seconds(3600),
 };
 
-/// Failures are counted per username; the policy's limit locks it; success clears it.
-pub fn login_failures_lock_a_username_and_success_clears_them(store: &dyn Store) {
+fn counted(verdict: AttemptVerdict) -> LoginThrottle {
+    match verdict {
+        AttemptVerdict::Counted(throttle) => throttle,
+        AttemptVerdict::Locked(throttle) => panic!("locked: {throttle:?}"),
+    }
+}
+
+/// Attempts are counted per username; the policy's limit locks it (a locked name's attempts are
+/// not counted); the lock ends on time; success clears the count.
+pub fn login_attempts_lock_a_username_and_success_clears_them(store: &dyn Store) {
     let at = now();
-    assert_eq!(
-        store.login_throttle("alice").unwrap(),
-        LoginThrottle::default()
-    );
     for n in 1..=2 {
-        let throttle = store.record_login_failure("alice", &POLICY, at).unwrap();
+        let throttle = counted(store.take_login_attempt("alice", &POLICY, at).unwrap());
         assert_eq!(
             throttle,
             LoginThrottle {
@@ -849,42 +856,120 @@ pub fn login_failures_lock_a_username_and_success_clears_them(store: &dyn Store)
             }
         );
     }
-    let locked = store.record_login_failure("alice", &POLICY, at).unwrap();
-    assert_eq!(locked.locked_until, Some(at + TimeDelta::seconds(30)));
-    let longer = store.record_login_failure("alice", &POLICY, at).unwrap();
+    let third = counted(store.take_login_attempt("alice", &POLICY, at).unwrap());
+    assert_eq!(third.locked_until, Some(at + TimeDelta::seconds(30)));
+    let refused = store
+        .take_login_attempt("alice", &POLICY, at + TimeDelta::seconds(29))
+        .unwrap();
+    assert_eq!(refused, AttemptVerdict::Locked(third));
     assert_eq!(
-        longer,
+        counted(store.take_login_attempt("bob", &POLICY, at).unwrap()).failures,
+        1
+    );
+    // After the lock, the next attempt counts and locks for twice as long.
+    let later = at + TimeDelta::seconds(30);
+    let fourth = counted(store.take_login_attempt("alice", &POLICY, later).unwrap());
+    assert_eq!(
+        fourth,
         LoginThrottle {
             failures: 4,
-            locked_until: Some(at + TimeDelta::seconds(60))
+            locked_until: Some(later + TimeDelta::seconds(60))
         }
-    );
-    assert_eq!(store.login_throttle("alice").unwrap(), longer);
-    assert_eq!(
-        store.login_throttle("bob").unwrap(),
-        LoginThrottle::default()
     );
     store.clear_login_failures("alice").unwrap();
+    let fresh = counted(store.take_login_attempt("alice", &POLICY, later).unwrap());
     assert_eq!(
-        store.login_throttle("alice").unwrap(),
-        LoginThrottle::default()
+        fresh,
+        LoginThrottle {
+            failures: 1,
+            locked_until: None
+        }
     );
-    store.clear_login_failures("never-failed").unwrap();
+    store.clear_login_failures("never-tried").unwrap();
 }
 
-/// Sixteen failures at once are sixteen failures.
-pub fn concurrent_login_failures_are_all_counted(store: &dyn Store) {
-    const RACERS: u32 = 16;
-    let barrier = Barrier::new(RACERS as usize);
+/// Sixteen attempts at once on one name: exactly the policy's three get through.
+pub fn concurrent_login_attempts_never_pass_the_limit(store: &dyn Store) {
+    const RACERS: usize = 16;
+    let barrier = Barrier::new(RACERS);
     let at = now();
-    std::thread::scope(|scope| {
-        for _ in 0..RACERS {
-            let barrier = &barrier;
-            scope.spawn(move || {
-                barrier.wait();
-                store.record_login_failure("target", &POLICY, at).unwrap();
-            });
-        }
+    let verdicts: Vec<AttemptVerdict> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..RACERS)
+            .map(|_| {
+                let barrier = &barrier;
+                scope.spawn(move || {
+                    barrier.wait();
+                    store.take_login_attempt("target", &POLICY, at).unwrap()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    assert_eq!(store.login_throttle("target").unwrap().failures, RACERS);
+    let through = verdicts
+        .iter()
+        .filter(|v| matches!(v, AttemptVerdict::Counted(_)))
+        .count();
+    assert_eq!(through, POLICY.max_failures as usize, "{verdicts:?}");
+}
+
+/// Replacing a hash succeeds only while the stored hash is the expected one.
+pub fn password_hash_upgrades_never_undo_a_change(store: &dyn Store) {
+    let user = store.create_user(new_user("alice")).unwrap();
+    let upgraded = PasswordHash::new("$2b$05$upgraded");
+    let at = now();
+    assert!(
+        store
+            .replace_password_hash(user.id, &user.password_hash, &upgraded, at)
+            .unwrap()
+    );
+    assert_eq!(
+        store.user_by_id(user.id).unwrap().unwrap().password_hash,
+        upgraded
+    );
+    // A stale expectation (the password changed meanwhile) changes nothing.
+    let stale = store
+        .replace_password_hash(
+            user.id,
+            &user.password_hash,
+            &PasswordHash::new("$2b$05$old"),
+            at,
+        )
+        .unwrap();
+    assert!(!stale);
+    assert_eq!(
+        store.user_by_id(user.id).unwrap().unwrap().password_hash,
+        upgraded
+    );
+    assert!(
+        !store
+            .replace_password_hash(UserId::new(), &upgraded, &upgraded, at)
+            .unwrap()
+    );
+}
+
+/// Revoking a key ends the sessions opened by exchanging it, and no other.
+pub fn revoking_an_api_key_ends_the_sessions_opened_with_it(store: &dyn Store) {
+    let alice = store.create_user(new_user("alice")).unwrap();
+    let key = store
+        .create_api_key(new_api_key(alice.id, "pref0009"))
+        .unwrap();
+    let mut exchanged = new_session(alice.id);
+    exchanged.session.api_key = Some(key.id);
+    exchanged.refresh_token_hash = None;
+    let exchanged = store.create_session(exchanged).unwrap();
+    let ordinary = store.create_session(new_session(alice.id)).unwrap();
+    assert_eq!(
+        store
+            .session_with_user(exchanged.id)
+            .unwrap()
+            .unwrap()
+            .0
+            .api_key,
+        Some(key.id)
+    );
+    let at = now();
+    store.revoke_api_key(alice.id, key.id, at).unwrap();
+    let revoked_at = |id| store.session_with_user(id).unwrap().unwrap().0.revoked_at;
+    assert_eq!(revoked_at(exchanged.id), Some(at));
+    assert_eq!(revoked_at(ordinary.id), None);
 }

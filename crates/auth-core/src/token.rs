@@ -69,6 +69,23 @@ pub enum KeyError {
     Jwk(String),
 }
 
+/// Every algorithm a key may use: HMAC, RSA, RSA-PSS, ECDSA (P-256, P-384) and EdDSA.
+/// (jsonwebtoken has no ES512.)
+pub const SUPPORTED_ALGORITHMS: [Algorithm; 12] = [
+    Algorithm::HS256,
+    Algorithm::HS384,
+    Algorithm::HS512,
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::EdDSA,
+];
+
 /// The shortest secret accepted for an HMAC algorithm: the hash's output length.
 pub fn min_hmac_secret_len(algorithm: Algorithm) -> Option<usize> {
     match algorithm {

@@ -50,6 +50,7 @@ pub(crate) struct SessionRow {
     revoked_at: Option<NaiveDateTime>,
     user_agent: Option<String>,
     ip: Option<String>,
+    api_key_id: Option<String>,
 }
 
 #[derive(Insertable)]
@@ -152,6 +153,7 @@ impl From<&Session> for SessionRow {
             revoked_at: session.revoked_at.map(naive),
             user_agent: session.client.user_agent.clone(),
             ip: session.client.ip.clone(),
+            api_key_id: session.api_key.map(|k| k.to_string()),
         }
     }
 }
@@ -172,6 +174,12 @@ impl TryFrom<SessionRow> for Session {
                 ip: row.ip,
                 user_agent: row.user_agent,
             },
+            api_key: row
+                .api_key_id
+                .as_deref()
+                .map(uuid)
+                .transpose()?
+                .map(ApiKeyId),
         })
     }
 }

@@ -26,6 +26,7 @@ diesel::table! {
         revoked_at -> Nullable<Timestamp>,
         user_agent -> Nullable<Text>,
         ip -> Nullable<Text>,
+        api_key_id -> Nullable<Text>,
     }
 }
 

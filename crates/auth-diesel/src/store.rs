@@ -3,10 +3,10 @@
 use std::fmt;
 
 use auth_domain::{
-    ApiKey, ApiKeyId, ApiKeyStore, AuditEvent, AuditQuery, AuditStore, Conflict, LockoutPolicy,
-    LoginThrottle, LoginThrottleStore, NewApiKey, NewSession, NewUser, RefreshOutcome,
-    RefreshRotation, Session, SessionId, SessionRevocation, SessionStore, StoreError, User,
-    UserChanges, UserId, UserQuery, UserStore, Username,
+    ApiKey, ApiKeyId, ApiKeyStore, AttemptVerdict, AuditEvent, AuditQuery, AuditStore, Conflict,
+    LockoutPolicy, LoginThrottle, LoginThrottleStore, NewApiKey, NewSession, NewUser, PasswordHash,
+    RefreshOutcome, RefreshRotation, Session, SessionId, SessionRevocation, SessionStore,
+    StoreError, User, UserChanges, UserId, UserQuery, UserStore, Username,
 };
 use chrono::{DateTime, Utc};
 use diesel::{
@@ -198,6 +198,27 @@ impl UserStore for DieselStore {
             }
             load_user(conn, &id)?.ok_or(StoreError::NotFound)
         })
+    }
+
+    fn replace_password_hash(
+        &self,
+        id: UserId,
+        expected: &PasswordHash,
+        new: &PasswordHash,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let replaced = diesel::update(
+            users::table
+                .find(id.to_string())
+                .filter(users::password_hash.eq(expected.expose())),
+        )
+        .set((
+            users::password_hash.eq(new.expose()),
+            users::updated_at.eq(naive(at)),
+        ))
+        .execute(&mut *self.conn()?)
+        .map_err(store_error)?;
+        Ok(replaced == 1)
     }
 
     fn delete_user(&self, id: UserId) -> Result<(), StoreError> {
@@ -479,19 +500,29 @@ impl ApiKeyStore for DieselStore {
         id: ApiKeyId,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let revoked = diesel::update(
-            api_keys::table
-                .find(id.to_string())
-                .filter(api_keys::user_id.eq(user.to_string()))
-                .filter(api_keys::revoked_at.is_null()),
-        )
-        .set(api_keys::revoked_at.eq(naive(at)))
-        .execute(&mut *self.conn()?)
-        .map_err(store_error)?;
-        if revoked == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        transaction(&mut *self.conn()?, |conn| {
+            let revoked = diesel::update(
+                api_keys::table
+                    .find(id.to_string())
+                    .filter(api_keys::user_id.eq(user.to_string()))
+                    .filter(api_keys::revoked_at.is_null()),
+            )
+            .set(api_keys::revoked_at.eq(naive(at)))
+            .execute(conn)
+            .map_err(store_error)?;
+            if revoked == 0 {
+                return Err(StoreError::NotFound);
+            }
+            diesel::update(
+                sessions::table
+                    .filter(sessions::api_key_id.eq(id.to_string()))
+                    .filter(sessions::revoked_at.is_null()),
+            )
+            .set(sessions::revoked_at.eq(naive(at)))
+            .execute(conn)
+            .map_err(store_error)?;
+            Ok(())
+        })
     }
 
     fn touch_api_key(&self, id: ApiKeyId, at: DateTime<Utc>) -> Result<(), StoreError> {
@@ -551,36 +582,19 @@ impl AuditStore for DieselStore {
 }
 
 impl LoginThrottleStore for DieselStore {
-    fn login_throttle(&self, username: &str) -> Result<LoginThrottle, StoreError> {
-        let found = login_throttles::table
-            .find(username)
-            .select((login_throttles::failures, login_throttles::locked_until))
-            .first::<(i32, Option<chrono::NaiveDateTime>)>(&mut *self.conn()?)
-            .optional()
-            .map_err(store_error)?;
-        Ok(
-            found.map_or_else(LoginThrottle::default, |(failures, locked_until)| {
-                LoginThrottle {
-                    failures: u32::try_from(failures).unwrap_or(0),
-                    locked_until: locked_until.map(|t| t.and_utc()),
-                }
-            }),
-        )
-    }
-
-    fn record_login_failure(
+    fn take_login_attempt(
         &self,
         username: &str,
         policy: &LockoutPolicy,
         at: DateTime<Utc>,
-    ) -> Result<LoginThrottle, StoreError> {
-        // Two first failures of one name can both find no row and both insert; the loser of
-        // that race retries, and then finds the row to increment.
+    ) -> Result<AttemptVerdict, StoreError> {
+        // Two first attempts on one name can both find no row and both insert; the loser of
+        // that race retries, and then finds the row.
         let mut conn = self.conn()?;
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self.record_login_failure_once(&mut conn, username, policy, at) {
+            match self.take_login_attempt_once(&mut conn, username, policy, at) {
                 Err(StoreError::Conflict(_)) if attempt < 3 => continue,
                 other => return other,
             }
@@ -596,58 +610,68 @@ impl LoginThrottleStore for DieselStore {
 }
 
 impl DieselStore {
-    fn record_login_failure_once(
+    fn take_login_attempt_once(
         &self,
         conn: &mut DbConnection,
         username: &str,
         policy: &LockoutPolicy,
         at: DateTime<Utc>,
-    ) -> Result<LoginThrottle, StoreError> {
+    ) -> Result<AttemptVerdict, StoreError> {
+        let at_naive = naive(at);
         transaction(conn, |conn| {
-            // Increment first (a write, so concurrent failures serialize), insert if absent.
-            let bumped = diesel::update(login_throttles::table.find(username))
-                .set((
-                    login_throttles::failures.eq(login_throttles::failures + 1),
-                    login_throttles::updated_at.eq(naive(at)),
-                ))
-                .execute(conn)
-                .map_err(store_error)?;
-            if bumped == 0 {
-                diesel::insert_into(login_throttles::table)
-                    .values((
-                        login_throttles::username_normalized.eq(username),
-                        login_throttles::failures.eq(1),
-                        login_throttles::updated_at.eq(naive(at)),
-                    ))
-                    .execute(conn)
-                    .map_err(store_error)?;
-            }
-            let failures: i32 = login_throttles::table
+            // Count the attempt unless locked, in one write: concurrent attempts serialize on
+            // the row, and each sees the lock the one before it may have set.
+            let counted = diesel::update(
+                login_throttles::table.find(username).filter(
+                    login_throttles::locked_until
+                        .is_null()
+                        .or(login_throttles::locked_until.le(at_naive)),
+                ),
+            )
+            .set((
+                login_throttles::failures.eq(login_throttles::failures + 1),
+                login_throttles::updated_at.eq(at_naive),
+            ))
+            .execute(conn)
+            .map_err(store_error)?;
+            let row = login_throttles::table
                 .find(username)
-                .select(login_throttles::failures)
-                .first(conn)
+                .select((login_throttles::failures, login_throttles::locked_until))
+                .first::<(i32, Option<chrono::NaiveDateTime>)>(conn)
+                .optional()
                 .map_err(store_error)?;
-            let failures = u32::try_from(failures).unwrap_or(u32::MAX);
-            let mut throttle = LoginThrottle {
-                failures,
-                locked_until: None,
+            let failures = match (counted, row) {
+                (0, Some((failures, locked_until))) => {
+                    return Ok(AttemptVerdict::Locked(LoginThrottle {
+                        failures: u32::try_from(failures).unwrap_or(u32::MAX),
+                        locked_until: locked_until.map(|t| t.and_utc()),
+                    }));
+                }
+                (0, None) => {
+                    diesel::insert_into(login_throttles::table)
+                        .values((
+                            login_throttles::username_normalized.eq(username),
+                            login_throttles::failures.eq(1),
+                            login_throttles::updated_at.eq(at_naive),
+                        ))
+                        .execute(conn)
+                        .map_err(store_error)?;
+                    1
+                }
+                (_, Some((failures, _))) => u32::try_from(failures).unwrap_or(u32::MAX),
+                (_, None) => return Err(StoreError::NotFound),
             };
-            if let Some(delay) = policy.delay_after(failures) {
-                let until = at + delay;
+            let locked_until = policy.delay_after(failures).map(|delay| at + delay);
+            if let Some(until) = locked_until {
                 diesel::update(login_throttles::table.find(username))
                     .set(login_throttles::locked_until.eq(naive(until)))
                     .execute(conn)
                     .map_err(store_error)?;
-                throttle.locked_until = Some(until);
-            } else {
-                throttle.locked_until = login_throttles::table
-                    .find(username)
-                    .select(login_throttles::locked_until)
-                    .first::<Option<chrono::NaiveDateTime>>(conn)
-                    .map_err(store_error)?
-                    .map(|t| t.and_utc());
             }
-            Ok(throttle)
+            Ok(AttemptVerdict::Counted(LoginThrottle {
+                failures,
+                locked_until,
+            }))
         })
     }
 }

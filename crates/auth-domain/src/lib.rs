@@ -30,7 +30,7 @@ pub use store::{
     ApiKeyStore, AuditStore, Conflict, LoginThrottleStore, SessionStore, Store, StoreError,
     UserStore,
 };
-pub use throttle::{LockoutPolicy, LoginThrottle};
+pub use throttle::{AttemptVerdict, LockoutPolicy, LoginThrottle};
 pub use user::{NewUser, User, UserChanges};
 
 use chrono::{DateTime, SubsecRound, Utc};

@@ -1,6 +1,6 @@
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::{RefreshTokenHash, SessionId, User, UserId};
+use crate::{ApiKeyId, RefreshTokenHash, SessionId, User, UserId};
 
 /// Where a request came from, as recorded on a session.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -30,6 +30,9 @@ pub struct Session {
     pub revoked_at: Option<DateTime<Utc>>,
     /// The client that opened it.
     pub client: ClientInfo,
+    /// The API key it was opened with, for a session from an API-key exchange: it has the
+    /// key's limits and ends when the key is revoked.
+    pub api_key: Option<ApiKeyId>,
 }
 
 impl Session {

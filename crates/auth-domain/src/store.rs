@@ -1,9 +1,9 @@
 use chrono::{DateTime, Utc};
 
 use crate::{
-    ApiKey, ApiKeyId, AuditEvent, AuditQuery, LockoutPolicy, LoginThrottle, NewApiKey, NewSession,
-    NewUser, RefreshOutcome, RefreshRotation, Session, SessionId, SessionRevocation, User,
-    UserChanges, UserId, UserQuery, Username,
+    ApiKey, ApiKeyId, AttemptVerdict, AuditEvent, AuditQuery, LockoutPolicy, NewApiKey, NewSession,
+    NewUser, PasswordHash, RefreshOutcome, RefreshRotation, Session, SessionId, SessionRevocation,
+    User, UserChanges, UserId, UserQuery, Username,
 };
 
 /// Which unique value a write collided with.
@@ -48,6 +48,16 @@ pub trait UserStore: Send + Sync {
     /// is refused with [`Conflict::LastAdmin`], atomically: two concurrent demotions of the
     /// last two admins cannot both succeed.
     fn update_user(&self, id: UserId, changes: &UserChanges) -> Result<User, StoreError>;
+    /// Replaces the password hash only if it is still `expected` (a compare-and-set, so that an
+    /// upgrade of the hash never undoes a password change made meanwhile); returns whether it
+    /// was replaced.
+    fn replace_password_hash(
+        &self,
+        id: UserId,
+        expected: &PasswordHash,
+        new: &PasswordHash,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
     /// Deletes a user with their sessions and API keys; `NotFound` for an unknown id,
     /// [`Conflict::LastAdmin`] for the last active admin (atomically, as `update_user`).
     fn delete_user(&self, id: UserId) -> Result<(), StoreError>;
@@ -98,7 +108,8 @@ pub trait ApiKeyStore: Send + Sync {
     /// The key with this prefix, its digest, and its user, in one lookup.
     fn api_key_by_prefix(&self, prefix: &str)
     -> Result<Option<(ApiKey, String, User)>, StoreError>;
-    /// Revokes one of `user`'s live keys; `NotFound` if there is no such live key of theirs.
+    /// Revokes one of `user`'s live keys, and ends the sessions opened by exchanging it;
+    /// `NotFound` if there is no such live key of theirs.
     fn revoke_api_key(
         &self,
         user: UserId,
@@ -119,15 +130,17 @@ pub trait AuditStore: Send + Sync {
 
 /// Failed-login counting per username (existing or not). Methods block.
 pub trait LoginThrottleStore: Send + Sync {
-    /// The record of `username` (a normalized username); zero failures if none.
-    fn login_throttle(&self, username: &str) -> Result<LoginThrottle, StoreError>;
-    /// Counts one more failure at `at`, atomically, and locks the username as `policy` says.
-    fn record_login_failure(
+    /// Takes a login attempt for `username` (a normalized username) at `at`, atomically: if it
+    /// is locked, [`AttemptVerdict::Locked`] and nothing changes; otherwise the attempt is
+    /// counted as a failure (a success clears it afterwards) and the username is locked as
+    /// `policy` says. Counting before the password is checked means concurrent guesses cannot
+    /// slip past the limit while bcrypt runs.
+    fn take_login_attempt(
         &self,
         username: &str,
         policy: &LockoutPolicy,
         at: DateTime<Utc>,
-    ) -> Result<LoginThrottle, StoreError>;
+    ) -> Result<AttemptVerdict, StoreError>;
     /// Forgets the failures of `username` (after a successful login).
     fn clear_login_failures(&self, username: &str) -> Result<(), StoreError>;
 }

@@ -26,6 +26,15 @@ impl LockoutPolicy {
     }
 }
 
+/// What taking a login attempt found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttemptVerdict {
+    /// The username is locked: the attempt was not counted and must be refused.
+    Locked(LoginThrottle),
+    /// The attempt was counted (as a failure until a success clears it); go ahead.
+    Counted(LoginThrottle),
+}
+
 /// The failed-login record of one username.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LoginThrottle {

@@ -30,27 +30,11 @@ pub fn generate_secret() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// The algorithms keys may use (jsonwebtoken has no ES512).
-pub const SUPPORTED_ALGORITHMS: [Algorithm; 12] = [
-    Algorithm::HS256,
-    Algorithm::HS384,
-    Algorithm::HS512,
-    Algorithm::RS256,
-    Algorithm::RS384,
-    Algorithm::RS512,
-    Algorithm::PS256,
-    Algorithm::PS384,
-    Algorithm::PS512,
-    Algorithm::ES256,
-    Algorithm::ES384,
-    Algorithm::EdDSA,
-];
-
 /// Parses an algorithm name, refusing those we do not support.
 pub fn parse_algorithm(name: &str) -> anyhow::Result<Algorithm> {
     let algorithm = Algorithm::from_str(name)
         .ok()
-        .filter(|a| SUPPORTED_ALGORITHMS.contains(a));
+        .filter(|a| auth_core::SUPPORTED_ALGORITHMS.contains(a));
     algorithm.ok_or_else(|| {
         anyhow::anyhow!(
             "unsupported algorithm {name:?}: use HS256, HS384, HS512, RS256, RS384, RS512, \

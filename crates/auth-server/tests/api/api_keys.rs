@@ -9,6 +9,7 @@ crate::on_every_store!(
     revoked_expired_or_unknown_keys_are_refused_at_once,
     a_key_follows_its_owners_current_role_and_state,
     a_key_cannot_manage_keys_sessions_or_the_password,
+    a_token_from_a_key_keeps_the_keys_limits_and_dies_with_it,
     api_key_input_is_validated,
 );
 
@@ -237,4 +238,57 @@ async fn api_key_input_is_validated(app: TestApp) {
     )
     .await
     .assert(404, "not_found");
+}
+
+async fn a_token_from_a_key_keeps_the_keys_limits_and_dies_with_it(app: TestApp) {
+    let token = app.admin("root").await;
+    let created = create_key(&app, &token, json!({"name": "k"})).await.body;
+    let key = created["key"].as_str().unwrap().to_owned();
+    let exchanged = app
+        .send(with_key(TestRequest::post().uri("/login/api-key"), &key))
+        .await;
+    let access = exchanged.body["access_token"].as_str().unwrap().to_owned();
+    // It reads like the key does...
+    assert_eq!(app.get("/profile", &access).await.status, 200);
+    assert_eq!(app.get("/admin", &access).await.status, 200);
+    // ...and is refused wherever the key is: it cannot mint keys, manage sessions, change the
+    // password, or administer.
+    let with_token = |r: TestRequest| r.insert_header(bearer(&access));
+    let requests = [
+        TestRequest::post()
+            .uri("/api-keys")
+            .set_json(json!({"name": "escalated"})),
+        TestRequest::get().uri("/sessions"),
+        TestRequest::post().uri("/logout?scope=global"),
+        TestRequest::patch()
+            .uri("/profile")
+            .set_json(json!({"password": "a new passphrase", "current_password": PASSWORD})),
+        TestRequest::get().uri("/admin/users"),
+        TestRequest::get().uri("/admin/audit"),
+    ];
+    for request in requests {
+        app.send(with_token(request))
+            .await
+            .assert(403, "session_required");
+    }
+    assert_eq!(
+        app.get("/api-keys", &token)
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    // Revoking the key ends the token it was exchanged for.
+    let id = created["id"].as_str().unwrap();
+    app.send(
+        TestRequest::delete()
+            .uri(&format!("/api-keys/{id}"))
+            .insert_header(bearer(&token)),
+    )
+    .await;
+    app.get("/profile", &access)
+        .await
+        .assert(401, "invalid_token");
 }

@@ -97,9 +97,10 @@ fn request(method: &str, path: &str) -> TestRequest {
         .uri(path)
 }
 
-#[actix_web::test]
-async fn every_route_answers_malformed_input_with_a_4xx_json_error() {
-    let app = TestApp::sqlite().with_settings(&[("security.rate_limit_per_minute", "0")]);
+crate::on_every_store!(every_route_answers_malformed_input_with_a_4xx_json_error);
+
+async fn every_route_answers_malformed_input_with_a_4xx_json_error(app: TestApp) {
+    let app = app.with_settings(&[("security.rate_limit_per_minute", "0")]);
     let admin = app.admin("root").await;
     let long_path = "x".repeat(5000);
     let credentials: Vec<(&str, Option<(&str, String)>)> = vec![

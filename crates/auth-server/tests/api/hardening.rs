@@ -6,6 +6,7 @@ use crate::helpers::{PASSWORD, Reply, TestApp, bearer};
 crate::on_every_store!(
     repeated_failures_lock_a_username_with_429_and_retry_after,
     unknown_and_existing_names_lock_alike,
+    concurrent_guesses_never_get_past_the_limit,
     a_success_resets_the_failure_count,
     weak_passwords_are_refused_with_the_reason,
     each_client_ip_has_its_own_rate_limit,
@@ -203,5 +204,35 @@ async fn forwarded_addresses_count_only_from_trusted_proxies(app: TestApp) {
     assert_eq!(
         app.get("/sessions", token).await.body[0]["ip"],
         "192.0.2.44"
+    );
+}
+
+async fn concurrent_guesses_never_get_past_the_limit(app: TestApp) {
+    app.register("alice").await;
+    // Twelve guesses at once, the last one right: only five get their password checked.
+    let guess = |password: &'static str| app.login_with("alice", password);
+    let wrong = "not the password";
+    let replies = futures_util::future::join_all(vec![
+        guess(wrong),
+        guess(wrong),
+        guess(wrong),
+        guess(wrong),
+        guess(wrong),
+        guess(wrong),
+        guess(wrong),
+        guess(wrong),
+        guess(wrong),
+        guess(wrong),
+        guess(wrong),
+        guess(PASSWORD),
+    ])
+    .await;
+    let checked = replies.iter().filter(|r| r.status != 429).count();
+    assert!(checked <= 5, "{checked} guesses were checked");
+    assert!(
+        replies
+            .iter()
+            .filter(|r| r.status == 429)
+            .all(|r| r.header("retry-after").is_some())
     );
 }

@@ -50,20 +50,7 @@ async fn sign_with(algorithm: Algorithm, dir: &std::path::Path) -> (TestApp, Val
     (app, case, jwks)
 }
 
-const ALL: [Algorithm; 12] = [
-    Algorithm::HS256,
-    Algorithm::HS384,
-    Algorithm::HS512,
-    Algorithm::RS256,
-    Algorithm::RS384,
-    Algorithm::RS512,
-    Algorithm::PS256,
-    Algorithm::PS384,
-    Algorithm::PS512,
-    Algorithm::ES256,
-    Algorithm::ES384,
-    Algorithm::EdDSA,
-];
+const ALL: [Algorithm; 12] = auth_core::SUPPORTED_ALGORITHMS;
 
 fn is_hmac(algorithm: Algorithm) -> bool {
     matches!(
