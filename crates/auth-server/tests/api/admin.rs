@@ -67,6 +67,13 @@ async fn admins_list_and_search_users_page_by_page(app: TestApp) {
     app.get(&format!("/admin/users/{missing}"), &admin)
         .await
         .assert(404, "not_found");
+    app.send(patch(
+        &admin,
+        &missing.to_string(),
+        json!({"is_active": false}),
+    ))
+    .await
+    .assert(404, "not_found");
     app.get("/admin/users/not-a-uuid", &admin)
         .await
         .assert(404, "not_found");

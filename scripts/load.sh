@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Load figures for the bundled server, as ratios against a baseline measured in the same run
+# (this machine is shared and noisy, so absolute numbers mean little):
+#   - GET /health            baseline: one trivial database query
+#   - GET /users/me          JWT verification + one session-and-user lookup
+#   - POST /login            bcrypt at the configured cost (default 12), on the blocking pool
+# Usage: scripts/load.sh [seconds per run, default 10]. Needs wrk (apt-get install wrk), curl, jq.
+# Only loopback is targeted; every run is bounded in time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-10}
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+
+work=$(mktemp -d)
+cleanup() { [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+
+cargo build -q --release -p auth-server
+AUTH__SERVER__PORT=0 AUTH__DATABASE__URL="sqlite://$work/auth.db" \
+  AUTH__JWT__SECRET_FILE="$work/jwt-secret" AUTH__SECURITY__RATE_LIMIT_PER_MINUTE=0 \
+  RUST_LOG=warn,auth_server=info target/release/auth-server >"$work/log" 2>&1 &
+pid=$!
+for _ in $(seq 1 100); do grep -q 'listening on' "$work/log" && break; sleep 0.1; done
+base=$(grep -o 'listening on http://[0-9.:]*' "$work/log" | head -1 | sed 's/listening on //')
+curl -fsS "$base/health" >/dev/null
+
+curl -fsS -X POST "$base/register" -H 'Content-Type: application/json' \
+  -d '{"username": "loadtest", "password": "correct horse battery"}' >/dev/null
+token=$(curl -fsS -X POST "$base/login" -H 'Content-Type: application/json' \
+  -d '{"username": "loadtest", "password": "correct horse battery"}' | jq -r .access_token)
+cat >"$work/login.lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"username": "loadtest", "password": "correct horse battery"}'
+LUA
+
+rate() { wrk -t2 -c16 -d"${seconds}s" "$@" | awk '/Requests\/sec/ {print $2}'; }
+echo "cores: $(nproc); ${seconds}s per run; 2 threads, 16 connections"
+health=$(rate "$base/health")
+me=$(rate -H "Authorization: Bearer $token" "$base/users/me")
+login=$(rate -s "$work/login.lua" "$base/login")
+printf '%-12s %10s req/s  (baseline)\n' "/health" "$health"
+printf '%-12s %10s req/s  ratio to /health: %s\n' "/users/me" "$me" "$(echo "scale=3; $me / $health" | bc)"
+printf '%-12s %10s req/s  ratio to /health: %s (bcrypt cost 12)\n' "/login" "$login" "$(echo "scale=4; $login / $health" | bc)"
