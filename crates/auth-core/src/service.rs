@@ -307,6 +307,24 @@ pub(crate) struct Inner {
     pub(crate) issuer: TokenIssuer,
     pub(crate) verifier: TokenVerifier,
     pub(crate) config: AuthConfig,
+    // Login attempts for one username are checked one at a time (by stripe of the name's
+    // hash): each then sees the outcome of the one before, so concurrent guesses cannot pass
+    // the lockout limit, and a burst of correct logins is queued, not locked out.
+    login_stripes: Vec<std::sync::Mutex<()>>,
+}
+
+const LOGIN_STRIPES: usize = 64;
+
+impl Inner {
+    fn login_stripe(&self, username: &str) -> std::sync::MutexGuard<'_, ()> {
+        use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+        let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(username);
+        let stripe = &self.login_stripes[(hash % LOGIN_STRIPES as u64) as usize];
+        // Nothing is left half-done under this lock, so a poisoned one is still usable.
+        stripe
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
 }
 
 /// The authentication service. Cheap to clone; share one per process.
@@ -342,6 +360,9 @@ impl AuthService {
                 issuer,
                 verifier,
                 config,
+                login_stripes: (0..LOGIN_STRIPES)
+                    .map(|_| std::sync::Mutex::new(()))
+                    .collect(),
             }),
         }
     }
@@ -420,9 +441,12 @@ impl AuthService {
         self.blocking(move |inner| {
             let username = Username::parse(&attempt.username).ok();
             // Failures count per name, existing or not, so a lock says nothing about accounts.
-            // The attempt is taken (counted) before bcrypt runs, atomically, so that concurrent
-            // guesses cannot slip past the limit; a success clears the count.
+            // The attempt is taken (counted) before bcrypt runs, atomically in the store, so
+            // that even several server processes cannot let guesses slip past the limit; within
+            // this process attempts on one name run one at a time, and a success clears the
+            // count before the next one is taken.
             let throttle_key = username.as_ref().map(Username::normalized);
+            let _one_at_a_time = throttle_key.as_deref().map(|key| inner.login_stripe(key));
             if let Some(key) = &throttle_key {
                 let verdict =
                     inner
