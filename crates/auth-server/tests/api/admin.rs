@@ -92,18 +92,7 @@ async fn admin_routes_refuse_users_keys_and_bad_input(app: TestApp) {
         .await
         .assert(403, "forbidden");
     // An admin's API key reaches GET /admin, but never the admin API.
-    let key = app
-        .send(
-            TestRequest::post()
-                .uri("/api-keys")
-                .insert_header(bearer(&admin))
-                .set_json(json!({"name": "k"})),
-        )
-        .await
-        .body["key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let key = app.api_key(&admin).await;
     let with_key = |path: &str| {
         TestRequest::get()
             .uri(path)
@@ -177,18 +166,7 @@ async fn deactivation_and_demotion_take_effect_at_the_next_request(app: TestApp)
 async fn deleting_a_user_ends_their_sessions_and_keys(app: TestApp) {
     let root = app.admin("root").await;
     let alice = app.user("alice").await;
-    let key = app
-        .send(
-            TestRequest::post()
-                .uri("/api-keys")
-                .insert_header(bearer(&alice))
-                .set_json(json!({"name": "k"})),
-        )
-        .await
-        .body["key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let key = app.api_key(&alice).await;
     let alice_id = id_of(&app, &alice).await;
     let reply = app
         .send(delete(&root, format!("/admin/users/{alice_id}")))

@@ -65,10 +65,7 @@ async fn a_key_is_shown_once_and_acts_as_its_owner(app: TestApp) {
 
 async fn a_key_is_exchanged_for_an_access_token_without_refresh(app: TestApp) {
     let token = app.user("alice").await;
-    let key = create_key(&app, &token, json!({"name": "svc"})).await.body["key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let key = app.api_key(&token).await;
     let reply = app
         .send(with_key(TestRequest::post().uri("/login/api-key"), &key))
         .await;
@@ -139,10 +136,7 @@ async fn revoked_expired_or_unknown_keys_are_refused_at_once(app: TestApp) {
 async fn a_key_follows_its_owners_current_role_and_state(app: TestApp) {
     let admin = app.admin("root").await;
     let token = app.user("alice").await;
-    let key = create_key(&app, &token, json!({"name": "k"})).await.body["key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let key = app.api_key(&token).await;
     app.send(with_key(TestRequest::get().uri("/admin"), &key))
         .await
         .assert(403, "forbidden");
@@ -173,10 +167,7 @@ async fn a_key_follows_its_owners_current_role_and_state(app: TestApp) {
 
 async fn a_key_cannot_manage_keys_sessions_or_the_password(app: TestApp) {
     let token = app.user("alice").await;
-    let key = create_key(&app, &token, json!({"name": "k"})).await.body["key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let key = app.api_key(&token).await;
     let requests = [
         TestRequest::post()
             .uri("/api-keys")

@@ -171,6 +171,20 @@ impl TestApp {
             .await
     }
 
+    /// Creates an API key for the holder of `token` and returns the key.
+    pub async fn api_key(&self, token: &str) -> String {
+        let reply = self
+            .send(
+                TestRequest::post()
+                    .uri("/api-keys")
+                    .insert_header(bearer(token))
+                    .set_json(json!({"name": "test key"})),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+        reply.body["key"].as_str().unwrap().to_owned()
+    }
+
     /// Registers and logs in.
     pub async fn user(&self, username: &str) -> String {
         assert_eq!(self.register(username).await.status, 201);
