@@ -29,6 +29,17 @@ struct State {
     throttles: HashMap<String, LoginThrottle>,
 }
 
+/// One page of `items` (already filtered and sorted) and how many there are in all.
+fn page<T>(items: Vec<T>, offset: u32, limit: u32) -> (Vec<T>, u64) {
+    let total = items.len() as u64;
+    let page = items
+        .into_iter()
+        .skip(offset as usize)
+        .take(limit as usize)
+        .collect();
+    (page, total)
+}
+
 fn is_active_admin(user: &User) -> bool {
     user.role == Role::Admin && user.is_active
 }
@@ -182,13 +193,7 @@ impl UserStore for MemoryStore {
             .cloned()
             .collect();
         users.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
-        let total = users.len() as u64;
-        let page = users
-            .into_iter()
-            .skip(query.offset as usize)
-            .take(query.limit as usize)
-            .collect();
-        Ok((page, total))
+        Ok(page(users, query.offset, query.limit))
     }
 
     fn ping(&self) -> Result<(), StoreError> {
@@ -411,13 +416,7 @@ impl AuditStore for MemoryStore {
             .cloned()
             .collect();
         events.sort_by(|a, b| b.at.cmp(&a.at).then(b.id.cmp(&a.id)));
-        let total = events.len() as u64;
-        let page = events
-            .into_iter()
-            .skip(query.offset as usize)
-            .take(query.limit as usize)
-            .collect();
-        Ok((page, total))
+        Ok(page(events, query.offset, query.limit))
     }
 }
 

@@ -316,6 +316,15 @@ pub(crate) struct Inner {
 const LOGIN_STRIPES: usize = 64;
 
 impl Inner {
+    /// [`AuthError::WeakPassword`] when zxcvbn, knowing `context` (username, email), judges
+    /// `password` below the configured strength.
+    fn check_strength(&self, password: &NewPassword, context: &[&str]) -> Result<(), AuthError> {
+        match strength::weakness(password, self.config.password_min_strength, context) {
+            Some(why) => Err(AuthError::WeakPassword(why)),
+            None => Ok(()),
+        }
+    }
+
     fn login_stripe(&self, username: &str) -> std::sync::MutexGuard<'_, ()> {
         use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
         let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(username);
@@ -405,7 +414,7 @@ impl AuthService {
             .into_iter()
             .flatten()
             .collect();
-        self.check_strength(&password, &context)?;
+        self.inner.check_strength(&password, &context)?;
         self.blocking(move |inner| {
             let password_hash = inner.hasher.hash(&password)?;
             let user = inner.store.create_user(NewUser {
@@ -717,7 +726,7 @@ impl AuthService {
                 .into_iter()
                 .flatten()
                 .collect();
-            self.check_strength(new_password, &context)?;
+            self.inner.check_strength(new_password, &context)?;
         }
         let current = match (&new_password, update.current_password) {
             (Some(_), None) => return Err(AuthError::CurrentPasswordRequired),
@@ -785,13 +794,7 @@ impl AuthService {
                 return Ok((user, AdminOutcome::Promoted));
             }
             let password = NewPassword::parse(password.expose(), min)?;
-            if let Some(why) = strength::weakness(
-                &password,
-                inner.config.password_min_strength,
-                &[username.as_str()],
-            ) {
-                return Err(AuthError::WeakPassword(why));
-            }
+            inner.check_strength(&password, &[username.as_str()])?;
             let user = inner.store.create_user(NewUser {
                 id: UserId::new(),
                 username,
@@ -808,13 +811,6 @@ impl AuthService {
             Ok((user, AdminOutcome::Created))
         })
         .await
-    }
-
-    fn check_strength(&self, password: &NewPassword, context: &[&str]) -> Result<(), AuthError> {
-        match strength::weakness(password, self.inner.config.password_min_strength, context) {
-            Some(why) => Err(AuthError::WeakPassword(why)),
-            None => Ok(()),
-        }
     }
 
     /// Whether the store answers.

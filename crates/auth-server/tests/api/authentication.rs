@@ -1,5 +1,4 @@
 use actix_web::test::TestRequest;
-use auth_domain::{UserChanges, UserStore, Username, now};
 
 use crate::helpers::{TestApp, bearer};
 
@@ -151,14 +150,7 @@ async fn unknown_logout_scope_is_422(app: TestApp) {
 
 async fn disabled_user_is_refused_at_the_next_request(app: TestApp) {
     let token = app.user("alice").await;
-    let store = app.store();
-    let user = store
-        .user_by_username(&Username::parse("alice").unwrap())
-        .unwrap()
-        .unwrap();
-    let mut disable = UserChanges::at(now());
-    disable.is_active = Some(false);
-    store.update_user(user.id, &disable).unwrap();
+    app.disable("alice");
     let reply = app.get("/profile", &token).await;
     reply.assert(401, "invalid_token");
     assert_eq!(reply.body["detail"], "The user is disabled");

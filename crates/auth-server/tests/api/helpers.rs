@@ -171,6 +171,19 @@ impl TestApp {
             .await
     }
 
+    /// Disables a user directly in the store (as an operator could), to test what follows.
+    pub fn disable(&self, username: &str) {
+        use auth_domain::UserStore;
+        let store = self.store();
+        let user = store
+            .user_by_username(&auth_domain::Username::parse(username).unwrap())
+            .unwrap()
+            .unwrap();
+        let mut disable = auth_domain::UserChanges::at(auth_domain::now());
+        disable.is_active = Some(false);
+        store.update_user(user.id, &disable).unwrap();
+    }
+
     /// Creates an API key for the holder of `token` and returns the key.
     pub async fn api_key(&self, token: &str) -> String {
         let reply = self

@@ -1,4 +1,3 @@
-use auth_domain::{UserChanges, UserStore, Username, now};
 use serde_json::json;
 
 use crate::helpers::{PASSWORD, TestApp};
@@ -48,14 +47,7 @@ async fn unknown_user_and_wrong_password_are_indistinguishable(app: TestApp) {
 
 async fn disabled_account_is_403_after_the_right_password(app: TestApp) {
     app.register("alice").await;
-    let store = app.store();
-    let user = store
-        .user_by_username(&Username::parse("alice").unwrap())
-        .unwrap()
-        .unwrap();
-    let mut disable = UserChanges::at(now());
-    disable.is_active = Some(false);
-    store.update_user(user.id, &disable).unwrap();
+    app.disable("alice");
 
     app.login_with("alice", "not the password")
         .await

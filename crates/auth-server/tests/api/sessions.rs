@@ -134,15 +134,7 @@ async fn refresh_fails_after_logout_password_change_or_deactivation(app: TestApp
         .assert(401, "invalid_grant");
     assert_eq!(app.refresh(&mine["refresh_token"]).await.status, 200);
 
-    let store = app.store();
-    use auth_domain::UserStore;
-    let user = store
-        .user_by_username(&auth_domain::Username::parse("alice").unwrap())
-        .unwrap()
-        .unwrap();
-    let mut disable = auth_domain::UserChanges::at(auth_domain::now());
-    disable.is_active = Some(false);
-    store.update_user(user.id, &disable).unwrap();
+    app.disable("alice");
     let fresh = app.login_with("alice", "a new passphrase").await;
     fresh.assert(403, "account_disabled");
     app.refresh(&mine["refresh_token"])
