@@ -173,6 +173,9 @@ impl From<AuthError> for ApiError {
                     .with_www_authenticate("Bearer");
             }
             AuthError::InvalidToken(reason) => return Self::invalid_token(reason),
+            AuthError::SessionEnded | AuthError::UserInactive => {
+                return Self::invalid_token(&error);
+            }
             AuthError::AccountDisabled => (StatusCode::FORBIDDEN, "account_disabled"),
             AuthError::InvalidGrant => (StatusCode::UNAUTHORIZED, "invalid_grant"),
             AuthError::InvalidCurrentPassword => {
@@ -185,11 +188,11 @@ impl From<AuthError> for ApiError {
             AuthError::InvalidInput(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_error"),
             AuthError::NotFound => return Self::not_found(),
             AuthError::Unavailable(_) => {
-                tracing::error!(error = %error.log_text(), "store unavailable");
+                tracing::error!(error = %auth_core::cause_chain(&error), "store unavailable");
                 (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable")
             }
             _ => {
-                tracing::error!(error = %error.log_text(), "internal error");
+                tracing::error!(error = %auth_core::cause_chain(&error), "internal error");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal_error")
             }
         };

@@ -221,9 +221,9 @@ impl FromRequest for CurrentUser {
         Box::pin(async move {
             let state = state?;
             if let Some(token) = token? {
-                let mut principal = state.service.authenticate(&token).await?;
-                principal.client = client;
-                return Ok(CurrentUser(principal));
+                return Ok(CurrentUser(
+                    state.service.authenticate(&token, client).await?,
+                ));
             }
             match key? {
                 Some(key) => Ok(CurrentUser(

@@ -359,7 +359,7 @@ async fn health(state: web::Data<AuthState>) -> HttpResponse {
     match state.service.health().await {
         Ok(()) => HttpResponse::Ok().json(serde_json::json!({"status": "ok", "database": "ok"})),
         Err(e) => {
-            tracing::warn!(error = %e.log_text(), "health check failed");
+            tracing::warn!(error = %auth_core::cause_chain(&e), "health check failed");
             HttpResponse::ServiceUnavailable().json(serde_json::json!({
                 "status": "unavailable",
                 "database": "unavailable",

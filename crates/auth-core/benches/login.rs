@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use auth_core::{
     Algorithm, AuthConfig, AuthService, JwtKey, LoginAttempt, MemoryStore, PasswordHasher,
-    Registration, TokenIssuer, TokenVerifier,
+    Registration, TokenKeys,
 };
 use auth_domain::{ClientInfo, LockoutPolicy, Password};
 use chrono::TimeDelta;
@@ -15,7 +15,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 const PASSWORD: &str = "correct horse battery";
 
 fn service() -> AuthService {
-    let key = Arc::new(JwtKey::hmac(Algorithm::HS256, &[5u8; 32]).unwrap());
+    let key = JwtKey::hmac(Algorithm::HS256, &[5u8; 32]).unwrap();
     let config = AuthConfig {
         // Repeated failures must keep running bcrypt, not hit the lock.
         lockout: LockoutPolicy {
@@ -28,8 +28,7 @@ fn service() -> AuthService {
     AuthService::new(
         Arc::new(MemoryStore::new()),
         PasswordHasher::new(10).unwrap(),
-        TokenIssuer::new(key.clone(), "bench", "bench"),
-        TokenVerifier::new([key], "bench", "bench"),
+        &TokenKeys::new(key, "bench", "bench").unwrap(),
         config,
     )
 }

@@ -4,12 +4,15 @@
 //! the system without an active admin.
 
 use auth_domain::{
-    AuditEvent, AuditQuery, Role, SessionRevocation, User, UserChanges, UserId, UserQuery, now,
+    AuditAction, AuditEvent, AuditQuery, NewPassword, NewUser, Password, Role, SessionRevocation,
+    User, UserChanges, UserId, UserQuery, Username, now,
 };
 
 use crate::{
     audit::{self, EventBuilder},
-    service::{AuthError, AuthService, Principal},
+    error::AuthError,
+    service::AuthService,
+    sessions::Principal,
 };
 
 /// Who performs an operator action, for the audit log.
@@ -37,7 +40,7 @@ impl From<&Principal> for Actor {
     }
 }
 
-fn event(action: &str, success: bool, actor: &Actor, target: UserId) -> AuditEvent {
+fn event(action: AuditAction, success: bool, actor: &Actor, target: UserId) -> AuditEvent {
     let event = audit::event(action, success)
         .on(target)
         .ip(actor.ip.clone());
@@ -54,6 +57,17 @@ fn event(action: &str, success: bool, actor: &Actor, target: UserId) -> AuditEve
 
 /// The most users or events one page may hold.
 pub const MAX_PAGE: u32 = 200;
+
+/// What `ensure_admin` did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AdminOutcome {
+    /// A new admin was created.
+    Created,
+    /// An existing user became admin (password unchanged).
+    Promoted,
+    /// The user was already an active admin.
+    AlreadyAdmin,
+}
 
 impl AuthService {
     /// Users matching `query` (oldest first) and how many match; `limit` is capped at
@@ -107,7 +121,7 @@ impl AuthService {
                     let error = AuthError::from(e);
                     if matches!(error, AuthError::LastAdmin) {
                         inner.record(
-                            event("admin.user_updated", false, &actor, id)
+                            event(AuditAction::AdminUserUpdated, false, &actor, id)
                                 .detail(format!("{detail}: last active admin")),
                         );
                     }
@@ -119,7 +133,7 @@ impl AuthService {
                     .store
                     .revoke_user_sessions(id, SessionRevocation::All, changes.updated_at)?;
             }
-            inner.record(event("admin.user_updated", true, &actor, id).detail(detail));
+            inner.record(event(AuditAction::AdminUserUpdated, true, &actor, id).detail(detail));
             Ok(user)
         })
         .await
@@ -131,14 +145,15 @@ impl AuthService {
         let actor = actor.clone();
         self.blocking(move |inner| match inner.store.delete_user(id) {
             Ok(()) => {
-                inner.record(event("admin.user_deleted", true, &actor, id));
+                inner.record(event(AuditAction::AdminUserDeleted, true, &actor, id));
                 Ok(())
             }
             Err(e) => {
                 let error = AuthError::from(e);
                 if matches!(error, AuthError::LastAdmin) {
                     inner.record(
-                        event("admin.user_deleted", false, &actor, id).detail("last active admin"),
+                        event(AuditAction::AdminUserDeleted, false, &actor, id)
+                            .detail("last active admin"),
                     );
                 }
                 Err(error)
@@ -156,7 +171,8 @@ impl AuthService {
                 .store
                 .revoke_user_sessions(id, SessionRevocation::All, now())?;
             inner.record(
-                event("admin.sessions_revoked", true, &actor, id).detail(format!("ended={ended}")),
+                event(AuditAction::AdminSessionsRevoked, true, &actor, id)
+                    .detail(format!("ended={ended}")),
             );
             Ok(ended)
         })
@@ -172,5 +188,50 @@ impl AuthService {
         query.limit = query.limit.min(MAX_PAGE);
         self.blocking(move |inner| Ok(inner.store.audit_events(&query)?))
             .await
+    }
+
+    /// Creates an active admin, or promotes (and re-enables) an existing user, for the CLI.
+    /// An existing user's password is left unchanged; `password` is only used to create.
+    pub async fn ensure_admin(
+        &self,
+        username: &str,
+        password: Password,
+    ) -> Result<(User, AdminOutcome), AuthError> {
+        let username = Username::parse(username)?;
+        let min = self.inner.config.password_min_length;
+        self.blocking(move |inner| {
+            if let Some(user) = inner.store.user_by_username(&username)? {
+                if user.role == Role::Admin && user.is_active {
+                    return Ok((user, AdminOutcome::AlreadyAdmin));
+                }
+                let mut changes = UserChanges::at(now());
+                changes.role = Some(Role::Admin);
+                changes.is_active = Some(true);
+                let user = inner.store.update_user(user.id, &changes)?;
+                inner.record(
+                    audit::event(AuditAction::AdminPromoted, true)
+                        .on(user.id)
+                        .detail("cli"),
+                );
+                return Ok((user, AdminOutcome::Promoted));
+            }
+            let password = NewPassword::parse(password.expose(), min)?;
+            inner.check_strength(&password, &[username.as_str()])?;
+            let user = inner.store.create_user(NewUser {
+                id: UserId::new(),
+                username,
+                email: None,
+                password_hash: inner.hasher.hash(&password)?,
+                role: Role::Admin,
+                created_at: now(),
+            })?;
+            inner.record(
+                audit::event(AuditAction::AdminCreated, true)
+                    .on(user.id)
+                    .detail("cli"),
+            );
+            Ok((user, AdminOutcome::Created))
+        })
+        .await
     }
 }

@@ -2,14 +2,19 @@
 //! their visible prefix. A key acts as its owner (current role and state) but cannot create
 //! keys, change the password or manage sessions.
 
-use auth_domain::{ApiKey, ApiKeyId, ClientInfo, Conflict, NewApiKey, StoreError, now};
+use auth_domain::{
+    ApiKey, ApiKeyId, AuditAction, ClientInfo, Conflict, NewApiKey, StoreError, now,
+};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::TimeDelta;
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 use crate::{
     audit::{self, EventBuilder},
-    service::{AuthError, AuthService, Credential, Principal, TokenPair},
+    error::AuthError,
+    service::AuthService,
+    sessions::{Credential, Principal, TokenPair},
 };
 
 /// What every API key starts with.
@@ -26,11 +31,7 @@ fn digest(key: &str) -> String {
 
 /// Compares two digests in time independent of where they differ.
 fn same_digest(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+    a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
 fn random_key() -> (String, String) {
@@ -100,7 +101,7 @@ impl AuthService {
                 }) {
                     Ok(created) => {
                         inner.record(
-                            audit::event("api_key.created", true)
+                            audit::event(AuditAction::ApiKeyCreated, true)
                                 .by(user)
                                 .on(user)
                                 .ip(ip)
@@ -112,9 +113,7 @@ impl AuthService {
                     Err(e) => return Err(e.into()),
                 }
             }
-            Err(AuthError::Internal(
-                "no free API key prefix after 5 tries".into(),
-            ))
+            Err(AuthError::internal("no free API key prefix after 5 tries"))
         })
         .await
     }
@@ -138,7 +137,7 @@ impl AuthService {
         self.blocking(move |inner| {
             inner.store.revoke_api_key(user, id, now())?;
             inner.record(
-                audit::event("api_key.revoked", true)
+                audit::event(AuditAction::ApiKeyRevoked, true)
                     .by(user)
                     .on(user)
                     .ip(ip)
@@ -167,7 +166,7 @@ impl AuthService {
             let at = now();
             let refuse = |why: &str| {
                 inner.record(
-                    audit::event("api_key.used", false)
+                    audit::event(AuditAction::ApiKeyUsed, false)
                         .on(key.user_id)
                         .ip(client.ip.clone())
                         .detail(format!("key {}: {why}", key.id)),
@@ -186,7 +185,7 @@ impl AuthService {
             if key.last_used_at.is_none_or(|last| at - last >= TOUCH_EVERY) {
                 inner.store.touch_api_key(key.id, at)?;
                 inner.record(
-                    audit::event("api_key.used", true)
+                    audit::event(AuditAction::ApiKeyUsed, true)
                         .by(user.id)
                         .on(user.id)
                         .ip(client.ip.clone())
@@ -219,7 +218,7 @@ impl AuthService {
             let ip = client.ip.clone();
             let pair = inner.open_session(&user, client, ttl, Some(&key))?;
             inner.record(
-                audit::event("login", true)
+                audit::event(AuditAction::Login, true)
                     .by(user.id)
                     .on(user.id)
                     .ip(ip)

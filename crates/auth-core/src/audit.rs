@@ -1,14 +1,14 @@
 //! Building audit events. Every event names an action, an outcome, and when known the actor,
 //! the target user, the client address and a short secret-free detail.
 
-use auth_domain::{AuditEvent, UserId, now};
+use auth_domain::{AuditAction, AuditEvent, UserId, now};
 
-/// A new event for `action` (e.g. `login`, `refresh`, `api_key.created`).
-pub(crate) fn event(action: &str, success: bool) -> AuditEvent {
+/// A new event for `action`.
+pub(crate) fn event(action: AuditAction, success: bool) -> AuditEvent {
     AuditEvent {
         id: uuid::Uuid::new_v4(),
         at: now(),
-        action: action.to_owned(),
+        action: action.as_str().to_owned(),
         outcome: if success { "success" } else { "failure" }.to_owned(),
         actor: None,
         target: None,

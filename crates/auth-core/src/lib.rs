@@ -1,31 +1,49 @@
 //! Password hashing, token issue and verification, and the authentication service.
 //!
-//! - [`PasswordHasher`]: bcrypt with a configurable cost, the 72-byte rule, upgrade detection.
-//! - [`TokenIssuer`] / [`TokenVerifier`]: signed access tokens (`typ: at+jwt`) with pinned
-//!   algorithms and `kid`s. A service that only verifies our tokens needs [`TokenVerifier`]
-//!   alone: no store, no runtime.
-//! - [`AuthService`]: register, login, authenticate, profile changes, logout, over any
-//!   [`auth_domain::Store`]. Its async methods run bcrypt and store calls on tokio's blocking
-//!   pool.
+//! - [`TokenKeys`]: the signing key, verify-only keys, `iss`, `aud` and leeway, built once; it
+//!   makes the [`TokenIssuer`] and the [`TokenVerifier`], so the two cannot disagree.
+//! - [`TokenVerifier`]: checks signed access tokens (`typ: at+jwt`) with pinned algorithms and
+//!   `kid`s, and returns typed [`Claims`](auth_domain::Claims). A service that only verifies
+//!   our tokens needs it alone: no store, no runtime, and with `default-features = false` no
+//!   bcrypt, zxcvbn or tokio either (see below).
+//! - [`AuthService`] (feature `service`, on by default): register, login, authenticate,
+//!   profile changes, logout, API keys and admin operations over any [`auth_domain::Store`].
+//!   Its async methods run bcrypt and store calls on tokio's blocking pool.
+//! - [`PasswordHasher`] (feature `service`): bcrypt with a configurable cost, the 72-byte rule,
+//!   upgrade detection.
 //! - [`MemoryStore`] (feature `memory`, on by default): a store for tests.
-//! - `testing` (feature `testing`): the store contract suite every store must pass.
+//! - `store_contract` (feature `store-contract`): the contract suite every store must pass.
 //!
-//! # Embedding
+//! # Verifying only
+//! ```toml
+//! auth-core = { version = "0.1", default-features = false }
 //! ```
+//! ```
+//! use auth_core::{Algorithm, JwtKey, TokenKeys, TokenVerifier};
+//!
+//! // In a real service: TokenVerifier::from_jwks(&jwks_json, "auth-server", "auth-server").
+//! let keys = TokenKeys::new(JwtKey::hmac(Algorithm::HS256, &[42u8; 32])?, "iss", "aud")?;
+//! let verifier: TokenVerifier = keys.verifier();
+//! assert!(verifier.verify("not a token").is_err());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Embedding the service
+//! ```
+//! # #[cfg(all(feature = "service", feature = "memory"))] {
 //! use std::sync::Arc;
 //! use auth_core::{
 //!     Algorithm, AuthConfig, AuthService, JwtKey, LoginAttempt, MemoryStore, PasswordHasher,
-//!     Registration, TokenIssuer, TokenVerifier,
+//!     Registration, TokenKeys,
 //! };
 //! use auth_domain::{ClientInfo, Password};
 //!
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-//! let key = Arc::new(JwtKey::hmac(Algorithm::HS256, &[42u8; 32])?);
+//! let keys = TokenKeys::new(JwtKey::hmac(Algorithm::HS256, &[42u8; 32])?, "my-issuer", "my-api")?;
 //! let service = AuthService::new(
 //!     Arc::new(MemoryStore::new()),
 //!     PasswordHasher::new(4)?, // use 12 or more outside tests
-//!     TokenIssuer::new(key.clone(), "my-issuer", "my-api"),
-//!     TokenVerifier::new([key], "my-issuer", "my-api"),
+//!     &keys,
 //!     AuthConfig::default(),
 //! );
 //! service
@@ -45,38 +63,65 @@
 //!         ClientInfo::default(),
 //!     )
 //!     .await?;
-//! let caller = service.authenticate(&tokens.access_token).await?;
+//! let caller = service
+//!     .authenticate(&tokens.access_token, ClientInfo::default())
+//!     .await?;
 //! assert_eq!(caller.user.username.as_str(), "alice");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # }).unwrap();
+//! # }
 //! ```
 #![forbid(unsafe_code)]
 
-mod admin;
-mod api_keys;
-mod audit;
 mod keygen;
-mod password;
-mod service;
-mod strength;
 mod token;
+
+#[cfg(feature = "service")]
+mod admin;
+#[cfg(feature = "service")]
+mod api_keys;
+#[cfg(feature = "service")]
+mod audit;
+#[cfg(feature = "service")]
+mod config;
+#[cfg(feature = "service")]
+mod error;
+#[cfg(feature = "service")]
+mod login;
+#[cfg(feature = "service")]
+mod password;
+#[cfg(feature = "service")]
+mod profile;
+#[cfg(feature = "service")]
+mod service;
+#[cfg(feature = "service")]
+mod sessions;
+#[cfg(feature = "service")]
+mod strength;
 
 #[cfg(feature = "memory")]
 mod memory;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use admin::{Actor, MAX_PAGE};
-pub use api_keys::API_KEY_PREFIX;
 pub use keygen::{PemKeyPair, generate_key_pair};
-#[cfg(feature = "memory")]
-pub use memory::MemoryStore;
-pub use password::{HashError, PasswordHasher};
-pub use service::{
-    AdminOutcome, AuthConfig, AuthError, AuthService, Credential, LoginAttempt, LogoutScope,
-    Principal, ProfileUpdate, Registration, TokenPair,
-};
 pub use token::{
     Algorithm, JwtKey, KeyError, MAX_TOKEN_BYTES, RefreshToken, SUPPORTED_ALGORITHMS, TokenError,
-    TokenIssuer, TokenVerifier, min_hmac_secret_len,
+    TokenIssuer, TokenKeys, TokenVerifier, min_hmac_secret_len,
+};
+
+#[cfg(feature = "memory")]
+pub use memory::MemoryStore;
+
+#[cfg(feature = "service")]
+pub use {
+    admin::{Actor, AdminOutcome, MAX_PAGE},
+    api_keys::API_KEY_PREFIX,
+    config::AuthConfig,
+    error::{AuthError, cause_chain},
+    login::LoginAttempt,
+    password::{HashError, PasswordHasher},
+    profile::{ProfileUpdate, Registration},
+    service::AuthService,
+    sessions::{Credential, LogoutScope, Principal, TokenPair},
 };

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use auth_core::{
-    Algorithm, JwtKey, KeyError, TokenError, TokenIssuer, TokenVerifier, generate_key_pair,
+    Algorithm, JwtKey, KeyError, TokenError, TokenKeys, TokenVerifier, generate_key_pair,
 };
 use auth_domain::{NewUser, PasswordHash, Role, SessionId, User, UserId, Username, now};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
@@ -30,7 +30,9 @@ fn user() -> User {
 }
 
 fn sign(key: &Arc<JwtKey>) -> String {
-    TokenIssuer::new(key.clone(), "iss", "aud")
+    TokenKeys::new(JwtKey::clone(key), "iss", "aud")
+        .unwrap()
+        .issuer()
         .issue(&user(), SessionId::new(), TimeDelta::minutes(5), now())
         .unwrap()
         .0
@@ -147,12 +149,7 @@ fn rotation_keeps_old_tokens_valid_until_the_old_key_is_removed() {
     during.verify(&old_token).unwrap();
     during.verify(&new_token).unwrap();
     // The retired key still verifies but can no longer sign.
-    let issuer = TokenIssuer::new(old_verify_only, "iss", "aud");
-    assert!(
-        issuer
-            .issue(&user(), SessionId::new(), TimeDelta::minutes(1), now())
-            .is_err()
-    );
+    assert!(TokenKeys::new(JwtKey::clone(&old_verify_only), "iss", "aud").is_err());
 
     let after = verifier([new]);
     assert_eq!(

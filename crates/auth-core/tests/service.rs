@@ -4,8 +4,7 @@ use std::sync::Arc;
 
 use auth_core::{
     AdminOutcome, Algorithm, AuthConfig, AuthError, AuthService, JwtKey, LoginAttempt, LogoutScope,
-    MemoryStore, PasswordHasher, ProfileUpdate, Registration, TokenError, TokenIssuer, TokenPair,
-    TokenVerifier,
+    MemoryStore, PasswordHasher, ProfileUpdate, Registration, TokenKeys, TokenPair,
 };
 use auth_domain::{ClientInfo, Password, PasswordHash, Role, UserChanges, UserStore, now};
 use chrono::TimeDelta;
@@ -16,12 +15,12 @@ struct Harness {
 }
 
 fn harness_with_cost(store: Arc<MemoryStore>, cost: u32) -> Harness {
-    let key = Arc::new(JwtKey::hmac(Algorithm::HS256, &[7u8; 32]).unwrap());
+    let key = JwtKey::hmac(Algorithm::HS256, &[7u8; 32]).unwrap();
+    let keys = TokenKeys::new(key, "test-issuer", "test-audience").unwrap();
     let service = AuthService::new(
         store.clone(),
         PasswordHasher::new(cost).unwrap(),
-        TokenIssuer::new(key.clone(), "test-issuer", "test-audience"),
-        TokenVerifier::new([key], "test-issuer", "test-audience"),
+        &keys,
         AuthConfig::default(),
     );
     Harness { service, store }
@@ -70,9 +69,13 @@ async fn registered_user_logs_in_and_is_authenticated_by_token() {
     let tokens = h.login("alice").await;
     assert_eq!(tokens.expires_in, 900);
     assert!(tokens.refresh_token.is_some());
-    let caller = h.service.authenticate(&tokens.access_token).await.unwrap();
+    let caller = h
+        .service
+        .authenticate(&tokens.access_token, ClientInfo::default())
+        .await
+        .unwrap();
     assert_eq!(caller.user.id, user.id);
-    assert_eq!(caller.session().unwrap().1.sub, user.id.to_string());
+    assert_eq!(caller.session().unwrap().1.sub, user.id);
 }
 
 #[tokio::test]
@@ -189,8 +192,10 @@ async fn disabling_a_user_ends_their_tokens_at_the_next_request() {
     disable.is_active = Some(false);
     h.store.update_user(user.id, &disable).unwrap();
     assert!(matches!(
-        h.service.authenticate(&tokens.access_token).await,
-        Err(AuthError::InvalidToken(TokenError::UserInactive))
+        h.service
+            .authenticate(&tokens.access_token, ClientInfo::default())
+            .await,
+        Err(AuthError::UserInactive)
     ));
 }
 
@@ -242,7 +247,7 @@ async fn logout_scopes_end_the_right_sessions() {
     let service = h.service.clone();
     let ok = move |t: &TokenPair| {
         let (service, token) = (service.clone(), t.access_token.clone());
-        async move { service.authenticate(&token).await }
+        async move { service.authenticate(&token, ClientInfo::default()).await }
     };
 
     let (a, b, c) = (
@@ -259,10 +264,7 @@ async fn logout_scopes_end_the_right_sessions() {
     assert!(ok(&b).await.is_err() && ok(&c).await.is_err());
 
     h.service.logout(&caller, LogoutScope::Local).await.unwrap();
-    assert!(matches!(
-        ok(&a).await,
-        Err(AuthError::InvalidToken(TokenError::SessionEnded))
-    ));
+    assert!(matches!(ok(&a).await, Err(AuthError::SessionEnded)));
 
     let (d, e) = (h.login("alice").await, h.login("alice").await);
     let caller = ok(&d).await.unwrap();
@@ -278,7 +280,11 @@ async fn password_change_needs_the_current_password_and_ends_other_sessions() {
     let h = harness();
     h.register("alice").await.unwrap();
     let (mine, other) = (h.login("alice").await, h.login("alice").await);
-    let caller = h.service.authenticate(&mine.access_token).await.unwrap();
+    let caller = h
+        .service
+        .authenticate(&mine.access_token, ClientInfo::default())
+        .await
+        .unwrap();
     let change = |current: Option<&str>| ProfileUpdate {
         password: Some(Password::new("a brand new passphrase")),
         current_password: current.map(Password::new),
@@ -301,8 +307,18 @@ async fn password_change_needs_the_current_password_and_ends_other_sessions() {
         .update_profile(&caller, change(Some(PASSWORD)))
         .await
         .unwrap();
-    assert!(h.service.authenticate(&mine.access_token).await.is_ok());
-    assert!(h.service.authenticate(&other.access_token).await.is_err());
+    assert!(
+        h.service
+            .authenticate(&mine.access_token, ClientInfo::default())
+            .await
+            .is_ok()
+    );
+    assert!(
+        h.service
+            .authenticate(&other.access_token, ClientInfo::default())
+            .await
+            .is_err()
+    );
     assert!(matches!(
         h.login_with("alice", PASSWORD).await,
         Err(AuthError::InvalidCredentials)
@@ -317,7 +333,11 @@ async fn renaming_keeps_tokens_bound_to_the_user_id() {
     let h = harness();
     let alice = h.register("alice").await.unwrap();
     let tokens = h.login("alice").await;
-    let caller = h.service.authenticate(&tokens.access_token).await.unwrap();
+    let caller = h
+        .service
+        .authenticate(&tokens.access_token, ClientInfo::default())
+        .await
+        .unwrap();
     let update = ProfileUpdate {
         username: Some("alicia".into()),
         email: Some(Some("alicia@example.com".into())),
@@ -327,7 +347,11 @@ async fn renaming_keeps_tokens_bound_to_the_user_id() {
     assert_eq!(renamed.username.as_str(), "alicia");
     // Someone else takes the old name; the old token still acts as the original user only.
     let newcomer = h.register("alice").await.unwrap();
-    let caller = h.service.authenticate(&tokens.access_token).await.unwrap();
+    let caller = h
+        .service
+        .authenticate(&tokens.access_token, ClientInfo::default())
+        .await
+        .unwrap();
     assert_eq!(caller.user.id, alice.id);
     assert_ne!(caller.user.id, newcomer.id);
 }
@@ -345,7 +369,7 @@ async fn profile_email_can_be_removed() {
         .unwrap();
     let caller = h
         .service
-        .authenticate(&h.login("alice").await.access_token)
+        .authenticate(&h.login("alice").await.access_token, ClientInfo::default())
         .await
         .unwrap();
     let update = ProfileUpdate {

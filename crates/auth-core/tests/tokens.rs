@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use auth_core::{Algorithm, JwtKey, TokenError, TokenIssuer, TokenVerifier};
+use auth_core::{Algorithm, JwtKey, TokenError, TokenKeys, TokenVerifier};
 use auth_domain::{NewUser, PasswordHash, Role, SessionId, UserId, Username, now};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::TimeDelta;
@@ -60,7 +60,9 @@ fn issued_tokens_verify_and_carry_the_user_id_as_subject() {
         created_at: now(),
     }
     .into_user();
-    let issuer = TokenIssuer::new(key(), "iss-test", "aud-test");
+    let issuer = TokenKeys::new(JwtKey::clone(&key()), "iss-test", "aud-test")
+        .unwrap()
+        .issuer();
     let sid = SessionId::new();
     let (token, claims) = issuer
         .issue(&user, sid, TimeDelta::minutes(15), now())
@@ -70,8 +72,8 @@ fn issued_tokens_verify_and_carry_the_user_id_as_subject() {
     assert_eq!(header.kid.as_deref(), Some(key().kid()));
     let verified = verifier().verify(&token).unwrap();
     assert_eq!(verified, claims);
-    assert_eq!(verified.sub, user.id.to_string());
-    assert_eq!(verified.sid, sid.to_string());
+    assert_eq!(verified.sub, user.id);
+    assert_eq!(verified.sid, sid);
     assert_eq!(
         (verified.username.as_str(), verified.role.as_str()),
         ("alice", "admin")

@@ -71,7 +71,7 @@ fn utc(at: NaiveDateTime) -> DateTime<Utc> {
 }
 
 fn corrupt(what: &str) -> StoreError {
-    StoreError::Unavailable(format!("corrupt row: invalid {what}"))
+    StoreError::unavailable(format!("corrupt row: invalid {what}"))
 }
 
 fn uuid(raw: &str) -> Result<Uuid, StoreError> {

@@ -51,9 +51,7 @@ impl DieselStore {
     }
 
     fn conn(&self) -> Result<PooledDb, StoreError> {
-        self.pool
-            .get()
-            .map_err(|e| StoreError::Unavailable(format!("no database connection: {e}")))
+        self.pool.get().map_err(StoreError::unavailable)
     }
 }
 
@@ -74,7 +72,7 @@ fn store_error(e: DieselError) -> StoreError {
         }
         DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _)
         | DieselError::NotFound => StoreError::NotFound,
-        other => StoreError::Unavailable(other.to_string()),
+        other => StoreError::unavailable(other),
     }
 }
 
@@ -274,7 +272,7 @@ impl UserStore for DieselStore {
     fn ping(&self) -> Result<(), StoreError> {
         self.conn()?
             .batch_execute("SELECT 1")
-            .map_err(|e| StoreError::Unavailable(e.to_string()))
+            .map_err(StoreError::unavailable)
     }
 }
 

@@ -3,6 +3,91 @@ use uuid::Uuid;
 
 use crate::UserId;
 
+/// Every action the audit log records. The stored and shown form is [`AuditAction::as_str`];
+/// [`AuditAction::ALL`] is the complete list (the documentation is checked against it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AuditAction {
+    /// A user registered.
+    Register,
+    /// A password login, successful or not (the detail says why not).
+    Login,
+    /// Failed logins locked a username.
+    LoginLocked,
+    /// A refresh-token rotation, successful or not (including reuse detection).
+    Refresh,
+    /// A logout (the detail gives the scope).
+    Logout,
+    /// A user ended one of their sessions.
+    SessionRevoked,
+    /// A user changed their password, or failed to (wrong current password).
+    PasswordChanged,
+    /// An API key was created.
+    ApiKeyCreated,
+    /// An API key was revoked.
+    ApiKeyRevoked,
+    /// An API key was exchanged for an access token, or refused.
+    ApiKeyUsed,
+    /// An admin changed a user.
+    AdminUserUpdated,
+    /// An admin deleted a user.
+    AdminUserDeleted,
+    /// An admin ended a user's sessions.
+    AdminSessionsRevoked,
+    /// The command line created an admin.
+    AdminCreated,
+    /// The command line promoted a user to admin.
+    AdminPromoted,
+}
+
+impl AuditAction {
+    /// Every action, in the order of the documentation.
+    pub const ALL: [AuditAction; 15] = [
+        AuditAction::Register,
+        AuditAction::Login,
+        AuditAction::LoginLocked,
+        AuditAction::Refresh,
+        AuditAction::Logout,
+        AuditAction::SessionRevoked,
+        AuditAction::PasswordChanged,
+        AuditAction::ApiKeyCreated,
+        AuditAction::ApiKeyRevoked,
+        AuditAction::ApiKeyUsed,
+        AuditAction::AdminUserUpdated,
+        AuditAction::AdminUserDeleted,
+        AuditAction::AdminSessionsRevoked,
+        AuditAction::AdminCreated,
+        AuditAction::AdminPromoted,
+    ];
+
+    /// The name stored and shown, e.g. `login.locked`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::Register => "register",
+            AuditAction::Login => "login",
+            AuditAction::LoginLocked => "login.locked",
+            AuditAction::Refresh => "refresh",
+            AuditAction::Logout => "logout",
+            AuditAction::SessionRevoked => "session.revoked",
+            AuditAction::PasswordChanged => "password.changed",
+            AuditAction::ApiKeyCreated => "api_key.created",
+            AuditAction::ApiKeyRevoked => "api_key.revoked",
+            AuditAction::ApiKeyUsed => "api_key.used",
+            AuditAction::AdminUserUpdated => "admin.user_updated",
+            AuditAction::AdminUserDeleted => "admin.user_deleted",
+            AuditAction::AdminSessionsRevoked => "admin.sessions_revoked",
+            AuditAction::AdminCreated => "admin.created",
+            AuditAction::AdminPromoted => "admin.promoted",
+        }
+    }
+}
+
+impl std::fmt::Display for AuditAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One entry of the audit log. Never holds a password, token or key.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuditEvent {
@@ -10,7 +95,8 @@ pub struct AuditEvent {
     pub id: Uuid,
     /// When it happened.
     pub at: DateTime<Utc>,
-    /// What happened, e.g. `login`, `refresh`, `api_key.created` (see `auth_core::audit`).
+    /// What happened: one of [`AuditAction::as_str`] (kept as text, so that rows written by
+    /// another version still read).
     pub action: String,
     /// `success` or `failure`.
     pub outcome: String,

@@ -1,9 +1,13 @@
 use serde::{Deserialize, Serialize};
 
+use crate::{Role, SessionId, UserId};
+
 /// The `typ` header of our access tokens (RFC 9068).
 pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
 
-/// The claims of an access token (RFC 9068 profile plus `username`, `role` and `sid`).
+/// The claims of an access token (RFC 9068 profile plus `username`, `role` and `sid`), typed:
+/// a token whose `sub`, `sid` or `role` does not parse is refused when it is verified, so code
+/// that holds `Claims` never parses them again.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
     /// Issuer.
@@ -11,13 +15,13 @@ pub struct Claims {
     /// Audience.
     pub aud: String,
     /// Subject: the user id, never the username.
-    pub sub: String,
+    pub sub: UserId,
     /// The username when the token was issued (informational; `sub` is authoritative).
     pub username: String,
     /// The role when the token was issued (informational; servers read the current role).
-    pub role: String,
+    pub role: Role,
     /// The session this token belongs to.
-    pub sid: String,
+    pub sid: SessionId,
     /// Unique token id.
     pub jti: String,
     /// Issued at (seconds since the epoch).

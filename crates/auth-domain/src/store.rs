@@ -29,10 +29,17 @@ pub enum StoreError {
     /// The record to change does not exist.
     #[error("not found")]
     NotFound,
-    /// The backend cannot be reached or failed; retrying later may work. The text is for logs
-    /// only and never contains parameter values.
-    #[error("store unavailable: {0}")]
-    Unavailable(String),
+    /// The backend cannot be reached or failed; retrying later may work. The source is for
+    /// logs only and never contains parameter values or connection secrets.
+    #[error("store unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    /// A [`StoreError::Unavailable`] caused by `cause`.
+    pub fn unavailable(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        StoreError::Unavailable(cause.into())
+    }
 }
 
 /// Persistence of users. Methods block: async callers run them on a blocking pool.

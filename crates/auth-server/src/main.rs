@@ -146,7 +146,7 @@ fn users(settings: Settings, env: AppEnv, command: UsersCommand) -> anyhow::Resu
                     let (page, total) = service
                         .list_users(query)
                         .await
-                        .map_err(|e| anyhow::anyhow!("cannot list users: {e}"))?;
+                        .context("cannot list users")?;
                     for user in &page {
                         println!(
                             "{:<36}  {:<32}  {:<6}  {:<6}  {:<20}  {}",
@@ -169,11 +169,11 @@ fn users(settings: Settings, env: AppEnv, command: UsersCommand) -> anyhow::Resu
                 let user = service
                     .user_by_username(&username)
                     .await
-                    .map_err(|e| anyhow::anyhow!("no user {username:?}: {e}"))?;
+                    .with_context(|| format!("no user {username:?}"))?;
                 service
                     .set_role_and_state(&auth_core::Actor::cli(), user.id, None, Some(false))
                     .await
-                    .map_err(|e| anyhow::anyhow!("cannot disable {username}: {e}"))?;
+                    .with_context(|| format!("cannot disable {username}"))?;
                 println!(
                     "disabled {} ({}); their sessions and API keys no longer work",
                     user.username, user.id
@@ -193,14 +193,11 @@ fn create_admin(settings: Settings, env: AppEnv, username: &str) -> anyhow::Resu
         .context("cannot read the password from standard input")?;
     let password = line.trim_end_matches(['\r', '\n']);
     actix_web::rt::System::new().block_on(async move {
-        let (user, outcome) = match state
+        let (user, outcome) = state
             .service
             .ensure_admin(username, Password::new(password))
             .await
-        {
-            Ok(done) => done,
-            Err(e) => bail!("cannot create the admin: {e}"),
-        };
+            .context("cannot create the admin")?;
         match outcome {
             AdminOutcome::Created => println!("created admin {} ({})", user.username, user.id),
             AdminOutcome::Promoted => println!(

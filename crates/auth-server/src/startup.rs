@@ -13,8 +13,8 @@ use actix_web::{HttpServer, dev::Server};
 use anyhow::{Context, bail};
 use auth_actix::{AuthState, HttpSettings};
 use auth_core::{
-    Algorithm, AuthConfig, AuthService, JwtKey, PasswordHasher, TokenIssuer, TokenVerifier,
-    generate_key_pair, min_hmac_secret_len,
+    Algorithm, AuthConfig, AuthService, JwtKey, PasswordHasher, TokenKeys, generate_key_pair,
+    min_hmac_secret_len,
 };
 use auth_diesel::DieselStore;
 use auth_domain::LockoutPolicy;
@@ -120,8 +120,9 @@ fn write_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
 }
 
 /// The keys from the settings: the signing key (`jwt.algorithm` with `jwt.secret` or the key
-/// files) first, then the verify-only keys of `jwt.keys`. `kid`s must be unique.
-pub fn key_set(settings: &Settings, env: AppEnv) -> anyhow::Result<Vec<Arc<JwtKey>>> {
+/// files), the verify-only keys of `jwt.keys`, `iss`, `aud` and the leeway. `kid`s must be
+/// unique.
+pub fn token_keys(settings: &Settings, env: AppEnv) -> anyhow::Result<TokenKeys> {
     let jwt = &settings.jwt;
     let algorithm = parse_algorithm(&jwt.algorithm).context("jwt.algorithm")?;
     let signing = if is_hmac(algorithm) {
@@ -141,7 +142,7 @@ pub fn key_set(settings: &Settings, env: AppEnv) -> anyhow::Result<Vec<Arc<JwtKe
             "jwt",
         )?
     };
-    let mut keys = vec![Arc::new(signing)];
+    let mut verify_only = Vec::new();
     for (index, extra) in jwt.keys.iter().enumerate() {
         let what = format!("jwt.keys[{index}]");
         if extra.verify_only == Some(false) {
@@ -173,9 +174,12 @@ pub fn key_set(settings: &Settings, env: AppEnv) -> anyhow::Result<Vec<Arc<JwtKe
             Some(kid) => key.with_kid(kid.clone()),
             None => key,
         };
-        keys.push(Arc::new(key.verify_only()));
+        verify_only.push(key.verify_only());
     }
-    let mut kids: Vec<&str> = keys.iter().map(|k| k.kid()).collect();
+    let mut kids: Vec<&str> = std::iter::once(&signing)
+        .chain(&verify_only)
+        .map(JwtKey::kid)
+        .collect();
     kids.sort_unstable();
     if let Some(pair) = kids.windows(2).find(|pair| pair[0] == pair[1]) {
         bail!(
@@ -183,7 +187,10 @@ pub fn key_set(settings: &Settings, env: AppEnv) -> anyhow::Result<Vec<Arc<JwtKe
             pair[0]
         );
     }
-    Ok(keys)
+    Ok(TokenKeys::new(signing, &jwt.issuer, &jwt.audience)
+        .context("jwt: the signing key cannot sign")?
+        .with_verify_only(verify_only)
+        .with_leeway(jwt.leeway_secs))
 }
 
 /// Writes a new key pair for `algorithm` into `dir`; returns the private and public paths.
@@ -213,12 +220,12 @@ pub fn open_store(settings: &Settings) -> anyhow::Result<DieselStore> {
 /// Builds the service and HTTP state from the settings. Blocking (opens the database).
 pub fn build_state(settings: &Settings, env: AppEnv) -> anyhow::Result<AuthState> {
     let store = Arc::new(open_store(settings)?);
-    let keys = key_set(settings, env)?;
-    let signing = keys[0].clone();
+    let keys = token_keys(settings, env)?;
+    let signing = keys.signing_key();
     tracing::info!(
         algorithm = ?signing.algorithm(),
         kid = signing.kid(),
-        verify_only_keys = keys.len() - 1,
+        verify_only_keys = keys.verifier().kids().len() - 1,
         "signing key loaded"
     );
     let jwt = &settings.jwt;
@@ -240,8 +247,7 @@ pub fn build_state(settings: &Settings, env: AppEnv) -> anyhow::Result<AuthState
     let service = AuthService::new(
         store,
         PasswordHasher::new(settings.password.bcrypt_cost).context("password.bcrypt_cost")?,
-        TokenIssuer::new(signing, &jwt.issuer, &jwt.audience),
-        TokenVerifier::new(keys, &jwt.issuer, &jwt.audience).with_leeway(jwt.leeway_secs),
+        &keys,
         config,
     );
     Ok(AuthState::new(

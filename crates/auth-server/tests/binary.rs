@@ -445,7 +445,7 @@ fn signing_key_rotation_logs_nobody_out() {
     let public = std::fs::read(&es_public).unwrap();
     let key =
         auth_core::JwtKey::from_pem(auth_core::Algorithm::ES256, None, Some(&public)).unwrap();
-    auth_core::TokenVerifier::new([std::sync::Arc::new(key)], "auth-server", "auth-server")
+    auth_core::TokenVerifier::new([key], "auth-server", "auth-server")
         .verify(&old)
         .unwrap();
     drop(server);

@@ -1,23 +1,15 @@
-//! Access tokens (signed JWTs) and refresh tokens (opaque random strings, stored as digests).
+//! Signing keys: HMAC secrets and asymmetric key pairs from PEM or JWK, with their `kid`s.
 
-use std::{collections::HashMap, fmt, sync::Arc};
+use std::fmt;
 
-use auth_domain::{ACCESS_TOKEN_TYPE, Claims, RefreshTokenHash, SessionId, User};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use chrono::{DateTime, TimeDelta, Utc};
 use jsonwebtoken::{
-    AlgorithmFamily, DecodingKey, EncodingKey, Header, Validation,
-    errors::ErrorKind,
-    jwk::{
-        AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm, PublicKeyUse, ThumbprintHash,
-    },
+    AlgorithmFamily, DecodingKey, EncodingKey,
+    jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, PublicKeyUse, ThumbprintHash},
 };
 use sha2::{Digest, Sha256};
 
-pub use jsonwebtoken::Algorithm;
-
-/// The longest bearer token we look at; anything longer is refused before parsing.
-pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+use super::Algorithm;
 
 /// Why a key cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -98,11 +90,12 @@ pub fn min_hmac_secret_len(algorithm: Algorithm) -> Option<usize> {
 
 /// A key with its `kid` and its one algorithm: an HMAC secret, an asymmetric key pair, or a
 /// public key that only verifies. Its `Debug` prints no key material.
+#[derive(Clone)]
 pub struct JwtKey {
-    kid: String,
-    algorithm: Algorithm,
-    encoding: Option<EncodingKey>,
-    decoding: DecodingKey,
+    pub(super) kid: String,
+    pub(super) algorithm: Algorithm,
+    pub(super) encoding: Option<EncodingKey>,
+    pub(super) decoding: DecodingKey,
     // The public half as a JWK, for asymmetric keys; `None` for HMAC secrets.
     public_jwk: Option<Jwk>,
 }
@@ -361,257 +354,6 @@ fn jwk_algorithm(algorithm: Algorithm) -> Option<KeyAlgorithm> {
     })
 }
 
-/// Why a token was refused. The messages are safe to show to the client.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum TokenError {
-    /// Not a well-formed JWT, or too long.
-    #[error("The token is malformed")]
-    Malformed,
-    /// The header names a key we do not have, or none.
-    #[error("The token was signed with an unknown key")]
-    UnknownKey,
-    /// The header's algorithm is not the key's.
-    #[error("The token's algorithm is not accepted")]
-    Algorithm,
-    /// The header carries `jku`, `jwk`, `x5u`, `x5c` or `crit`, which we never honour.
-    #[error("The token header carries a parameter that is not accepted")]
-    ForbiddenHeader,
-    /// `typ` is not `at+jwt`.
-    #[error("The token is not an access token")]
-    WrongType,
-    /// The signature does not verify.
-    #[error("The token signature is invalid")]
-    Signature,
-    /// `exp` has passed (beyond the leeway).
-    #[error("The token has expired")]
-    Expired,
-    /// `nbf` is in the future (beyond the leeway).
-    #[error("The token is not valid yet")]
-    NotYetValid,
-    /// `iss` is not ours.
-    #[error("The token issuer is not accepted")]
-    Issuer,
-    /// `aud` is not ours.
-    #[error("The token audience is not accepted")]
-    Audience,
-    /// A required claim is missing or has the wrong type.
-    #[error("The token is missing a required claim")]
-    Claims,
-    /// The session the token belongs to has ended.
-    #[error("The session has ended")]
-    SessionEnded,
-    /// The user is disabled.
-    #[error("The user is disabled")]
-    UserInactive,
-}
-
-impl From<jsonwebtoken::errors::Error> for TokenError {
-    fn from(e: jsonwebtoken::errors::Error) -> Self {
-        match e.kind() {
-            ErrorKind::ExpiredSignature => TokenError::Expired,
-            ErrorKind::ImmatureSignature => TokenError::NotYetValid,
-            ErrorKind::InvalidIssuer => TokenError::Issuer,
-            ErrorKind::InvalidAudience => TokenError::Audience,
-            ErrorKind::InvalidSignature => TokenError::Signature,
-            ErrorKind::InvalidAlgorithm | ErrorKind::MissingAlgorithm => TokenError::Algorithm,
-            ErrorKind::MissingRequiredClaim(_)
-            | ErrorKind::InvalidClaimFormat(_)
-            | ErrorKind::Json(_) => TokenError::Claims,
-            _ => TokenError::Malformed,
-        }
-    }
-}
-
-/// Signs access tokens with one key.
-#[derive(Clone, Debug)]
-pub struct TokenIssuer {
-    key: Arc<JwtKey>,
-    issuer: String,
-    audience: String,
-}
-
-impl TokenIssuer {
-    /// An issuer that signs with `key` and stamps `iss`/`aud`.
-    pub fn new(key: Arc<JwtKey>, issuer: impl Into<String>, audience: impl Into<String>) -> Self {
-        Self {
-            key,
-            issuer: issuer.into(),
-            audience: audience.into(),
-        }
-    }
-
-    /// Signs an access token for `user` in `session`, valid from `now` for `ttl`.
-    pub fn issue(
-        &self,
-        user: &User,
-        session: SessionId,
-        ttl: TimeDelta,
-        now: DateTime<Utc>,
-    ) -> Result<(String, Claims), jsonwebtoken::errors::Error> {
-        let claims = Claims {
-            iss: self.issuer.clone(),
-            aud: self.audience.clone(),
-            sub: user.id.to_string(),
-            username: user.username.to_string(),
-            role: user.role.to_string(),
-            sid: session.to_string(),
-            jti: uuid::Uuid::new_v4().to_string(),
-            iat: now.timestamp(),
-            nbf: now.timestamp(),
-            exp: (now + ttl).timestamp(),
-        };
-        let mut header = Header::new(self.key.algorithm);
-        header.typ = Some(ACCESS_TOKEN_TYPE.to_owned());
-        header.kid = Some(self.key.kid.clone());
-        let encoding = self
-            .key
-            .encoding
-            .as_ref()
-            .ok_or_else(|| jsonwebtoken::errors::Error::from(ErrorKind::InvalidKeyFormat))?;
-        let token = jsonwebtoken::encode(&header, &claims, encoding)?;
-        Ok((token, claims))
-    }
-}
-
-/// Verifies access tokens: signature, pinned algorithm per `kid`, `typ`, `iss`, `aud`, `exp`,
-/// `nbf` with an explicit leeway. No I/O and no runtime: embedders may use it alone.
-#[derive(Clone, Debug)]
-pub struct TokenVerifier {
-    keys: HashMap<String, Arc<JwtKey>>,
-    issuer: String,
-    audience: String,
-    leeway_secs: u64,
-}
-
-impl TokenVerifier {
-    /// The default clock leeway for `exp` and `nbf`.
-    pub const DEFAULT_LEEWAY_SECS: u64 = 5;
-
-    /// A verifier that accepts tokens signed by any of `keys` for `issuer` and `audience`.
-    pub fn new(
-        keys: impl IntoIterator<Item = Arc<JwtKey>>,
-        issuer: impl Into<String>,
-        audience: impl Into<String>,
-    ) -> Self {
-        Self {
-            keys: keys.into_iter().map(|k| (k.kid.clone(), k)).collect(),
-            issuer: issuer.into(),
-            audience: audience.into(),
-            leeway_secs: Self::DEFAULT_LEEWAY_SECS,
-        }
-    }
-
-    /// Sets the clock leeway.
-    pub fn with_leeway(mut self, secs: u64) -> Self {
-        self.leeway_secs = secs;
-        self
-    }
-
-    /// Checks a token and returns its claims.
-    pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
-        if token.len() > MAX_TOKEN_BYTES {
-            return Err(TokenError::Malformed);
-        }
-        // A header jsonwebtoken cannot parse (including `alg: none`) is simply malformed.
-        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
-        if header.jku.is_some()
-            || header.jwk.is_some()
-            || header.x5u.is_some()
-            || header.x5c.is_some()
-            || header.crit.is_some()
-        {
-            return Err(TokenError::ForbiddenHeader);
-        }
-        let key = header
-            .kid
-            .as_deref()
-            .and_then(|kid| self.keys.get(kid))
-            .ok_or(TokenError::UnknownKey)?;
-        if header.alg != key.algorithm {
-            return Err(TokenError::Algorithm);
-        }
-        if header.typ.as_deref() != Some(ACCESS_TOKEN_TYPE) {
-            return Err(TokenError::WrongType);
-        }
-        let mut validation = Validation::new(key.algorithm);
-        validation.leeway = self.leeway_secs;
-        validation.validate_nbf = true;
-        validation.set_issuer(&[&self.issuer]);
-        validation.set_audience(&[&self.audience]);
-        validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub"]);
-        Ok(jsonwebtoken::decode::<Claims>(token, &key.decoding, &validation)?.claims)
-    }
-
-    /// A verifier for the keys of a JSON Web Key Set, e.g. our `/.well-known/jwks.json`, for a
-    /// service that verifies our tokens with no secret at all. Every key must name its `alg`.
-    pub fn from_jwks(
-        jwks: &str,
-        issuer: impl Into<String>,
-        audience: impl Into<String>,
-    ) -> Result<Self, KeyError> {
-        let set: JwkSet = serde_json::from_str(jwks).map_err(|e| KeyError::Jwk(e.to_string()))?;
-        let keys = set
-            .keys
-            .iter()
-            .map(|jwk| JwtKey::from_jwk(jwk).map(Arc::new))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Self::new(keys, issuer, audience))
-    }
-
-    /// The JSON Web Key Set of the public keys that verify (RFC 7517), sorted by `kid`. HMAC
-    /// keys are secret and never published, so a verifier with only HMAC keys publishes an
-    /// empty set.
-    pub fn jwks(&self) -> serde_json::Value {
-        let mut keys: Vec<Jwk> = self.keys.values().filter_map(|k| k.public_jwk()).collect();
-        keys.sort_by(|a, b| a.common.key_id.cmp(&b.common.key_id));
-        serde_json::json!({ "keys": keys })
-    }
-
-    /// The `kid`s this verifier accepts.
-    pub fn kids(&self) -> Vec<&str> {
-        let mut kids: Vec<&str> = self.keys.keys().map(String::as_str).collect();
-        kids.sort_unstable();
-        kids
-    }
-}
-
-/// An opaque refresh token: 256 random bits, base64url. Shown to the client once; stores keep
-/// only its digest. Its `Debug` prints nothing of it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct RefreshToken(String);
-
-impl fmt::Debug for RefreshToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("RefreshToken([redacted])")
-    }
-}
-
-impl RefreshToken {
-    /// A new random token.
-    pub fn generate() -> Self {
-        let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes).expect("the operating system has no randomness");
-        Self(URL_SAFE_NO_PAD.encode(bytes))
-    }
-
-    /// A token as a client presented it.
-    pub fn from_client(raw: impl Into<String>) -> Self {
-        Self(raw.into())
-    }
-
-    /// The token, for the response body.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// The digest that stores keep. SHA-256 is enough: the token has 256 random bits, so there is
-    /// nothing to slow down a guesser for.
-    pub fn digest(&self) -> RefreshTokenHash {
-        RefreshTokenHash::new(URL_SAFE_NO_PAD.encode(Sha256::digest(self.0.as_bytes())))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -642,16 +384,5 @@ mod tests {
         assert_ne!(a.kid(), b.kid());
         let shown = format!("{a:?}");
         assert!(shown.contains("[redacted]") && shown.contains(a.kid()));
-    }
-
-    #[test]
-    fn refresh_tokens_are_256_bit_random_and_stored_as_digests() {
-        let a = RefreshToken::generate();
-        let b = RefreshToken::generate();
-        assert_ne!(a, b);
-        assert_eq!(URL_SAFE_NO_PAD.decode(a.expose()).unwrap().len(), 32);
-        assert_ne!(a.digest().as_str(), a.expose());
-        assert_eq!(a.digest(), RefreshToken::from_client(a.expose()).digest());
-        assert!(!format!("{a:?}").contains(a.expose()));
     }
 }

@@ -1,0 +1,52 @@
+//! [`AuthConfig`]: the service's lifetimes and limits, with documented defaults.
+
+use auth_domain::LockoutPolicy;
+use chrono::TimeDelta;
+
+/// Lifetimes and limits of the service. Every default is documented on [`AuthConfig::default`].
+#[derive(Clone, Debug)]
+pub struct AuthConfig {
+    /// Access-token lifetime when the client does not ask for one.
+    pub access_ttl: TimeDelta,
+    /// The shortest access-token lifetime a client may ask for.
+    pub min_access_ttl: TimeDelta,
+    /// The longest access-token lifetime a client may ask for.
+    pub max_access_ttl: TimeDelta,
+    /// The fewest characters a new password may have.
+    pub password_min_length: usize,
+    /// A session ends after this long without a refresh.
+    pub session_idle_ttl: TimeDelta,
+    /// A session ends this long after login, whatever the refreshes.
+    pub session_max_lifetime: TimeDelta,
+    /// How long after its rotation a refresh token may be presented again (so that two
+    /// concurrent refreshes from one client both succeed) before reuse revokes the session.
+    pub refresh_reuse_grace: TimeDelta,
+    /// The least zxcvbn score (0–4) a new password needs; 0 disables the check.
+    pub password_min_strength: u8,
+    /// When failed logins lock a username.
+    pub lockout: LockoutPolicy,
+}
+
+impl Default for AuthConfig {
+    /// 15-minute access tokens (clamped to 1 minute – 1 hour), passwords of 8 characters or
+    /// more with a zxcvbn score of 3 or more, sessions idle for 14 days at most and 90 days in
+    /// all, a 10-second reuse grace, and a 30-second lock after 5 failed logins in a row,
+    /// doubling with each further failure up to an hour.
+    fn default() -> Self {
+        Self {
+            access_ttl: TimeDelta::minutes(15),
+            min_access_ttl: TimeDelta::minutes(1),
+            max_access_ttl: TimeDelta::hours(1),
+            password_min_length: 8,
+            session_idle_ttl: TimeDelta::days(14),
+            session_max_lifetime: TimeDelta::days(90),
+            refresh_reuse_grace: TimeDelta::seconds(10),
+            password_min_strength: 3,
+            lockout: LockoutPolicy {
+                max_failures: 5,
+                base_delay: TimeDelta::seconds(30),
+                max_delay: TimeDelta::hours(1),
+            },
+        }
+    }
+}

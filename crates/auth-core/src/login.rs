@@ -1,0 +1,202 @@
+//! Password login: the lockout (counted in the store before bcrypt runs, one attempt per
+//! username at a time in this process), the dummy verify for unknown users, and the hash
+//! upgrade after a successful login.
+
+use std::{
+    fmt,
+    hash::{BuildHasher, BuildHasherDefault, DefaultHasher},
+    sync::{Mutex, MutexGuard},
+};
+
+use auth_domain::{
+    AttemptVerdict, AuditAction, ClientInfo, Password, PasswordError, User, UserId, Username, now,
+};
+
+use crate::{
+    audit::{self, EventBuilder},
+    error::AuthError,
+    service::{AuthService, Inner},
+    sessions::TokenPair,
+};
+
+/// A login attempt.
+#[derive(Clone)]
+pub struct LoginAttempt {
+    /// The username as typed.
+    pub username: String,
+    /// The password as typed.
+    pub password: Password,
+    /// The access-token lifetime the client asks for, in seconds (clamped to the bounds).
+    pub expires_in: Option<i64>,
+}
+
+impl fmt::Debug for LoginAttempt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoginAttempt")
+            .field("username", &self.username)
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Login attempts for one username are checked one at a time (by stripe of the name's hash):
+/// each then sees the outcome of the one before, so concurrent guesses cannot pass the lockout
+/// limit, and a burst of correct logins is queued, not locked out.
+pub(crate) struct LoginStripes(Vec<Mutex<()>>);
+
+impl LoginStripes {
+    const COUNT: usize = 64;
+
+    pub(crate) fn new() -> Self {
+        Self((0..Self::COUNT).map(|_| Mutex::new(())).collect())
+    }
+
+    /// Holds the stripe of `username` until the guard is dropped.
+    pub(crate) fn lock(&self, username: &str) -> MutexGuard<'_, ()> {
+        let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(username);
+        let stripe = &self.0[(hash % Self::COUNT as u64) as usize];
+        // Nothing is left half-done under this lock, so a poisoned one is still usable.
+        stripe
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Inner {
+    /// Replaces a hash made with another cost. A failure is logged, not fatal: the old hash
+    /// still works.
+    fn upgrade_hash(&self, user: User, verified: &Password) -> User {
+        if !self.hasher.needs_rehash(&user.password_hash) {
+            return user;
+        }
+        // Compare-and-set: a password change committed since the verify is never undone.
+        let at = now();
+        let result = self
+            .hasher
+            .rehash(verified)
+            .map_err(AuthError::from)
+            .and_then(|hash| {
+                let replaced =
+                    self.store
+                        .replace_password_hash(user.id, &user.password_hash, &hash, at)?;
+                Ok((replaced, hash))
+            });
+        match result {
+            Ok((true, hash)) => {
+                tracing::info!(user_id = %user.id, cost = self.hasher.cost(), "password hash upgraded");
+                User {
+                    password_hash: hash,
+                    updated_at: at,
+                    ..user
+                }
+            }
+            Ok((false, _)) => user,
+            Err(e) => {
+                tracing::warn!(user_id = %user.id, error = %crate::error::cause_chain(&e), "password hash upgrade failed");
+                user
+            }
+        }
+    }
+}
+
+impl AuthService {
+    /// Checks credentials, opens a session and signs an access token.
+    ///
+    /// An unknown user costs one bcrypt verification like a wrong password, and both give
+    /// [`AuthError::InvalidCredentials`]. A disabled account is reported only after the right
+    /// password, so the state of an account is never revealed to someone who does not own it.
+    pub async fn login(
+        &self,
+        attempt: LoginAttempt,
+        client: ClientInfo,
+    ) -> Result<TokenPair, AuthError> {
+        if !attempt.password.fits_bcrypt() {
+            // Independent of the account, so it reveals nothing; and such a password can never
+            // have been set.
+            return Err(PasswordError::TooLong.into());
+        }
+        let ttl = self.access_ttl(attempt.expires_in);
+        self.blocking(move |inner| {
+            let username = Username::parse(&attempt.username).ok();
+            // Failures count per name, existing or not, so a lock says nothing about accounts.
+            // The attempt is taken (counted) before bcrypt runs, atomically in the store, so
+            // that even several server processes cannot let guesses slip past the limit; within
+            // this process attempts on one name run one at a time, and a success clears the
+            // count before the next one is taken.
+            let throttle_key = username.as_ref().map(Username::normalized);
+            let _one_at_a_time = throttle_key.as_deref().map(|key| inner.login_stripes.lock(key));
+            if let Some(key) = &throttle_key {
+                let verdict =
+                    inner
+                        .store
+                        .take_login_attempt(key, &inner.config.lockout, now())?;
+                match verdict {
+                    AttemptVerdict::Locked(throttle) => {
+                        let retry_after = throttle.retry_after(now()).unwrap_or(1);
+                        inner.record(
+                            audit::event(AuditAction::Login, false)
+                                .ip(client.ip.clone())
+                                .detail(format!("locked; retry after {retry_after}s")),
+                        );
+                        return Err(AuthError::TooManyAttempts { retry_after });
+                    }
+                    AttemptVerdict::Counted(throttle) => {
+                        if let Some(until) = throttle.locked_until
+                            && inner.config.lockout.delay_after(throttle.failures).is_some()
+                        {
+                            inner.record(
+                                audit::event(AuditAction::LoginLocked, true)
+                                    .ip(client.ip.clone())
+                                    .detail(format!(
+                                        "{} failures; locked until {until} unless this attempt succeeds",
+                                        throttle.failures
+                                    )),
+                            );
+                        }
+                    }
+                }
+            }
+            let user = match &username {
+                Some(username) => inner.store.user_by_username(username)?,
+                None => None,
+            };
+            let audit_failure = |user: Option<UserId>, why: &str| {
+                let event = audit::event(AuditAction::Login, false)
+                    .ip(client.ip.clone())
+                    .detail(why);
+                inner.record(match user {
+                    Some(user) => event.on(user),
+                    None => event,
+                });
+            };
+            let Some(user) = user else {
+                inner.hasher.verify_dummy(&attempt.password);
+                audit_failure(None, "unknown_user");
+                return Err(AuthError::InvalidCredentials);
+            };
+            if !inner.hasher.verify(&attempt.password, &user.password_hash) {
+                audit_failure(Some(user.id), "wrong_password");
+                return Err(AuthError::InvalidCredentials);
+            }
+            if let Some(key) = &throttle_key {
+                inner.store.clear_login_failures(key)?;
+            }
+            if !user.is_active {
+                audit_failure(Some(user.id), "disabled");
+                return Err(AuthError::AccountDisabled);
+            }
+            let user = inner.upgrade_hash(user, &attempt.password);
+            let ip = client.ip.clone();
+            let pair = inner.open_session(&user, client, ttl, None)?;
+            inner.record(
+                audit::event(AuditAction::Login, true)
+                    .by(user.id)
+                    .on(user.id)
+                    .ip(ip)
+                    .detail("password"),
+            );
+            Ok(pair)
+        })
+        .await
+    }
+}
