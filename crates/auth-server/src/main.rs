@@ -13,7 +13,7 @@ use auth_server::{
 use clap::{Parser, Subcommand};
 
 /// The authentication server. Settings: config/default.toml, config/{AUTH_ENV}.toml, then
-/// AUTH__SECTION__KEY environment variables (see README.md).
+/// AUTH__SECTION__KEY environment variables (see docs/operations.md).
 #[derive(Parser)]
 #[command(name = "auth-server", version, about)]
 struct Cli {

@@ -72,7 +72,7 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// All settings. Names are fixed: see README.md.
+/// All settings. Names are fixed: see docs/operations.md.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
