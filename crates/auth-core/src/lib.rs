@@ -8,7 +8,8 @@
 //!   [`auth_domain::Store`]. Its async methods run bcrypt and store calls on tokio's blocking
 //!   pool.
 //! - [`MemoryStore`] (feature `memory`, on by default): a store for tests.
-//! - `testing` (feature `testing`): the store contract suite every store must pass.
+//! - `store_contract` (feature `store-contract`): the store contract suite every store must
+//!   pass, and `store_contract_tests!` to run it as tests.
 //!
 //! # Embedding
 //! ```
@@ -63,8 +64,8 @@ mod token;
 
 #[cfg(feature = "memory")]
 mod memory;
-#[cfg(feature = "testing")]
-pub mod testing;
+#[cfg(feature = "store-contract")]
+pub mod store_contract;
 
 pub use admin::{Actor, MAX_PAGE};
 pub use api_keys::API_KEY_PREFIX;
