@@ -11,6 +11,12 @@
 //! ```text
 //! // The expression is evaluated once per test; `None` skips the test.
 //! auth_core::store_contract_tests!(Some(Box::new(MyStore::new())));
+//!
+//! // Outer attributes in front apply to every generated test.
+//! auth_core::store_contract_tests!(
+//!     #[cfg_attr(not(my_db_tests), ignore = "set MY_DB_URL to run")]
+//!     MyStore::from_env()
+//! );
 //! ```
 
 mod api_keys;
@@ -31,13 +37,26 @@ use auth_domain::{
 };
 use chrono::TimeDelta;
 
-/// Generates one `#[test]` per contract behaviour. `$fixture` is an expression evaluated in each
-/// test, giving `Option<F>` where `F` dereferences to an empty store; `None` skips the test (the
-/// fixture should say why, e.g. that no PostgreSQL URL was configured).
+/// Generates one `#[test]` per contract behaviour.
+///
+/// `$fixture` is an expression evaluated in each test, giving `Option<F>` where `F` dereferences
+/// to an empty store; `None` skips the test (the fixture should say why, e.g. that no PostgreSQL
+/// URL was configured). Outer attributes written before the expression are put on every
+/// generated test, after `#[test]`:
+///
+/// ```text
+/// auth_core::store_contract_tests!(Some(Box::new(MyStore::new())));
+/// auth_core::store_contract_tests!(#[ignore = "slow"] Some(Box::new(MyStore::new())));
+/// ```
 #[macro_export]
 macro_rules! store_contract_tests {
-    ($fixture:expr) => {
-        $crate::store_contract_tests!(@each $fixture;
+    // Internal: collects the leading attributes one at a time (a repetition of attributes
+    // followed by an expression would be ambiguous, as an expression may start with `#[`).
+    (@attrs [$($attrs:tt)*] #[$attr:meta] $($rest:tt)+) => {
+        $crate::store_contract_tests!(@attrs [$($attrs)* #[$attr]] $($rest)+);
+    };
+    (@attrs $attrs:tt $fixture:expr) => {
+        $crate::store_contract_tests!(@each $attrs $fixture;
             creates_and_finds_users,
             usernames_are_unique_without_regard_to_case,
             emails_are_unique_without_regard_to_case,
@@ -71,15 +90,27 @@ macro_rules! store_contract_tests {
             revoking_an_api_key_ends_the_sessions_opened_with_it,
         );
     };
-    (@each $fixture:expr; $($name:ident),* $(,)?) => {
+    // Internal: one test per name, each given the attributes (kept as one token tree here so
+    // that they can be repeated inside the repetition over names).
+    (@each $attrs:tt $fixture:expr; $($name:ident),* $(,)?) => {
         $(
-            #[test]
-            fn $name() {
-                if let Some(fixture) = $fixture {
-                    $crate::store_contract::$name(&*fixture);
-                }
-            }
+            $crate::store_contract_tests!(@one $attrs $fixture; $name);
         )*
+    };
+    (@one [$(#[$attr:meta])*] $fixture:expr; $name:ident) => {
+        #[test]
+        $(#[$attr])*
+        fn $name() {
+            if let Some(fixture) = $fixture {
+                $crate::store_contract::$name(&*fixture);
+            }
+        }
+    };
+    (#[$attr:meta] $($rest:tt)+) => {
+        $crate::store_contract_tests!(@attrs [#[$attr]] $($rest)+);
+    };
+    ($fixture:expr) => {
+        $crate::store_contract_tests!(@attrs [] $fixture);
     };
 }
 
