@@ -12,7 +12,8 @@
 //! - [`PasswordHasher`] (feature `service`): bcrypt with a configurable cost, the 72-byte rule,
 //!   upgrade detection.
 //! - [`MemoryStore`] (feature `memory`, on by default): a store for tests.
-//! - `store_contract` (feature `store-contract`): the contract suite every store must pass.
+//! - `store_contract` (feature `store-contract`): the store contract suite every store must
+//!   pass, and `store_contract_tests!` to run it as tests.
 //!
 //! # Verifying only
 //! ```toml
@@ -101,8 +102,8 @@ mod strength;
 
 #[cfg(feature = "memory")]
 mod memory;
-#[cfg(feature = "testing")]
-pub mod testing;
+#[cfg(feature = "store-contract")]
+pub mod store_contract;
 
 pub use keygen::{PemKeyPair, generate_key_pair};
 pub use token::{

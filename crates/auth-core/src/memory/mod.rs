@@ -1,0 +1,67 @@
+//! An in-memory [`Store`](auth_domain::Store) for tests and embedders' tests. It passes the same
+//! contract suite as the diesel stores; it keeps nothing across restarts.
+//!
+//! The state and the lock live here; each store trait's implementation has its own file.
+
+use std::{
+    collections::HashMap,
+    sync::{Mutex, MutexGuard},
+};
+
+use auth_domain::{
+    ApiKey, ApiKeyId, AuditEvent, LoginThrottle, RefreshTokenHash, Session, SessionId, User, UserId,
+};
+use chrono::{DateTime, Utc};
+
+mod api_keys;
+mod audit;
+mod login_throttle;
+mod sessions;
+mod users;
+
+struct RefreshRecord {
+    session: SessionId,
+    superseded_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Default)]
+struct State {
+    users: HashMap<UserId, User>,
+    sessions: HashMap<SessionId, Session>,
+    refresh_tokens: HashMap<RefreshTokenHash, RefreshRecord>,
+    api_keys: HashMap<ApiKeyId, (ApiKey, String)>,
+    audit: Vec<AuditEvent>,
+    throttles: HashMap<String, LoginThrottle>,
+}
+
+/// One page of `items` (already filtered and sorted) and how many there are in all.
+fn page<T>(items: Vec<T>, offset: u32, limit: u32) -> (Vec<T>, u64) {
+    let total = items.len() as u64;
+    let page = items
+        .into_iter()
+        .skip(offset as usize)
+        .take(limit as usize)
+        .collect();
+    (page, total)
+}
+
+/// A thread-safe store that lives in memory.
+#[derive(Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock leaves consistent data (every write is one insert), so
+        // a poisoned lock is still usable.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}

@@ -1,0 +1,149 @@
+//! [`UserStore`] for [`MemoryStore`], with the guard that keeps the last active admin.
+
+use auth_domain::{
+    Conflict, NewUser, PasswordHash, Role, SessionId, StoreError, User, UserChanges, UserId,
+    UserQuery, UserStore, Username,
+};
+use chrono::{DateTime, Utc};
+
+use super::{MemoryStore, State, page};
+
+fn is_active_admin(user: &User) -> bool {
+    user.role == Role::Admin && user.is_active
+}
+
+impl State {
+    /// Whether `id` is the only active admin.
+    fn is_last_admin(&self, id: UserId) -> bool {
+        self.users.get(&id).is_some_and(is_active_admin)
+            && !self
+                .users
+                .values()
+                .any(|u| u.id != id && is_active_admin(u))
+    }
+
+    fn conflict_with(&self, candidate: &User) -> Option<Conflict> {
+        self.users
+            .values()
+            .filter(|u| u.id != candidate.id)
+            .find_map(|u| {
+                if u.username.normalized() == candidate.username.normalized() {
+                    Some(Conflict::Username)
+                } else if u.email.is_some()
+                    && u.email.as_ref().map(|e| e.normalized())
+                        == candidate.email.as_ref().map(|e| e.normalized())
+                {
+                    Some(Conflict::Email)
+                } else {
+                    None
+                }
+            })
+    }
+}
+
+impl UserStore for MemoryStore {
+    fn create_user(&self, new: NewUser) -> Result<User, StoreError> {
+        let mut state = self.state();
+        let user = new.into_user();
+        if let Some(conflict) = state.conflict_with(&user) {
+            return Err(StoreError::Conflict(conflict));
+        }
+        state.users.insert(user.id, user.clone());
+        Ok(user)
+    }
+
+    fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        Ok(self.state().users.get(&id).cloned())
+    }
+
+    fn user_by_username(&self, username: &Username) -> Result<Option<User>, StoreError> {
+        let key = username.normalized();
+        Ok(self
+            .state()
+            .users
+            .values()
+            .find(|u| u.username.normalized() == key)
+            .cloned())
+    }
+
+    fn update_user(&self, id: UserId, changes: &UserChanges) -> Result<User, StoreError> {
+        let mut state = self.state();
+        let mut user = state.users.get(&id).cloned().ok_or(StoreError::NotFound)?;
+        changes.apply_to(&mut user);
+        if let Some(conflict) = state.conflict_with(&user) {
+            return Err(StoreError::Conflict(conflict));
+        }
+        if state.is_last_admin(id) && !is_active_admin(&user) {
+            return Err(StoreError::Conflict(Conflict::LastAdmin));
+        }
+        state.users.insert(id, user.clone());
+        Ok(user)
+    }
+
+    fn replace_password_hash(
+        &self,
+        id: UserId,
+        expected: &PasswordHash,
+        new: &PasswordHash,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        match state.users.get_mut(&id) {
+            Some(user) if &user.password_hash == expected => {
+                user.password_hash = new.clone();
+                user.updated_at = at;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    fn delete_user(&self, id: UserId) -> Result<(), StoreError> {
+        let mut state = self.state();
+        if !state.users.contains_key(&id) {
+            return Err(StoreError::NotFound);
+        }
+        if state.is_last_admin(id) {
+            return Err(StoreError::Conflict(Conflict::LastAdmin));
+        }
+        state.users.remove(&id);
+        let sessions: Vec<SessionId> = state
+            .sessions
+            .values()
+            .filter(|s| s.user_id == id)
+            .map(|s| s.id)
+            .collect();
+        for session in &sessions {
+            state.sessions.remove(session);
+        }
+        state
+            .refresh_tokens
+            .retain(|_, r| !sessions.contains(&r.session));
+        state.api_keys.retain(|_, (key, _)| key.user_id != id);
+        Ok(())
+    }
+
+    fn list_users(&self, query: &UserQuery) -> Result<(Vec<User>, u64), StoreError> {
+        let state = self.state();
+        let needle = query.q.as_deref().map(str::to_lowercase);
+        let mut users: Vec<User> = state
+            .users
+            .values()
+            .filter(|u| {
+                needle.as_deref().is_none_or(|needle| {
+                    u.username.normalized().contains(needle)
+                        || u.email
+                            .as_ref()
+                            .is_some_and(|e| e.normalized().contains(needle))
+                })
+            })
+            .cloned()
+            .collect();
+        users.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
+        Ok(page(users, query.offset, query.limit))
+    }
+
+    fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}

@@ -1,0 +1,166 @@
+//! The store contract: the behaviour every [`Store`](auth_domain::Store) implementation must
+//! have.
+//!
+//! Each function checks one behaviour against a fresh, empty store and panics when it is not
+//! met; they are grouped by store trait (users with the admin rules, sessions with refresh
+//! rotation, API keys, audit, login throttling).
+//! [`store_contract_tests!`](crate::store_contract_tests) turns the whole list into `#[test]`s;
+//! this workspace runs it against [`MemoryStore`](crate::MemoryStore), SQLite and PostgreSQL,
+//! and a custom store can run it too:
+//!
+//! ```text
+//! // The expression is evaluated once per test; `None` skips the test.
+//! auth_core::store_contract_tests!(Some(Box::new(MyStore::new())));
+//!
+//! // Outer attributes in front apply to every generated test.
+//! auth_core::store_contract_tests!(
+//!     #[cfg_attr(not(my_db_tests), ignore = "set MY_DB_URL to run")]
+//!     MyStore::from_env()
+//! );
+//! ```
+
+mod api_keys;
+mod audit;
+mod login_throttle;
+mod sessions;
+mod users;
+
+pub use api_keys::*;
+pub use audit::*;
+pub use login_throttle::*;
+pub use sessions::*;
+pub use users::*;
+
+use auth_domain::{
+    ApiKey, ApiKeyId, ClientInfo, NewApiKey, NewSession, NewUser, PasswordHash, RefreshTokenHash,
+    Role, Session, SessionId, UserId, Username, now,
+};
+use chrono::TimeDelta;
+
+/// Generates one `#[test]` per contract behaviour.
+///
+/// `$fixture` is an expression evaluated in each test, giving `Option<F>` where `F` dereferences
+/// to an empty store; `None` skips the test (the fixture should say why, e.g. that no PostgreSQL
+/// URL was configured). Outer attributes written before the expression are put on every
+/// generated test, after `#[test]`:
+///
+/// ```text
+/// auth_core::store_contract_tests!(Some(Box::new(MyStore::new())));
+/// auth_core::store_contract_tests!(#[ignore = "slow"] Some(Box::new(MyStore::new())));
+/// ```
+#[macro_export]
+macro_rules! store_contract_tests {
+    // Internal: collects the leading attributes one at a time (a repetition of attributes
+    // followed by an expression would be ambiguous, as an expression may start with `#[`).
+    (@attrs [$($attrs:tt)*] #[$attr:meta] $($rest:tt)+) => {
+        $crate::store_contract_tests!(@attrs [$($attrs)* #[$attr]] $($rest)+);
+    };
+    (@attrs $attrs:tt $fixture:expr) => {
+        $crate::store_contract_tests!(@each $attrs $fixture;
+            creates_and_finds_users,
+            usernames_are_unique_without_regard_to_case,
+            emails_are_unique_without_regard_to_case,
+            update_changes_only_the_given_fields,
+            update_to_a_taken_username_or_email_conflicts,
+            update_of_an_unknown_user_is_not_found,
+            times_round_trip_to_the_microsecond,
+            sessions_are_found_with_their_user,
+            sessions_need_an_existing_user,
+            revoking_a_session_keeps_its_first_end_time,
+            revoking_user_sessions_can_spare_one,
+            concurrent_registrations_of_one_name_yield_one_user,
+            ping_answers,
+            user_sessions_are_listed_newest_first,
+            rotation_replaces_the_token_and_renews_the_session,
+            a_token_rotated_within_the_grace_period_rotates_again,
+            reuse_after_the_grace_period_revokes_the_session,
+            unknown_tokens_and_ended_sessions_do_not_rotate,
+            concurrent_rotations_of_one_token_keep_one_session,
+            sessions_without_a_refresh_token_cannot_be_refreshed,
+            the_last_active_admin_cannot_be_demoted_disabled_or_deleted,
+            concurrent_demotions_of_the_last_two_admins_leave_one,
+            deleting_a_user_removes_their_sessions_and_keys,
+            users_are_listed_filtered_and_paged,
+            api_keys_are_found_by_prefix_with_their_user,
+            api_keys_are_revoked_only_by_their_owner,
+            audit_events_are_filtered_by_user_and_time,
+            login_attempts_lock_a_username_and_success_clears_them,
+            concurrent_login_attempts_never_pass_the_limit,
+            password_hash_upgrades_never_undo_a_change,
+            revoking_an_api_key_ends_the_sessions_opened_with_it,
+        );
+    };
+    // Internal: one test per name, each given the attributes (kept as one token tree here so
+    // that they can be repeated inside the repetition over names).
+    (@each $attrs:tt $fixture:expr; $($name:ident),* $(,)?) => {
+        $(
+            $crate::store_contract_tests!(@one $attrs $fixture; $name);
+        )*
+    };
+    (@one [$(#[$attr:meta])*] $fixture:expr; $name:ident) => {
+        #[test]
+        $(#[$attr])*
+        fn $name() {
+            if let Some(fixture) = $fixture {
+                $crate::store_contract::$name(&*fixture);
+            }
+        }
+    };
+    (#[$attr:meta] $($rest:tt)+) => {
+        $crate::store_contract_tests!(@attrs [#[$attr]] $($rest)+);
+    };
+    ($fixture:expr) => {
+        $crate::store_contract_tests!(@attrs [] $fixture);
+    };
+}
+
+fn new_user(name: &str) -> NewUser {
+    NewUser {
+        id: UserId::new(),
+        username: Username::parse(name).expect("test usernames are valid"),
+        email: None,
+        password_hash: PasswordHash::new(format!("$2b$04$hash-of-{name}")),
+        role: Role::User,
+        created_at: now(),
+    }
+}
+
+fn new_session(user: UserId) -> NewSession {
+    let at = now();
+    NewSession {
+        session: Session {
+            id: SessionId::new(),
+            user_id: user,
+            created_at: at,
+            last_used_at: at,
+            idle_expires_at: at + TimeDelta::days(14),
+            expires_at: at + TimeDelta::days(90),
+            revoked_at: None,
+            client: ClientInfo {
+                ip: Some("203.0.113.7".into()),
+                user_agent: Some("contract-test/1.0".into()),
+            },
+            api_key: None,
+        },
+        refresh_token_hash: Some(RefreshTokenHash::new(format!(
+            "digest-{}",
+            SessionId::new()
+        ))),
+    }
+}
+
+fn new_api_key(user: UserId, prefix: &str) -> NewApiKey {
+    NewApiKey {
+        key: ApiKey {
+            id: ApiKeyId::new(),
+            user_id: user,
+            name: format!("key {prefix}"),
+            prefix: prefix.to_owned(),
+            created_at: now(),
+            expires_at: None,
+            last_used_at: None,
+            revoked_at: None,
+        },
+        key_hash: format!("hash-of-{prefix}"),
+    }
+}

@@ -1,0 +1,103 @@
+//! [`LoginThrottleStore`] for [`DieselStore`].
+
+use auth_domain::{AttemptVerdict, LockoutPolicy, LoginThrottle, LoginThrottleStore, StoreError};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+use super::{DieselStore, store_error, transaction};
+use crate::{connection::DbConnection, rows::naive, schema::login_throttles};
+
+impl LoginThrottleStore for DieselStore {
+    fn take_login_attempt(
+        &self,
+        username: &str,
+        policy: &LockoutPolicy,
+        at: DateTime<Utc>,
+    ) -> Result<AttemptVerdict, StoreError> {
+        // Two first attempts on one name can both find no row and both insert; the loser of
+        // that race retries, and then finds the row.
+        let mut conn = self.conn()?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.take_login_attempt_once(&mut conn, username, policy, at) {
+                Err(StoreError::Conflict(_)) if attempt < 3 => continue,
+                other => return other,
+            }
+        }
+    }
+
+    fn clear_login_failures(&self, username: &str) -> Result<(), StoreError> {
+        diesel::delete(login_throttles::table.find(username))
+            .execute(&mut *self.conn()?)
+            .map_err(store_error)?;
+        Ok(())
+    }
+}
+
+impl DieselStore {
+    fn take_login_attempt_once(
+        &self,
+        conn: &mut DbConnection,
+        username: &str,
+        policy: &LockoutPolicy,
+        at: DateTime<Utc>,
+    ) -> Result<AttemptVerdict, StoreError> {
+        let at_naive = naive(at);
+        transaction(conn, |conn| {
+            // Count the attempt unless locked, in one write: concurrent attempts serialize on
+            // the row, and each sees the lock the one before it may have set.
+            let counted = diesel::update(
+                login_throttles::table.find(username).filter(
+                    login_throttles::locked_until
+                        .is_null()
+                        .or(login_throttles::locked_until.le(at_naive)),
+                ),
+            )
+            .set((
+                login_throttles::failures.eq(login_throttles::failures + 1),
+                login_throttles::updated_at.eq(at_naive),
+            ))
+            .execute(conn)
+            .map_err(store_error)?;
+            let row = login_throttles::table
+                .find(username)
+                .select((login_throttles::failures, login_throttles::locked_until))
+                .first::<(i32, Option<chrono::NaiveDateTime>)>(conn)
+                .optional()
+                .map_err(store_error)?;
+            let failures = match (counted, row) {
+                (0, Some((failures, locked_until))) => {
+                    return Ok(AttemptVerdict::Locked(LoginThrottle {
+                        failures: u32::try_from(failures).unwrap_or(u32::MAX),
+                        locked_until: locked_until.map(|t| t.and_utc()),
+                    }));
+                }
+                (0, None) => {
+                    diesel::insert_into(login_throttles::table)
+                        .values((
+                            login_throttles::username_normalized.eq(username),
+                            login_throttles::failures.eq(1),
+                            login_throttles::updated_at.eq(at_naive),
+                        ))
+                        .execute(conn)
+                        .map_err(store_error)?;
+                    1
+                }
+                (_, Some((failures, _))) => u32::try_from(failures).unwrap_or(u32::MAX),
+                (_, None) => return Err(StoreError::NotFound),
+            };
+            let locked_until = policy.delay_after(failures).map(|delay| at + delay);
+            if let Some(until) = locked_until {
+                diesel::update(login_throttles::table.find(username))
+                    .set(login_throttles::locked_until.eq(naive(until)))
+                    .execute(conn)
+                    .map_err(store_error)?;
+            }
+            Ok(AttemptVerdict::Counted(LoginThrottle {
+                failures,
+                locked_until,
+            }))
+        })
+    }
+}

@@ -1,0 +1,95 @@
+//! The store traits implemented once over [`DbConnection`], for both backends: this module
+//! holds the store, its connections, error mapping and transactions; each trait's
+//! implementation has its own file.
+
+use std::fmt;
+
+use auth_domain::{Conflict, StoreError};
+use diesel::{
+    prelude::*,
+    result::{DatabaseErrorKind, Error as DieselError},
+};
+
+use crate::connection::{Backend, ConnectError, DbConnection, DbPool, PooledDb, open_pool};
+
+mod api_keys;
+mod audit;
+mod login_throttle;
+mod sessions;
+mod users;
+
+/// A [`Store`](auth_domain::Store) over SQLite or PostgreSQL. Methods block; call them from a
+/// blocking pool (as `auth_core::AuthService` does).
+pub struct DieselStore {
+    pool: DbPool,
+    backend: Backend,
+}
+
+impl fmt::Debug for DieselStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DieselStore")
+            .field("backend", &self.backend)
+            .field("pool_size", &self.pool.max_size())
+            .finish()
+    }
+}
+
+impl DieselStore {
+    /// Opens `sqlite://PATH` (creating the file and its folder) or `postgres://...`, applies
+    /// pending migrations, and opens a pool of at most `pool_size` connections.
+    pub fn connect(url: &str, pool_size: u32) -> Result<Self, ConnectError> {
+        let (pool, backend) = open_pool(url, pool_size)?;
+        Ok(Self { pool, backend })
+    }
+
+    /// Which backend this store talks to.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    fn conn(&self) -> Result<PooledDb, StoreError> {
+        self.pool.get().map_err(StoreError::unavailable)
+    }
+}
+
+/// Maps a driver error to what the domain may know: unique keys become conflicts, a missing
+/// parent row becomes not-found, everything else is "unavailable" (HTTP 503).
+fn store_error(e: DieselError) -> StoreError {
+    match e {
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+            // PostgreSQL names the index; SQLite names the column in the message.
+            let culprit = info.constraint_name().unwrap_or(info.message());
+            StoreError::Conflict(if culprit.contains("email") {
+                Conflict::Email
+            } else if culprit.contains("prefix") {
+                Conflict::KeyPrefix
+            } else {
+                Conflict::Username
+            })
+        }
+        DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _)
+        | DieselError::NotFound => StoreError::NotFound,
+        other => StoreError::unavailable(other),
+    }
+}
+
+/// Runs `work` in a transaction, keeping the domain error it returns.
+fn transaction<T>(
+    conn: &mut DbConnection,
+    work: impl FnOnce(&mut DbConnection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    enum TxError {
+        Store(StoreError),
+        Db(DieselError),
+    }
+    impl From<DieselError> for TxError {
+        fn from(e: DieselError) -> Self {
+            TxError::Db(e)
+        }
+    }
+    conn.transaction(|conn| work(conn).map_err(TxError::Store))
+        .map_err(|e| match e {
+            TxError::Store(e) => e,
+            TxError::Db(e) => store_error(e),
+        })
+}

@@ -1,0 +1,194 @@
+//! [`UserStore`] for [`DieselStore`], with the guard that keeps the last active admin.
+
+use auth_domain::{
+    Conflict, NewUser, PasswordHash, StoreError, User, UserChanges, UserId, UserQuery, UserStore,
+    Username,
+};
+use chrono::{DateTime, Utc};
+use diesel::{connection::SimpleConnection, prelude::*};
+
+use super::{DieselStore, store_error, transaction};
+use crate::{
+    connection::DbConnection,
+    rows::{UserChangeset, UserRow, naive},
+    schema::users,
+};
+
+/// Takes the row lock of every active admin (a write, so SQLite takes its write lock too), so
+/// that changes which could remove the last admin run one after the other.
+fn lock_admins(conn: &mut DbConnection) -> Result<(), StoreError> {
+    diesel::update(active_admins())
+        .set(users::role.eq(users::role))
+        .execute(conn)
+        .map_err(store_error)?;
+    Ok(())
+}
+
+type ActiveAdmins = diesel::dsl::Filter<
+    diesel::dsl::Filter<users::table, diesel::dsl::Eq<users::role, &'static str>>,
+    diesel::dsl::Eq<users::is_active, bool>,
+>;
+
+fn active_admins() -> ActiveAdmins {
+    users::table
+        .filter(users::role.eq("admin"))
+        .filter(users::is_active.eq(true))
+}
+
+fn count_active_admins(conn: &mut DbConnection) -> Result<i64, StoreError> {
+    active_admins()
+        .count()
+        .get_result(conn)
+        .map_err(store_error)
+}
+
+/// `%needle%` for LIKE, with LIKE's own characters escaped (by `\\`).
+fn like_pattern(needle: &str) -> String {
+    let escaped: String = needle
+        .to_lowercase()
+        .chars()
+        .flat_map(|c| match c {
+            '%' | '_' | '\\' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect();
+    format!("%{escaped}%")
+}
+
+fn load_user(conn: &mut DbConnection, id: &str) -> Result<Option<User>, StoreError> {
+    users::table
+        .find(id)
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
+        .map_err(store_error)?
+        .map(User::try_from)
+        .transpose()
+}
+
+impl UserStore for DieselStore {
+    fn create_user(&self, new: NewUser) -> Result<User, StoreError> {
+        let user = new.into_user();
+        diesel::insert_into(users::table)
+            .values(UserRow::from(&user))
+            .execute(&mut *self.conn()?)
+            .map_err(store_error)?;
+        Ok(user)
+    }
+
+    fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        load_user(&mut *self.conn()?, &id.to_string())
+    }
+
+    fn user_by_username(&self, username: &Username) -> Result<Option<User>, StoreError> {
+        users::table
+            .filter(users::username_normalized.eq(username.normalized()))
+            .select(UserRow::as_select())
+            .first(&mut *self.conn()?)
+            .optional()
+            .map_err(store_error)?
+            .map(User::try_from)
+            .transpose()
+    }
+
+    fn update_user(&self, id: UserId, changes: &UserChanges) -> Result<User, StoreError> {
+        let id = id.to_string();
+        let guarded = changes.role.is_some() || changes.is_active.is_some();
+        transaction(&mut *self.conn()?, |conn| {
+            let admins_before = if guarded {
+                lock_admins(conn)?;
+                count_active_admins(conn)?
+            } else {
+                0
+            };
+            let updated = diesel::update(users::table.find(&id))
+                .set(UserChangeset::from(changes))
+                .execute(conn)
+                .map_err(store_error)?;
+            if updated == 0 {
+                return Err(StoreError::NotFound);
+            }
+            if admins_before > 0 && count_active_admins(conn)? == 0 {
+                return Err(StoreError::Conflict(Conflict::LastAdmin));
+            }
+            load_user(conn, &id)?.ok_or(StoreError::NotFound)
+        })
+    }
+
+    fn replace_password_hash(
+        &self,
+        id: UserId,
+        expected: &PasswordHash,
+        new: &PasswordHash,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let replaced = diesel::update(
+            users::table
+                .find(id.to_string())
+                .filter(users::password_hash.eq(expected.expose())),
+        )
+        .set((
+            users::password_hash.eq(new.expose()),
+            users::updated_at.eq(naive(at)),
+        ))
+        .execute(&mut *self.conn()?)
+        .map_err(store_error)?;
+        Ok(replaced == 1)
+    }
+
+    fn delete_user(&self, id: UserId) -> Result<(), StoreError> {
+        let id = id.to_string();
+        transaction(&mut *self.conn()?, |conn| {
+            lock_admins(conn)?;
+            let admins_before = count_active_admins(conn)?;
+            let deleted = diesel::delete(users::table.find(&id))
+                .execute(conn)
+                .map_err(store_error)?;
+            if deleted == 0 {
+                return Err(StoreError::NotFound);
+            }
+            if admins_before > 0 && count_active_admins(conn)? == 0 {
+                return Err(StoreError::Conflict(Conflict::LastAdmin));
+            }
+            Ok(())
+        })
+    }
+
+    fn list_users(&self, query: &UserQuery) -> Result<(Vec<User>, u64), StoreError> {
+        let filtered = || {
+            let mut select = users::table.into_boxed();
+            if let Some(q) = &query.q {
+                let pattern = like_pattern(q);
+                select = select.filter(
+                    users::username_normalized
+                        .like(pattern.clone())
+                        .escape('\\')
+                        .or(users::email_normalized.like(pattern).escape('\\')),
+                );
+            }
+            select
+        };
+        let mut conn = self.conn()?;
+        let total: i64 = filtered()
+            .count()
+            .get_result(&mut *conn)
+            .map_err(store_error)?;
+        let users = filtered()
+            .order((users::created_at.asc(), users::id.asc()))
+            .limit(i64::from(query.limit))
+            .offset(i64::from(query.offset))
+            .select(UserRow::as_select())
+            .load(&mut *conn)
+            .map_err(store_error)?
+            .into_iter()
+            .map(User::try_from)
+            .collect::<Result<_, _>>()?;
+        Ok((users, u64::try_from(total).unwrap_or_default()))
+    }
+
+    fn ping(&self) -> Result<(), StoreError> {
+        self.conn()?
+            .batch_execute("SELECT 1")
+            .map_err(StoreError::unavailable)
+    }
+}
