@@ -14,15 +14,19 @@ use criterion::{Criterion, criterion_group, criterion_main};
 
 const PASSWORD: &str = "correct horse battery";
 
+const NEVER: LockoutPolicy = LockoutPolicy {
+    max_failures: u32::MAX,
+    base_delay: TimeDelta::seconds(1),
+    max_delay: TimeDelta::seconds(1),
+    decay: TimeDelta::seconds(1),
+};
+
 fn service() -> AuthService {
     let key = JwtKey::hmac(Algorithm::HS256, &[5u8; 32]).unwrap();
     let config = AuthConfig {
         // Repeated failures must keep running bcrypt, not hit the lock.
-        lockout: LockoutPolicy {
-            max_failures: u32::MAX,
-            base_delay: TimeDelta::seconds(1),
-            max_delay: TimeDelta::seconds(1),
-        },
+        lockout: NEVER,
+        user_lockout: NEVER,
         ..AuthConfig::default()
     };
     AuthService::new(

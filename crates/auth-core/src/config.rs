@@ -23,15 +23,22 @@ pub struct AuthConfig {
     pub refresh_reuse_grace: TimeDelta,
     /// The least zxcvbn score (0–4) a new password needs; 0 disables the check.
     pub password_min_strength: u8,
-    /// When failed logins lock a username.
+    /// When failed password checks on one username from one client address lock that client
+    /// out of the account (`security.max_failed_logins`).
     pub lockout: LockoutPolicy,
+    /// When failed password checks on one username from all clients lock the account for
+    /// everyone (`security.max_failed_logins_per_user`): a much higher limit, against guessing
+    /// spread over many addresses.
+    pub user_lockout: LockoutPolicy,
 }
 
 impl Default for AuthConfig {
     /// 15-minute access tokens (clamped to 1 minute – 1 hour), passwords of 8 characters or
     /// more with a zxcvbn score of 3 or more, sessions idle for 14 days at most and 90 days in
-    /// all, a 10-second reuse grace, and a 30-second lock after 5 failed logins in a row,
-    /// doubling with each further failure up to an hour.
+    /// all, a 10-second reuse grace; a 30-second lock after 5 failed logins in a row from one
+    /// client, doubling with each further failure up to an hour, forgotten after 15 quiet
+    /// minutes; and the same lock after 50 failures from all clients, forgotten after a quiet
+    /// hour.
     fn default() -> Self {
         Self {
             access_ttl: TimeDelta::minutes(15),
@@ -46,6 +53,13 @@ impl Default for AuthConfig {
                 max_failures: 5,
                 base_delay: TimeDelta::seconds(30),
                 max_delay: TimeDelta::hours(1),
+                decay: TimeDelta::minutes(15),
+            },
+            user_lockout: LockoutPolicy {
+                max_failures: 50,
+                base_delay: TimeDelta::seconds(30),
+                max_delay: TimeDelta::hours(1),
+                decay: TimeDelta::hours(1),
             },
         }
     }

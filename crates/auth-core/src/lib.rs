@@ -88,6 +88,8 @@ mod config;
 #[cfg(feature = "service")]
 mod error;
 #[cfg(feature = "service")]
+mod lockout;
+#[cfg(feature = "service")]
 mod login;
 #[cfg(feature = "service")]
 mod password;

@@ -8,13 +8,12 @@ use std::{
     sync::{Mutex, MutexGuard},
 };
 
-use auth_domain::{
-    AttemptVerdict, AuditAction, ClientInfo, Password, PasswordError, User, UserId, Username, now,
-};
+use auth_domain::{AuditAction, ClientInfo, Password, PasswordError, User, UserId, Username, now};
 
 use crate::{
     audit::{self, EventBuilder},
     error::AuthError,
+    lockout::PasswordAttempt,
     service::{AuthService, Inner},
     sessions::TokenPair,
 };
@@ -118,44 +117,11 @@ impl AuthService {
         let ttl = self.access_ttl(attempt.expires_in);
         self.blocking(move |inner| {
             let username = Username::parse(&attempt.username).ok();
-            // Failures count per name, existing or not, so a lock says nothing about accounts.
-            // The attempt is taken (counted) before bcrypt runs, atomically in the store, so
-            // that even several server processes cannot let guesses slip past the limit; within
-            // this process attempts on one name run one at a time, and a success clears the
-            // count before the next one is taken.
-            let throttle_key = username.as_ref().map(Username::normalized);
-            let _one_at_a_time = throttle_key.as_deref().map(|key| inner.login_stripes.lock(key));
-            if let Some(key) = &throttle_key {
-                let verdict =
-                    inner
-                        .store
-                        .take_login_attempt(key, &inner.config.lockout, now())?;
-                match verdict {
-                    AttemptVerdict::Locked(throttle) => {
-                        let retry_after = throttle.retry_after(now()).unwrap_or(1);
-                        inner.record(
-                            audit::event(AuditAction::Login, false)
-                                .ip(client.ip.clone())
-                                .detail(format!("locked; retry after {retry_after}s")),
-                        );
-                        return Err(AuthError::TooManyAttempts { retry_after });
-                    }
-                    AttemptVerdict::Counted(throttle) => {
-                        if let Some(until) = throttle.locked_until
-                            && inner.config.lockout.delay_after(throttle.failures).is_some()
-                        {
-                            inner.record(
-                                audit::event(AuditAction::LoginLocked, true)
-                                    .ip(client.ip.clone())
-                                    .detail(format!(
-                                        "{} failures; locked until {until} unless this attempt succeeds",
-                                        throttle.failures
-                                    )),
-                            );
-                        }
-                    }
-                }
-            }
+            // A name that cannot exist is refused like a wrong password, without a count.
+            let lockout = username
+                .as_ref()
+                .map(|name| inner.take_password_attempt(name, &client, AuditAction::Login))
+                .transpose()?;
             let user = match &username {
                 Some(username) => inner.store.user_by_username(username)?,
                 None => None,
@@ -172,15 +138,15 @@ impl AuthService {
             let Some(user) = user else {
                 inner.hasher.verify_dummy(&attempt.password);
                 audit_failure(None, "unknown_user");
+                lockout.map(PasswordAttempt::failed).transpose()?;
                 return Err(AuthError::InvalidCredentials);
             };
             if !inner.hasher.verify(&attempt.password, &user.password_hash) {
                 audit_failure(Some(user.id), "wrong_password");
+                lockout.map(PasswordAttempt::failed).transpose()?;
                 return Err(AuthError::InvalidCredentials);
             }
-            if let Some(key) = &throttle_key {
-                inner.store.clear_login_failures(key)?;
-            }
+            lockout.map(PasswordAttempt::succeeded).transpose()?;
             if !user.is_active {
                 audit_failure(Some(user.id), "disabled");
                 return Err(AuthError::AccountDisabled);

@@ -1,9 +1,9 @@
 use chrono::{DateTime, Utc};
 
 use crate::{
-    ApiKey, ApiKeyId, AttemptVerdict, AuditEvent, AuditQuery, LockoutPolicy, NewApiKey, NewSession,
-    NewUser, PasswordHash, RefreshOutcome, RefreshRotation, Session, SessionId, SessionRevocation,
-    User, UserChanges, UserId, UserQuery, Username,
+    ApiKey, ApiKeyId, AttemptVerdict, AuditEvent, AuditQuery, LockoutPolicy, LoginThrottle,
+    NewApiKey, NewSession, NewUser, PasswordHash, RefreshOutcome, RefreshRotation, Session,
+    SessionId, SessionRevocation, User, UserChanges, UserId, UserQuery, Username,
 };
 
 /// Which unique value a write collided with.
@@ -137,19 +137,22 @@ pub trait AuditStore: Send + Sync {
 
 /// Failed-login counting per username (existing or not). Methods block.
 pub trait LoginThrottleStore: Send + Sync {
-    /// Takes a login attempt for `username` (a normalized username) at `at`, atomically: if it
-    /// is locked, [`AttemptVerdict::Locked`] and nothing changes; otherwise the attempt is
-    /// counted as a failure (a success clears it afterwards) and the username is locked as
-    /// `policy` says. Counting before the password is checked means concurrent guesses cannot
-    /// slip past the limit while bcrypt runs.
+    /// Takes a login attempt for `key` (e.g. a normalized username and a client address) at
+    /// `at`, atomically: if it is locked, [`AttemptVerdict::Locked`] and nothing changes;
+    /// otherwise the attempt is counted as a failure (a success clears it afterwards) and the
+    /// key is locked as `policy` says. A count whose last failure is older than `policy.decay`
+    /// starts again from zero. Counting before the password is checked means concurrent guesses
+    /// cannot slip past the limit while bcrypt runs.
     fn take_login_attempt(
         &self,
-        username: &str,
+        key: &str,
         policy: &LockoutPolicy,
         at: DateTime<Utc>,
     ) -> Result<AttemptVerdict, StoreError>;
-    /// Forgets the failures of `username` (after a successful login).
-    fn clear_login_failures(&self, username: &str) -> Result<(), StoreError>;
+    /// The record of `key`, if any, without changing it.
+    fn login_throttle(&self, key: &str) -> Result<Option<LoginThrottle>, StoreError>;
+    /// Forgets the failures of `key` (after a successful login).
+    fn clear_login_failures(&self, key: &str) -> Result<(), StoreError>;
 }
 
 /// Everything the authentication service needs from persistence.

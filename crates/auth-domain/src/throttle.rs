@@ -1,6 +1,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 
-/// When repeated login failures lock a username, and for how long.
+/// When repeated login failures lock a throttle key (a username from one client, or a username
+/// from all clients), for how long, and when the count is forgotten.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LockoutPolicy {
     /// Failures that trigger the first lock.
@@ -9,9 +10,25 @@ pub struct LockoutPolicy {
     pub base_delay: TimeDelta,
     /// The longest lock.
     pub max_delay: TimeDelta,
+    /// A count with no failure for this long starts again from zero (so one guess each time a
+    /// lock ends cannot keep a key locked forever, and old typos are forgotten).
+    pub decay: TimeDelta,
 }
 
 impl LockoutPolicy {
+    /// The failures that still count at `at` for a record whose last failure was at `last`.
+    pub fn live_failures(
+        &self,
+        failures: u32,
+        last: Option<DateTime<Utc>>,
+        at: DateTime<Utc>,
+    ) -> u32 {
+        match last {
+            Some(last) if at - last >= self.decay => 0,
+            _ => failures,
+        }
+    }
+
     /// How long to lock after the `failures`-th failure in a row: nothing before
     /// `max_failures`, then `base_delay`, doubling with every further failure, up to `max_delay`.
     pub fn delay_after(&self, failures: u32) -> Option<TimeDelta> {
@@ -35,13 +52,15 @@ pub enum AttemptVerdict {
     Counted(LoginThrottle),
 }
 
-/// The failed-login record of one username.
+/// The failed-login record of one throttle key.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LoginThrottle {
-    /// Failures in a row since the last success.
+    /// Failures in a row since the last success (or since the count decayed).
     pub failures: u32,
     /// Until when logins are refused, if locked.
     pub locked_until: Option<DateTime<Utc>>,
+    /// When the last failure was counted.
+    pub last_failure_at: Option<DateTime<Utc>>,
 }
 
 impl LoginThrottle {
@@ -65,6 +84,7 @@ mod tests {
             max_failures: 5,
             base_delay: TimeDelta::seconds(30),
             max_delay: TimeDelta::seconds(300),
+            decay: TimeDelta::minutes(15),
         };
         let delays: Vec<_> = (3..=11)
             .map(|n| policy.delay_after(n).map(|d| d.num_seconds()))
@@ -92,6 +112,7 @@ mod tests {
         let locked = LoginThrottle {
             failures: 5,
             locked_until: Some(now + TimeDelta::milliseconds(1500)),
+            last_failure_at: Some(now),
         };
         assert_eq!(locked.retry_after(now), Some(2));
         assert_eq!(locked.retry_after(now + TimeDelta::seconds(2)), None);

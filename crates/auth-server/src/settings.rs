@@ -199,6 +199,12 @@ pub struct SecuritySettings {
     pub lockout_secs: i64,
     /// The longest lock.
     pub max_lockout_secs: i64,
+    /// A client's failure count on a username is forgotten after this long without failures.
+    pub failure_decay_secs: i64,
+    /// Failures on one username from all clients before it is locked for everyone.
+    pub max_failed_logins_per_user: u32,
+    /// The all-clients failure count is forgotten after this long without failures.
+    pub user_failure_window_secs: i64,
     /// Per-client-IP limit on login, token, register and refresh.
     pub rate_limit_per_minute: u32,
     /// Header that carries an API key.

@@ -242,6 +242,13 @@ pub fn build_state(settings: &Settings, env: AppEnv) -> anyhow::Result<AuthState
             max_failures: settings.security.max_failed_logins,
             base_delay: TimeDelta::seconds(settings.security.lockout_secs),
             max_delay: TimeDelta::seconds(settings.security.max_lockout_secs),
+            decay: TimeDelta::seconds(settings.security.failure_decay_secs),
+        },
+        user_lockout: LockoutPolicy {
+            max_failures: settings.security.max_failed_logins_per_user,
+            base_delay: TimeDelta::seconds(settings.security.lockout_secs),
+            max_delay: TimeDelta::seconds(settings.security.max_lockout_secs),
+            decay: TimeDelta::seconds(settings.security.user_failure_window_secs),
         },
     };
     let service = AuthService::new(

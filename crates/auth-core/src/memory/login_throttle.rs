@@ -1,6 +1,6 @@
 //! [`LoginThrottleStore`] for [`MemoryStore`].
 
-use auth_domain::{AttemptVerdict, LockoutPolicy, LoginThrottleStore, StoreError};
+use auth_domain::{AttemptVerdict, LockoutPolicy, LoginThrottle, LoginThrottleStore, StoreError};
 use chrono::{DateTime, Utc};
 
 use super::MemoryStore;
@@ -8,24 +8,34 @@ use super::MemoryStore;
 impl LoginThrottleStore for MemoryStore {
     fn take_login_attempt(
         &self,
-        username: &str,
+        key: &str,
         policy: &LockoutPolicy,
         at: DateTime<Utc>,
     ) -> Result<AttemptVerdict, StoreError> {
         let mut state = self.state();
-        let throttle = state.throttles.entry(username.to_owned()).or_default();
+        let throttle = state.throttles.entry(key.to_owned()).or_default();
         if throttle.locked_until.is_some_and(|until| at < until) {
             return Ok(AttemptVerdict::Locked(*throttle));
         }
-        throttle.failures = throttle.failures.saturating_add(1);
+        let live = policy.live_failures(throttle.failures, throttle.last_failure_at, at);
+        if live < throttle.failures {
+            // Decayed: the old lock (over by now) goes with the old count.
+            throttle.locked_until = None;
+        }
+        throttle.failures = live.saturating_add(1);
+        throttle.last_failure_at = Some(at);
         if let Some(delay) = policy.delay_after(throttle.failures) {
             throttle.locked_until = Some(at + delay);
         }
         Ok(AttemptVerdict::Counted(*throttle))
     }
 
-    fn clear_login_failures(&self, username: &str) -> Result<(), StoreError> {
-        self.state().throttles.remove(username);
+    fn login_throttle(&self, key: &str) -> Result<Option<LoginThrottle>, StoreError> {
+        Ok(self.state().throttles.get(key).copied())
+    }
+
+    fn clear_login_failures(&self, key: &str) -> Result<(), StoreError> {
+        self.state().throttles.remove(key);
         Ok(())
     }
 }

@@ -10,6 +10,7 @@ const POLICY: LockoutPolicy = LockoutPolicy {
     max_failures: 3,
     base_delay: TimeDelta::seconds(30),
     max_delay: TimeDelta::seconds(3600),
+    decay: TimeDelta::minutes(15),
 };
 
 fn counted(verdict: AttemptVerdict) -> LoginThrottle {
@@ -29,7 +30,8 @@ pub fn login_attempts_lock_a_username_and_success_clears_them(store: &dyn Store)
             throttle,
             LoginThrottle {
                 failures: n,
-                locked_until: None
+                locked_until: None,
+                last_failure_at: Some(at),
             }
         );
     }
@@ -50,7 +52,8 @@ pub fn login_attempts_lock_a_username_and_success_clears_them(store: &dyn Store)
         fourth,
         LoginThrottle {
             failures: 4,
-            locked_until: Some(later + TimeDelta::seconds(60))
+            locked_until: Some(later + TimeDelta::seconds(60)),
+            last_failure_at: Some(later),
         }
     );
     store.clear_login_failures("alice").unwrap();
@@ -59,10 +62,64 @@ pub fn login_attempts_lock_a_username_and_success_clears_them(store: &dyn Store)
         fresh,
         LoginThrottle {
             failures: 1,
-            locked_until: None
+            locked_until: None,
+            last_failure_at: Some(later),
         }
     );
     store.clear_login_failures("never-tried").unwrap();
+}
+
+/// A count with no failure for the policy's decay period starts again from zero, once any lock
+/// has ended; a locked key stays locked however quiet. Reading a record changes nothing.
+pub fn quiet_failure_counts_decay(store: &dyn Store) {
+    let at = now();
+    assert_eq!(store.login_throttle("carol|198.51.100.7").unwrap(), None);
+    for _ in 0..2 {
+        counted(
+            store
+                .take_login_attempt("carol|198.51.100.7", &POLICY, at)
+                .unwrap(),
+        );
+    }
+    let read = store.login_throttle("carol|198.51.100.7").unwrap().unwrap();
+    assert_eq!((read.failures, read.last_failure_at), (2, Some(at)));
+    assert_eq!(
+        store.login_throttle("carol|198.51.100.7").unwrap(),
+        Some(read),
+        "reading must not count"
+    );
+    // Just before the decay period ends, the count goes on (and locks at three).
+    let almost = at + POLICY.decay - TimeDelta::seconds(1);
+    let third = counted(
+        store
+            .take_login_attempt("carol|198.51.100.7", &POLICY, almost)
+            .unwrap(),
+    );
+    assert_eq!(third.failures, 3);
+    assert!(third.locked_until.is_some());
+    // A full quiet period after the last failure, with the lock over: counting starts again.
+    let quiet = almost + POLICY.decay;
+    let fresh = counted(
+        store
+            .take_login_attempt("carol|198.51.100.7", &POLICY, quiet)
+            .unwrap(),
+    );
+    assert_eq!((fresh.failures, fresh.locked_until), (1, None));
+
+    // A lock longer than the decay period is not lifted by the quiet.
+    let long = LockoutPolicy {
+        base_delay: TimeDelta::hours(2),
+        max_delay: TimeDelta::hours(2),
+        ..POLICY
+    };
+    for _ in 0..3 {
+        counted(store.take_login_attempt("dave", &long, at).unwrap());
+    }
+    let during = at + TimeDelta::minutes(90);
+    assert!(matches!(
+        store.take_login_attempt("dave", &long, during).unwrap(),
+        AttemptVerdict::Locked(_)
+    ));
 }
 
 /// Sixteen attempts at once on one name: exactly the policy's three get through.

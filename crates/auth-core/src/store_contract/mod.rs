@@ -86,6 +86,7 @@ macro_rules! store_contract_tests {
             audit_events_are_filtered_by_user_and_time,
             login_attempts_lock_a_username_and_success_clears_them,
             concurrent_login_attempts_never_pass_the_limit,
+            quiet_failure_counts_decay,
             password_hash_upgrades_never_undo_a_change,
             revoking_an_api_key_ends_the_sessions_opened_with_it,
         );

@@ -1,7 +1,7 @@
 //! [`LoginThrottleStore`] for [`DieselStore`].
 
 use auth_domain::{AttemptVerdict, LockoutPolicy, LoginThrottle, LoginThrottleStore, StoreError};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use super::{DieselStore, store_error, transaction};
@@ -27,6 +27,26 @@ impl LoginThrottleStore for DieselStore {
         }
     }
 
+    fn login_throttle(&self, key: &str) -> Result<Option<LoginThrottle>, StoreError> {
+        let row = login_throttles::table
+            .find(key)
+            .select((
+                login_throttles::failures,
+                login_throttles::locked_until,
+                login_throttles::updated_at,
+            ))
+            .first::<(i32, Option<NaiveDateTime>, NaiveDateTime)>(&mut *self.conn()?)
+            .optional()
+            .map_err(store_error)?;
+        Ok(
+            row.map(|(failures, locked_until, updated_at)| LoginThrottle {
+                failures: u32::try_from(failures).unwrap_or(u32::MAX),
+                locked_until: locked_until.map(|t| t.and_utc()),
+                last_failure_at: Some(updated_at.and_utc()),
+            }),
+        )
+    }
+
     fn clear_login_failures(&self, username: &str) -> Result<(), StoreError> {
         diesel::delete(login_throttles::table.find(username))
             .execute(&mut *self.conn()?)
@@ -45,6 +65,27 @@ impl DieselStore {
     ) -> Result<AttemptVerdict, StoreError> {
         let at_naive = naive(at);
         transaction(conn, |conn| {
+            // A count that has been quiet for the decay period starts again (only when not
+            // locked). A write first, so concurrent attempts serialize on the row.
+            let quiet_since = at.checked_sub_signed(policy.decay).map(naive);
+            if let Some(quiet_since) = quiet_since {
+                diesel::update(
+                    login_throttles::table
+                        .find(username)
+                        .filter(login_throttles::updated_at.le(quiet_since))
+                        .filter(
+                            login_throttles::locked_until
+                                .is_null()
+                                .or(login_throttles::locked_until.le(at_naive)),
+                        ),
+                )
+                .set((
+                    login_throttles::failures.eq(0),
+                    login_throttles::locked_until.eq(None::<NaiveDateTime>),
+                ))
+                .execute(conn)
+                .map_err(store_error)?;
+            }
             // Count the attempt unless locked, in one write: concurrent attempts serialize on
             // the row, and each sees the lock the one before it may have set.
             let counted = diesel::update(
@@ -62,15 +103,20 @@ impl DieselStore {
             .map_err(store_error)?;
             let row = login_throttles::table
                 .find(username)
-                .select((login_throttles::failures, login_throttles::locked_until))
-                .first::<(i32, Option<chrono::NaiveDateTime>)>(conn)
+                .select((
+                    login_throttles::failures,
+                    login_throttles::locked_until,
+                    login_throttles::updated_at,
+                ))
+                .first::<(i32, Option<NaiveDateTime>, NaiveDateTime)>(conn)
                 .optional()
                 .map_err(store_error)?;
             let failures = match (counted, row) {
-                (0, Some((failures, locked_until))) => {
+                (0, Some((failures, locked_until, last_failure_at))) => {
                     return Ok(AttemptVerdict::Locked(LoginThrottle {
                         failures: u32::try_from(failures).unwrap_or(u32::MAX),
                         locked_until: locked_until.map(|t| t.and_utc()),
+                        last_failure_at: Some(last_failure_at.and_utc()),
                     }));
                 }
                 (0, None) => {
@@ -84,7 +130,7 @@ impl DieselStore {
                         .map_err(store_error)?;
                     1
                 }
-                (_, Some((failures, _))) => u32::try_from(failures).unwrap_or(u32::MAX),
+                (_, Some((failures, _, _))) => u32::try_from(failures).unwrap_or(u32::MAX),
                 (_, None) => return Err(StoreError::NotFound),
             };
             let locked_until = policy.delay_after(failures).map(|delay| at + delay);
@@ -97,6 +143,7 @@ impl DieselStore {
             Ok(AttemptVerdict::Counted(LoginThrottle {
                 failures,
                 locked_until,
+                last_failure_at: Some(at),
             }))
         })
     }
