@@ -38,12 +38,49 @@
 //! }
 //! ```
 //!
+//! # Extractors only: a service that trusts our tokens
+//!
+//! A service that only needs to know who calls puts a [`TokenVerifier`](auth_core::TokenVerifier)
+//! in its `app_data` and takes [`VerifiedToken`]: no store, no [`AuthService`], no route of ours.
+//! The verifier can be built from our published JWKS, with no secret at all:
+//!
+//! ```no_run
+//! use actix_web::{App, HttpResponse, HttpServer, web};
+//! use auth_actix::VerifiedToken;
+//! use auth_core::TokenVerifier;
+//!
+//! async fn mine(VerifiedToken(claims): VerifiedToken) -> HttpResponse {
+//!     HttpResponse::Ok().body(format!("hello {}", claims.sub))
+//! }
+//!
+//! #[actix_web::main]
+//! async fn main() -> std::io::Result<()> {
+//!     // The document `GET /.well-known/jwks.json` serves.
+//!     let jwks = std::fs::read_to_string("jwks.json")?;
+//!     let verifier = TokenVerifier::from_jwks(&jwks, "auth-server", "auth-server")
+//!         .expect("a usable JWKS");
+//!     let verifier = web::Data::new(verifier);
+//!     HttpServer::new(move || {
+//!         App::new()
+//!             .app_data(verifier.clone())
+//!             .route("/mine", web::get().to(mine))
+//!     })
+//!     .bind(("127.0.0.1", 8080))?
+//!     .run()
+//!     .await
+//! }
+//! ```
+//!
+//! A missing token is 401 `not_authenticated`, a bad one 401 `invalid_token`, as on our own
+//! routes. [`bearer_token`] reads the token for an embedder that checks it some other way.
+//!
 //! # Guards and errors
 //!
 //! - [`CurrentUser`]: a live session or API key, read from the store.
 //! - [`AdminUser`]: a [`CurrentUser`] who is an admin now; 403 `forbidden` otherwise.
 //! - [`AdminSession`]: an [`AdminUser`] who logged in (no API key); yields the audit
 //!   [`Actor`](auth_core::Actor).
+//! - [`VerifiedToken`]: a bearer token's claims, checked by a verifier alone.
 //! - [`ApiError`] is the one error type: the contract's status codes, bodies and headers, its
 //!   `error` field one of the [`ErrorCode`]s.
 #![forbid(unsafe_code)]
@@ -68,7 +105,10 @@ use auth_core::AuthService;
 
 pub use dto::UserResponse;
 pub use error::{ApiError, ErrorCode};
-pub use extract::{AdminSession, AdminUser, CurrentUser, FormBody, JsonBody, client_ip};
+pub use extract::{
+    AdminSession, AdminUser, CurrentUser, FormBody, JsonBody, VerifiedToken, bearer_token,
+    client_ip,
+};
 pub use rate_limit::RateLimited;
 
 /// HTTP-level settings.

@@ -2,7 +2,7 @@
 //!
 //! - [`body`]: [`JsonBody`] and [`FormBody`].
 //! - [`identity`]: [`CurrentUser`], [`AdminUser`] and [`AdminSession`], which read the store.
-//! - [`bearer`]: [`bearer_token`], the `Authorization: Bearer` header.
+//! - [`bearer`]: [`bearer_token`] and [`VerifiedToken`], which need nothing but a verifier.
 //! - here: the client's address and the state [`configure`](crate::configure) mounts.
 
 mod bearer;
@@ -23,7 +23,7 @@ use crate::{
     error::{ApiError, ErrorCode},
 };
 
-pub(crate) use bearer::bearer_token;
+pub use bearer::{VerifiedToken, bearer_token};
 pub use body::{FormBody, JsonBody};
 pub(crate) use identity::api_key;
 pub use identity::{AdminSession, AdminUser, CurrentUser};
