@@ -136,7 +136,15 @@ impl TestApp {
             .await
     }
 
+    /// Registers `username` with [`PASSWORD`], asserting the 201.
     pub async fn register(&self, username: &str) -> Reply {
+        let reply = self.try_register(username).await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+        reply
+    }
+
+    /// Attempts to register `username` with [`PASSWORD`]: the raw reply, for negative tests.
+    pub async fn try_register(&self, username: &str) -> Reply {
         self.post_json(
             "/register",
             json!({"username": username, "password": PASSWORD}),
@@ -200,7 +208,7 @@ impl TestApp {
 
     /// Registers and logs in.
     pub async fn user(&self, username: &str) -> String {
-        assert_eq!(self.register(username).await.status, 201);
+        self.register(username).await;
         self.token(username).await
     }
 
