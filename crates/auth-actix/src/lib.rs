@@ -1,14 +1,91 @@
-//! The actix-web adapter of the authentication service.
+//! The actix-web adapter of the authentication service: the HTTP contract's routes, the
+//! extractors that guard routes, and the one error type.
 //!
-//! - [`app`] builds the whole application (routes, JSON errors for every failure, trailing-slash
-//!   tolerance, `X-Content-Type-Options: nosniff`, one log line per request); the bundled server
-//!   and the tests both use it.
-//! - [`configure`] mounts the routes and their state into an embedder's own `App`.
-//! - [`CurrentUser`] and [`AdminUser`] guard an embedder's own routes.
-//! - [`ApiError`] is the one error type: the contract's status codes, bodies and headers.
+//! # The whole API: [`configure`] and [`app`]
+//!
+//! [`configure`] mounts every route of the contract, with its state, into an app:
+//!
+//! - credentials: `POST /register`, `POST /login`, `POST /login/api-key`, `POST /logout`
+//! - tokens: `POST /token` (OAuth2, form-encoded), `POST /refresh`, `GET /token_expiry`
+//! - the caller: `GET`/`PUT`/`PATCH /profile`, `GET /users/me`, `GET /protected`,
+//!   `GET /sessions`, `DELETE /sessions/{id}`, `POST`/`GET /api-keys`, `DELETE /api-keys/{id}`
+//! - administration: `GET /admin`, `GET /admin/users`, `GET`/`PATCH`/`DELETE
+//!   /admin/users/{id}`, `DELETE /admin/users/{id}/sessions`, `GET /admin/audit`
+//! - the service: `GET /health`, `GET /.well-known/jwks.json`
+//!
+//! [`app`] is [`configure`] plus what a whole server wants: a JSON 404 for unknown routes,
+//! trailing-slash tolerance, `X-Content-Type-Options: nosniff` and one log line per request. The
+//! bundled server and the tests use it. An embedder's own routes beside the API take the
+//! extractors:
+//!
+//! ```no_run
+//! use actix_web::{App, HttpResponse, web};
+//! use auth_actix::{AdminSession, AuthState, CurrentUser};
+//!
+//! async fn mine(CurrentUser(me): CurrentUser) -> HttpResponse {
+//!     HttpResponse::Ok().body(format!("hello {}", me.user.username.as_str()))
+//! }
+//!
+//! async fn reindex(AdminSession(_actor): AdminSession) -> HttpResponse {
+//!     HttpResponse::Accepted().finish()
+//! }
+//!
+//! fn wire(state: AuthState) {
+//!     let _app = App::new()
+//!         .configure(auth_actix::configure(state))
+//!         .route("/mine", web::get().to(mine))
+//!         .route("/reindex", web::post().to(reindex));
+//! }
+//! ```
+//!
+//! # Extractors only: a service that trusts our tokens
+//!
+//! A service that only needs to know who calls puts a [`TokenVerifier`](auth_core::TokenVerifier)
+//! in its `app_data` and takes [`VerifiedToken`]: no store, no [`AuthService`], no route of ours.
+//! The verifier can be built from our published JWKS, with no secret at all:
+//!
+//! ```no_run
+//! use actix_web::{App, HttpResponse, HttpServer, web};
+//! use auth_actix::VerifiedToken;
+//! use auth_core::TokenVerifier;
+//!
+//! async fn mine(VerifiedToken(claims): VerifiedToken) -> HttpResponse {
+//!     HttpResponse::Ok().body(format!("hello {}", claims.sub))
+//! }
+//!
+//! #[actix_web::main]
+//! async fn main() -> std::io::Result<()> {
+//!     // The document `GET /.well-known/jwks.json` serves.
+//!     let jwks = std::fs::read_to_string("jwks.json")?;
+//!     let verifier = TokenVerifier::from_jwks(&jwks, "auth-server", "auth-server")
+//!         .expect("a usable JWKS");
+//!     let verifier = web::Data::new(verifier);
+//!     HttpServer::new(move || {
+//!         App::new()
+//!             .app_data(verifier.clone())
+//!             .route("/mine", web::get().to(mine))
+//!     })
+//!     .bind(("127.0.0.1", 8080))?
+//!     .run()
+//!     .await
+//! }
+//! ```
+//!
+//! A missing token is 401 `not_authenticated`, a bad one 401 `invalid_token`, as on our own
+//! routes. [`bearer_token`] reads the token for an embedder that checks it some other way.
+//!
+//! # Guards and errors
+//!
+//! - [`CurrentUser`]: a live session or API key, read from the store.
+//! - [`AdminUser`]: a [`CurrentUser`] who is an admin now; 403 `forbidden` otherwise.
+//! - [`AdminSession`]: an [`AdminUser`] who logged in (no API key); yields the audit
+//!   [`Actor`](auth_core::Actor).
+//! - [`VerifiedToken`]: a bearer token's claims, checked by a verifier alone.
+//! - [`ApiError`] is the one error type: the contract's status codes, bodies and headers, its
+//!   `error` field one of the [`ErrorCode`]s.
 #![forbid(unsafe_code)]
 
-mod admin_routes;
+mod dto;
 mod error;
 mod extract;
 mod rate_limit;
@@ -26,10 +103,13 @@ use actix_web::{
 };
 use auth_core::AuthService;
 
-pub use error::ApiError;
-pub use extract::{AdminUser, CurrentUser, FormBody, JsonBody, client_ip};
+pub use dto::UserResponse;
+pub use error::{ApiError, ErrorCode};
+pub use extract::{
+    AdminSession, AdminUser, CurrentUser, FormBody, JsonBody, VerifiedToken, bearer_token,
+    client_ip,
+};
 pub use rate_limit::RateLimited;
-pub use routes::UserResponse;
 
 /// HTTP-level settings.
 #[derive(Clone, Debug)]
@@ -80,23 +160,28 @@ impl AuthState {
     }
 }
 
-/// Mounts every route and its state into `cfg`; query and path errors become JSON errors.
+/// Mounts every route of the contract (listed in the [crate] docs) and its state into `cfg`;
+/// query and path errors become JSON errors (422 `validation_error`, 404 `not_found`).
 pub fn configure(state: AuthState) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
         cfg.app_data(web::Data::new(state))
             .app_data(web::QueryConfig::default().error_handler(|err, _| {
                 ApiError::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    "validation_error",
+                    ErrorCode::ValidationError,
                     format!("query: {err}"),
                 )
                 .into()
             }))
             .app_data(web::PathConfig::default().error_handler(|err, _| {
-                ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("path: {err}")).into()
+                ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    ErrorCode::NotFound,
+                    format!("path: {err}"),
+                )
+                .into()
             }));
         routes::routes(cfg);
-        admin_routes::routes(cfg);
     }
 }
 

@@ -9,7 +9,7 @@ use governor::{
 };
 
 use crate::{
-    error::ApiError,
+    error::{ApiError, ErrorCode},
     extract::{client_ip, state},
 };
 
@@ -68,7 +68,7 @@ impl FromRequest for RateLimited {
             state(req).and_then(|state| match client_ip(req, &state.http.trusted_proxies) {
                 Some(ip) => state.limiter.check(ip).map_err(|retry_after| {
                     ApiError::too_many(
-                        "too_many_requests",
+                        ErrorCode::TooManyRequests,
                         format!(
                             "Too many requests from this address; retry in {retry_after} seconds"
                         ),

@@ -1,5 +1,7 @@
 //! One error type for every route: the contract's status codes, JSON bodies and headers.
 
+mod code;
+
 use std::fmt;
 
 use actix_web::{
@@ -9,12 +11,14 @@ use actix_web::{
 use auth_core::{AuthError, TokenError};
 use serde::Serialize;
 
+pub use code::ErrorCode;
+
 /// An error response: `{"error": code, "detail": text}` (plus `error_description` on the OAuth2
 /// token endpoint), with `WWW-Authenticate` where RFC 6750 asks for it.
 #[derive(Debug, Clone)]
 pub struct ApiError {
     status: StatusCode,
-    code: &'static str,
+    code: ErrorCode,
     detail: String,
     www_authenticate: Option<String>,
     retry_after: Option<u64>,
@@ -23,7 +27,7 @@ pub struct ApiError {
 
 #[derive(Serialize)]
 struct ErrorBody<'a> {
-    error: &'a str,
+    error: ErrorCode,
     detail: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     error_description: Option<&'a str>,
@@ -31,7 +35,7 @@ struct ErrorBody<'a> {
 
 impl ApiError {
     /// An error with a status, a machine-readable code and a message for people.
-    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: ErrorCode, detail: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -43,7 +47,7 @@ impl ApiError {
     }
 
     /// 429 with `Retry-After`.
-    pub fn too_many(code: &'static str, detail: impl Into<String>, retry_after: u64) -> Self {
+    pub fn too_many(code: ErrorCode, detail: impl Into<String>, retry_after: u64) -> Self {
         let mut error = Self::new(StatusCode::TOO_MANY_REQUESTS, code, detail);
         error.retry_after = Some(retry_after);
         error
@@ -53,7 +57,7 @@ impl ApiError {
     pub fn not_authenticated() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
-            "not_authenticated",
+            ErrorCode::NotAuthenticated,
             "Not authenticated",
         )
         .with_www_authenticate("Bearer")
@@ -64,23 +68,23 @@ impl ApiError {
         let reason = reason.to_string();
         // The description is ours (never client input), but keep it a safe quoted-string.
         let quoted: String = reason.chars().filter(|c| *c != '"' && *c != '\\').collect();
-        Self::new(StatusCode::UNAUTHORIZED, "invalid_token", reason).with_www_authenticate(format!(
-            "Bearer error=\"invalid_token\", error_description=\"{quoted}\""
-        ))
+        Self::new(StatusCode::UNAUTHORIZED, ErrorCode::InvalidToken, reason).with_www_authenticate(
+            format!("Bearer error=\"invalid_token\", error_description=\"{quoted}\""),
+        )
     }
 
     /// 403 `forbidden`.
     pub fn forbidden() -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden")
+        Self::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, "Forbidden")
     }
 
     /// 404 `not_found`.
     pub fn not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", "Not Found")
+        Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, "Not Found")
     }
 
     /// 400 `invalid_request` in the OAuth2 token endpoint's format (RFC 6749 §5.2).
-    pub fn oauth(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn oauth(code: ErrorCode, detail: impl Into<String>) -> Self {
         let mut error = Self::new(StatusCode::BAD_REQUEST, code, detail);
         error.oauth = true;
         error
@@ -91,8 +95,8 @@ impl ApiError {
         self
     }
 
-    /// The machine-readable code.
-    pub fn code(&self) -> &'static str {
+    /// The machine-readable code; [`ErrorCode::as_str`] is what the body carries.
+    pub fn code(&self) -> ErrorCode {
         self.code
     }
 
@@ -107,9 +111,9 @@ impl ApiError {
         match error {
             AuthError::InvalidCredentials
             | AuthError::AccountDisabled
-            | AuthError::InvalidGrant => Self::oauth("invalid_grant", error.to_string()),
+            | AuthError::InvalidGrant => Self::oauth(ErrorCode::InvalidGrant, error.to_string()),
             AuthError::InvalidPassword(_) | AuthError::InvalidUsername(_) => {
-                Self::oauth("invalid_request", error.to_string())
+                Self::oauth(ErrorCode::InvalidRequest, error.to_string())
             }
             other => {
                 let mut mapped = Self::from(other);
@@ -155,45 +159,62 @@ impl From<AuthError> for ApiError {
     fn from(error: AuthError) -> Self {
         let detail = error.to_string();
         let (status, code) = match &error {
-            AuthError::InvalidUsername(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_username"),
-            AuthError::InvalidEmail(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_email"),
-            AuthError::InvalidPassword(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_password"),
-            AuthError::WeakPassword(_) => (StatusCode::UNPROCESSABLE_ENTITY, "weak_password"),
+            AuthError::InvalidUsername(_) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::InvalidUsername)
+            }
+            AuthError::InvalidEmail(_) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::InvalidEmail)
+            }
+            AuthError::InvalidPassword(_) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::InvalidPassword)
+            }
+            AuthError::WeakPassword(_) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::WeakPassword)
+            }
             AuthError::TooManyAttempts { retry_after } => {
-                return Self::too_many("too_many_attempts", detail, *retry_after);
+                return Self::too_many(ErrorCode::TooManyAttempts, detail, *retry_after);
             }
             AuthError::CurrentPasswordRequired => (
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "current_password_required",
+                ErrorCode::CurrentPasswordRequired,
             ),
-            AuthError::UsernameTaken => (StatusCode::CONFLICT, "username_taken"),
-            AuthError::EmailTaken => (StatusCode::CONFLICT, "email_taken"),
+            AuthError::UsernameTaken => (StatusCode::CONFLICT, ErrorCode::UsernameTaken),
+            AuthError::EmailTaken => (StatusCode::CONFLICT, ErrorCode::EmailTaken),
             AuthError::InvalidCredentials => {
-                return Self::new(StatusCode::UNAUTHORIZED, "invalid_credentials", detail)
-                    .with_www_authenticate("Bearer");
+                return Self::new(
+                    StatusCode::UNAUTHORIZED,
+                    ErrorCode::InvalidCredentials,
+                    detail,
+                )
+                .with_www_authenticate("Bearer");
             }
             AuthError::InvalidToken(reason) => return Self::invalid_token(reason),
             AuthError::SessionEnded | AuthError::UserInactive => {
                 return Self::invalid_token(&error);
             }
-            AuthError::AccountDisabled => (StatusCode::FORBIDDEN, "account_disabled"),
-            AuthError::InvalidGrant => (StatusCode::UNAUTHORIZED, "invalid_grant"),
+            AuthError::AccountDisabled => (StatusCode::FORBIDDEN, ErrorCode::AccountDisabled),
+            AuthError::InvalidGrant => (StatusCode::UNAUTHORIZED, ErrorCode::InvalidGrant),
             AuthError::InvalidCurrentPassword => {
-                (StatusCode::FORBIDDEN, "invalid_current_password")
+                (StatusCode::FORBIDDEN, ErrorCode::InvalidCurrentPassword)
             }
             AuthError::Forbidden => return Self::forbidden(),
-            AuthError::SessionRequired => (StatusCode::FORBIDDEN, "session_required"),
-            AuthError::InvalidApiKey => (StatusCode::UNAUTHORIZED, "invalid_api_key"),
-            AuthError::LastAdmin => (StatusCode::CONFLICT, "last_admin"),
-            AuthError::InvalidInput(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_error"),
+            AuthError::SessionRequired => (StatusCode::FORBIDDEN, ErrorCode::SessionRequired),
+            AuthError::InvalidApiKey => (StatusCode::UNAUTHORIZED, ErrorCode::InvalidApiKey),
+            AuthError::LastAdmin => (StatusCode::CONFLICT, ErrorCode::LastAdmin),
+            AuthError::InvalidInput(_) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::ValidationError)
+            }
             AuthError::NotFound => return Self::not_found(),
             AuthError::Unavailable(_) => {
                 tracing::error!(error = %auth_core::cause_chain(&error), "store unavailable");
-                (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable")
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    ErrorCode::ServiceUnavailable,
+                )
             }
             _ => {
                 tracing::error!(error = %auth_core::cause_chain(&error), "internal error");
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal_error")
+                (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::InternalError)
             }
         };
         Self::new(status, code, detail)

@@ -1,0 +1,219 @@
+//! The machine-readable codes of the error bodies: one enum instead of string literals.
+
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+
+/// The `error` field of every error body. Clients match on these strings, so each one is fixed:
+/// [`ErrorCode::as_str`] is what the wire carries. New codes may be added; existing ones never
+/// change. The status each is usually sent with is noted in brackets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// `validation_error` (422): a field or query parameter is missing, mistyped or out of range.
+    ValidationError,
+    /// `not_found` (404): no such route or resource, or a malformed id in the path.
+    NotFound,
+    /// `method_not_allowed` (405): the route exists, the method does not.
+    MethodNotAllowed,
+    /// `internal_error` (500): a bug or a misconfiguration; details only in the log.
+    InternalError,
+    /// `service_unavailable` (503): the store cannot be reached.
+    ServiceUnavailable,
+    /// `payload_too_large` (413): the body is over `max_body_bytes`.
+    PayloadTooLarge,
+    /// `invalid_body` (400): the body could not be read.
+    InvalidBody,
+    /// `invalid_content_type` (400): a JSON route got another content type.
+    InvalidContentType,
+    /// `malformed_json` (400): the body is not JSON.
+    MalformedJson,
+    /// `not_authenticated` (401): no credentials were sent.
+    NotAuthenticated,
+    /// `invalid_token` (401): the bearer token is malformed, forged, expired or its session has
+    /// ended.
+    InvalidToken,
+    /// `invalid_credentials` (401): wrong username or password.
+    InvalidCredentials,
+    /// `invalid_api_key` (401): an unknown, revoked or expired API key.
+    InvalidApiKey,
+    /// `invalid_grant` (401, or 400 at `/token`): an unusable refresh token or credentials at
+    /// the OAuth2 token endpoint.
+    InvalidGrant,
+    /// `invalid_request` (400): an OAuth2 token request that is malformed or misses a field.
+    InvalidRequest,
+    /// `unsupported_grant_type` (400): a `grant_type` other than `password` and
+    /// `refresh_token`.
+    UnsupportedGrantType,
+    /// `forbidden` (403): authenticated, but not allowed (e.g. not an admin).
+    Forbidden,
+    /// `session_required` (403): an API key (or a token exchanged for one) where only a login
+    /// session will do.
+    SessionRequired,
+    /// `account_disabled` (403): the user may not log in.
+    AccountDisabled,
+    /// `invalid_current_password` (403): the current password given to change it is wrong.
+    InvalidCurrentPassword,
+    /// `current_password_required` (422): changing the password needs the current one.
+    CurrentPasswordRequired,
+    /// `invalid_username` (422): the username breaks the rules.
+    InvalidUsername,
+    /// `invalid_email` (422): the email is malformed.
+    InvalidEmail,
+    /// `invalid_password` (422): the new password breaks the length rules.
+    InvalidPassword,
+    /// `weak_password` (422): the new password is too easy to guess.
+    WeakPassword,
+    /// `username_taken` (409).
+    UsernameTaken,
+    /// `email_taken` (409).
+    EmailTaken,
+    /// `last_admin` (409): the change would leave no active admin.
+    LastAdmin,
+    /// `too_many_attempts` (429): the username is locked after failed logins.
+    TooManyAttempts,
+    /// `too_many_requests` (429): the client IP is over its rate limit.
+    TooManyRequests,
+}
+
+impl ErrorCode {
+    /// Every code, in declaration order.
+    pub const ALL: &'static [ErrorCode] = &[
+        ErrorCode::ValidationError,
+        ErrorCode::NotFound,
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::InternalError,
+        ErrorCode::ServiceUnavailable,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::InvalidBody,
+        ErrorCode::InvalidContentType,
+        ErrorCode::MalformedJson,
+        ErrorCode::NotAuthenticated,
+        ErrorCode::InvalidToken,
+        ErrorCode::InvalidCredentials,
+        ErrorCode::InvalidApiKey,
+        ErrorCode::InvalidGrant,
+        ErrorCode::InvalidRequest,
+        ErrorCode::UnsupportedGrantType,
+        ErrorCode::Forbidden,
+        ErrorCode::SessionRequired,
+        ErrorCode::AccountDisabled,
+        ErrorCode::InvalidCurrentPassword,
+        ErrorCode::CurrentPasswordRequired,
+        ErrorCode::InvalidUsername,
+        ErrorCode::InvalidEmail,
+        ErrorCode::InvalidPassword,
+        ErrorCode::WeakPassword,
+        ErrorCode::UsernameTaken,
+        ErrorCode::EmailTaken,
+        ErrorCode::LastAdmin,
+        ErrorCode::TooManyAttempts,
+        ErrorCode::TooManyRequests,
+    ];
+
+    /// The code as the `error` field carries it, e.g. `"invalid_token"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::ValidationError => "validation_error",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::InternalError => "internal_error",
+            ErrorCode::ServiceUnavailable => "service_unavailable",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::InvalidBody => "invalid_body",
+            ErrorCode::InvalidContentType => "invalid_content_type",
+            ErrorCode::MalformedJson => "malformed_json",
+            ErrorCode::NotAuthenticated => "not_authenticated",
+            ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::InvalidCredentials => "invalid_credentials",
+            ErrorCode::InvalidApiKey => "invalid_api_key",
+            ErrorCode::InvalidGrant => "invalid_grant",
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::SessionRequired => "session_required",
+            ErrorCode::AccountDisabled => "account_disabled",
+            ErrorCode::InvalidCurrentPassword => "invalid_current_password",
+            ErrorCode::CurrentPasswordRequired => "current_password_required",
+            ErrorCode::InvalidUsername => "invalid_username",
+            ErrorCode::InvalidEmail => "invalid_email",
+            ErrorCode::InvalidPassword => "invalid_password",
+            ErrorCode::WeakPassword => "weak_password",
+            ErrorCode::UsernameTaken => "username_taken",
+            ErrorCode::EmailTaken => "email_taken",
+            ErrorCode::LastAdmin => "last_admin",
+            ErrorCode::TooManyAttempts => "too_many_attempts",
+            ErrorCode::TooManyRequests => "too_many_requests",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for ErrorCode {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ErrorCode;
+
+    /// The wire strings, written out: a renamed variant must not change what clients see.
+    const WIRE: [(ErrorCode, &str); 30] = [
+        (ErrorCode::ValidationError, "validation_error"),
+        (ErrorCode::NotFound, "not_found"),
+        (ErrorCode::MethodNotAllowed, "method_not_allowed"),
+        (ErrorCode::InternalError, "internal_error"),
+        (ErrorCode::ServiceUnavailable, "service_unavailable"),
+        (ErrorCode::PayloadTooLarge, "payload_too_large"),
+        (ErrorCode::InvalidBody, "invalid_body"),
+        (ErrorCode::InvalidContentType, "invalid_content_type"),
+        (ErrorCode::MalformedJson, "malformed_json"),
+        (ErrorCode::NotAuthenticated, "not_authenticated"),
+        (ErrorCode::InvalidToken, "invalid_token"),
+        (ErrorCode::InvalidCredentials, "invalid_credentials"),
+        (ErrorCode::InvalidApiKey, "invalid_api_key"),
+        (ErrorCode::InvalidGrant, "invalid_grant"),
+        (ErrorCode::InvalidRequest, "invalid_request"),
+        (ErrorCode::UnsupportedGrantType, "unsupported_grant_type"),
+        (ErrorCode::Forbidden, "forbidden"),
+        (ErrorCode::SessionRequired, "session_required"),
+        (ErrorCode::AccountDisabled, "account_disabled"),
+        (
+            ErrorCode::InvalidCurrentPassword,
+            "invalid_current_password",
+        ),
+        (
+            ErrorCode::CurrentPasswordRequired,
+            "current_password_required",
+        ),
+        (ErrorCode::InvalidUsername, "invalid_username"),
+        (ErrorCode::InvalidEmail, "invalid_email"),
+        (ErrorCode::InvalidPassword, "invalid_password"),
+        (ErrorCode::WeakPassword, "weak_password"),
+        (ErrorCode::UsernameTaken, "username_taken"),
+        (ErrorCode::EmailTaken, "email_taken"),
+        (ErrorCode::LastAdmin, "last_admin"),
+        (ErrorCode::TooManyAttempts, "too_many_attempts"),
+        (ErrorCode::TooManyRequests, "too_many_requests"),
+    ];
+
+    #[test]
+    fn every_code_reads_as_on_the_wire() {
+        assert_eq!(
+            ErrorCode::ALL.to_vec(),
+            WIRE.iter().map(|(code, _)| *code).collect::<Vec<_>>()
+        );
+        for (code, wire) in WIRE {
+            assert_eq!(code.as_str(), wire);
+            assert_eq!(code.to_string(), wire);
+            assert_eq!(serde_json::to_value(code).unwrap(), serde_json::json!(wire));
+        }
+    }
+}

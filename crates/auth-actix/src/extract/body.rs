@@ -1,0 +1,139 @@
+//! Request bodies whose every failure is the contract's JSON error.
+
+use actix_web::{
+    FromRequest, HttpMessage, HttpRequest,
+    body::{BodyStream, to_bytes_limited},
+    dev::Payload,
+    http::{StatusCode, header},
+    web,
+};
+use serde::de::DeserializeOwned;
+
+use super::{LocalFuture, state};
+use crate::error::{ApiError, ErrorCode};
+
+/// Reads the whole body, refusing more than the configured limit with 413.
+async fn read_body(
+    max_bytes: usize,
+    payload: Payload,
+    declared: Option<usize>,
+) -> Result<web::Bytes, ApiError> {
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::PayloadTooLarge,
+            format!("Request body must be at most {max_bytes} bytes"),
+        )
+    };
+    if declared.is_some_and(|len| len > max_bytes) {
+        return Err(too_large());
+    }
+    match to_bytes_limited(BodyStream::new(payload), max_bytes).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(_)) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidBody,
+            "The request body could not be read",
+        )),
+        Err(_) => Err(too_large()),
+    }
+}
+
+fn declared_length(req: &HttpRequest) -> Option<usize> {
+    req.headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+/// A JSON body. Unlike `web::Json`, every failure is the contract's JSON error: 400 for a wrong
+/// content type or malformed JSON, 422 naming the field for a missing or mistyped field, 413
+/// beyond `server.max_body_bytes`. Unknown fields are ignored.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+    type Error = ApiError;
+    type Future = LocalFuture<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let content_type = req.content_type().to_ascii_lowercase();
+        let is_json = content_type == "application/json"
+            || (content_type.starts_with("application/") && content_type.ends_with("+json"));
+        let state = state(req);
+        let declared = declared_length(req);
+        let payload = payload.take();
+        Box::pin(async move {
+            let state = state?;
+            if !is_json {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    ErrorCode::InvalidContentType,
+                    "Content-Type must be application/json",
+                ));
+            }
+            let bytes = read_body(state.http.max_body_bytes, payload, declared).await?;
+            // Syntax first (400), then shape (422, naming the field), so that each failure is
+            // reported as what it is.
+            let document: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    ErrorCode::MalformedJson,
+                    format!("The body is not valid JSON: {e}"),
+                )
+            })?;
+            let value = serde_path_to_error::deserialize(document).map_err(|e| {
+                let path = e.path().to_string();
+                let field = if path == "." { "body".to_owned() } else { path };
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    ErrorCode::ValidationError,
+                    format!("{field}: {}", e.into_inner()),
+                )
+            })?;
+            Ok(JsonBody(value))
+        })
+    }
+}
+
+/// An `application/x-www-form-urlencoded` body, for the OAuth2 token endpoint. Failures are
+/// RFC 6749 `invalid_request` errors.
+#[derive(Debug)]
+pub struct FormBody<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for FormBody<T> {
+    type Error = ApiError;
+    type Future = LocalFuture<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let is_form = req
+            .content_type()
+            .eq_ignore_ascii_case("application/x-www-form-urlencoded");
+        let state = state(req);
+        let declared = declared_length(req);
+        let payload = payload.take();
+        Box::pin(async move {
+            let state = state?;
+            if !is_form {
+                return Err(ApiError::oauth(
+                    ErrorCode::InvalidRequest,
+                    "Content-Type must be application/x-www-form-urlencoded",
+                ));
+            }
+            let bytes = read_body(state.http.max_body_bytes, payload, declared)
+                .await
+                .map_err(|e| match e.code() {
+                    ErrorCode::PayloadTooLarge => e,
+                    _ => ApiError::oauth(ErrorCode::InvalidRequest, e.detail().to_owned()),
+                })?;
+            serde_urlencoded::from_bytes(&bytes)
+                .map(FormBody)
+                .map_err(|e| {
+                    ApiError::oauth(
+                        ErrorCode::InvalidRequest,
+                        format!("Malformed form body: {e}"),
+                    )
+                })
+        })
+    }
+}

@@ -1,0 +1,64 @@
+//! The library defaults (`HttpSettings::default()`, `AuthConfig::default()`) are what the server
+//! runs with when nothing is configured: `config/default.toml` read by the server's settings
+//! loading and turned into the state by `startup::build_state`, compared field by field.
+
+use auth_actix::HttpSettings;
+use auth_core::{AuthConfig, TokenKeys};
+use auth_diesel::testing::TestDatabase;
+use auth_server::{
+    settings::{AppEnv, Settings},
+    startup,
+};
+
+#[test]
+fn library_defaults_are_the_servers_defaults() {
+    let database = TestDatabase::sqlite();
+    // Only what has no default (or must not touch the working folder) is set.
+    let settings = Settings::load(
+        AppEnv::Development,
+        &[
+            ("database.url", database.url()),
+            ("jwt.secret", "test-secret-that-is-long-enough-for-hs256!"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(settings.jwt.leeway_secs, TokenKeys::DEFAULT_LEEWAY_SECS);
+    let state = startup::build_state(&settings, AppEnv::Development).unwrap();
+
+    // Destructured without `..`: a new field fails to compile here until it is compared.
+    let HttpSettings {
+        max_body_bytes,
+        trusted_proxies,
+        api_key_header,
+        rate_limit_per_minute,
+    } = HttpSettings::default();
+    assert_eq!(state.http.max_body_bytes, max_body_bytes);
+    assert_eq!(state.http.trusted_proxies, trusted_proxies);
+    assert_eq!(state.http.api_key_header, api_key_header);
+    assert_eq!(state.http.rate_limit_per_minute, rate_limit_per_minute);
+
+    let AuthConfig {
+        access_ttl,
+        min_access_ttl,
+        max_access_ttl,
+        password_min_length,
+        session_idle_ttl,
+        session_max_lifetime,
+        refresh_reuse_grace,
+        password_min_strength,
+        lockout,
+        user_lockout,
+    } = AuthConfig::default();
+    let loaded = state.service.config();
+    assert_eq!(loaded.access_ttl, access_ttl);
+    assert_eq!(loaded.min_access_ttl, min_access_ttl);
+    assert_eq!(loaded.max_access_ttl, max_access_ttl);
+    assert_eq!(loaded.password_min_length, password_min_length);
+    assert_eq!(loaded.session_idle_ttl, session_idle_ttl);
+    assert_eq!(loaded.session_max_lifetime, session_max_lifetime);
+    assert_eq!(loaded.refresh_reuse_grace, refresh_reuse_grace);
+    assert_eq!(loaded.password_min_strength, password_min_strength);
+    // Whole policies: `LockoutPolicy` compares every field.
+    assert_eq!(loaded.lockout, lockout);
+    assert_eq!(loaded.user_lockout, user_lockout);
+}
