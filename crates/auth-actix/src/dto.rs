@@ -210,6 +210,9 @@ pub(crate) struct NewKeyBody {
     pub name: String,
     #[serde(default)]
     pub expires_in_days: Option<i64>,
+    /// Required: a stolen access token alone must not mint a lasting credential.
+    #[serde(default)]
+    pub current_password: Option<String>,
 }
 
 /// The query of `GET /admin/users`.

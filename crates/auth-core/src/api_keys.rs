@@ -3,7 +3,7 @@
 //! keys, change the password or manage sessions.
 
 use auth_domain::{
-    ApiKey, ApiKeyId, AuditAction, ClientInfo, Conflict, NewApiKey, StoreError, now,
+    ApiKey, ApiKeyId, AuditAction, ClientInfo, Conflict, NewApiKey, Password, StoreError, now,
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::TimeDelta;
@@ -57,12 +57,16 @@ fn prefix_of(presented: &str) -> Option<&str> {
 
 impl AuthService {
     /// Creates an API key for the caller, who must hold a bearer session (a key cannot create
-    /// keys). Returns the key's record and the key itself, which is shown only this once.
+    /// keys) and confirm it with their current password, checked like a login (a wrong one
+    /// counts toward the lockout): a stolen access token alone must not become a credential
+    /// that outlives the session. Returns the key's record and the key itself, which is shown
+    /// only this once.
     pub async fn create_api_key(
         &self,
         principal: &Principal,
         name: &str,
         expires_in_days: Option<i64>,
+        current_password: Option<Password>,
     ) -> Result<(ApiKey, String), AuthError> {
         principal.session()?;
         let name = name.trim().to_owned();
@@ -79,8 +83,16 @@ impl AuthService {
                 "expires_in_days must be between 1 and {MAX_EXPIRY_DAYS}"
             )));
         }
-        let (user, ip) = (principal.user.id, principal.client.ip.clone());
+        let current_password = current_password.ok_or(AuthError::CurrentPasswordRequired)?;
+        let (owner, client) = (principal.user.clone(), principal.client.clone());
+        let (user, ip) = (owner.id, client.ip.clone());
         self.blocking(move |inner| {
+            inner.check_current_password(
+                &owner,
+                &current_password,
+                &client,
+                AuditAction::ApiKeyCreated,
+            )?;
             // A clash of 32-bit prefixes is rare; try again with a new key.
             for _ in 0..5 {
                 let (prefix, key) = random_key();

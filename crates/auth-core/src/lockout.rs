@@ -14,7 +14,7 @@
 
 use std::sync::MutexGuard;
 
-use auth_domain::{AttemptVerdict, AuditAction, ClientInfo, Username, now};
+use auth_domain::{AttemptVerdict, AuditAction, ClientInfo, Password, User, Username, now};
 
 use crate::{
     audit::{self, EventBuilder},
@@ -88,6 +88,34 @@ impl Inner {
                 })
             }
         }
+    }
+}
+
+impl Inner {
+    /// Checks the current password that a sensitive change asks for (a new password, a new API
+    /// key), as a login attempt on the account from this client: a wrong one is counted, and
+    /// while the client is locked out even the right one is refused with
+    /// [`AuthError::TooManyAttempts`]. `action` names the change in the audit log.
+    pub(crate) fn check_current_password(
+        &self,
+        user: &User,
+        current: &Password,
+        client: &ClientInfo,
+        action: AuditAction,
+    ) -> Result<(), AuthError> {
+        let attempt = self.take_password_attempt(&user.username, client, action)?;
+        if self.hasher.verify(current, &user.password_hash) {
+            return attempt.succeeded();
+        }
+        attempt.failed()?;
+        self.record(
+            audit::event(action, false)
+                .by(user.id)
+                .on(user.id)
+                .ip(client.ip.clone())
+                .detail("wrong_current_password"),
+        );
+        Err(AuthError::InvalidCurrentPassword)
     }
 }
 

@@ -68,8 +68,30 @@ impl PasswordHasher {
 
     /// Whether `password` matches `hash`. A password bcrypt would truncate never matches, so two
     /// passwords that share their first 72 bytes can never stand in for each other.
+    ///
+    /// A failed check against a hash cheaper than the configured cost (one made before the cost
+    /// was raised, not yet upgraded) is padded with a dummy verification at the configured
+    /// cost, so that a wrong password takes as long as an unknown user's.
     pub fn verify(&self, password: &Password, hash: &PasswordHash) -> bool {
-        password.fits_bcrypt() && bcrypt::verify(password.expose(), hash.expose()).unwrap_or(false)
+        self.verify_padded(password, hash).0
+    }
+
+    /// [`Self::verify`], also saying the highest cost it spent.
+    fn verify_padded(&self, password: &Password, hash: &PasswordHash) -> (bool, u32) {
+        let stored_cost = hash
+            .expose()
+            .parse::<bcrypt::HashParts>()
+            .map_or(0, |parts| parts.get_cost());
+        if password.fits_bcrypt()
+            && bcrypt::verify(password.expose(), hash.expose()).unwrap_or(false)
+        {
+            return (true, stored_cost);
+        }
+        if stored_cost >= self.cost {
+            return (false, stored_cost);
+        }
+        self.verify_dummy(password);
+        (false, self.cost)
     }
 
     /// Spends the time of one verification without a user, so that timing does not reveal
@@ -95,6 +117,32 @@ impl PasswordHasher {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_check_against_a_cheaper_hash_costs_the_configured_cost() {
+        let old = PasswordHasher::new(4).unwrap();
+        let stale = old.hash(&new_password("correct horse")).unwrap();
+        let hasher = PasswordHasher::new(6).unwrap();
+        assert_eq!(
+            hasher.verify_padded(&Password::new("wrong horse"), &stale),
+            (false, 6)
+        );
+        // The right password is not padded (the upgrade at login rehashes it anyway), and an
+        // unreadable hash is padded too.
+        assert_eq!(
+            hasher.verify_padded(&Password::new("correct horse"), &stale),
+            (true, 4)
+        );
+        assert_eq!(
+            hasher.verify_padded(&Password::new("x"), &PasswordHash::new("not bcrypt")),
+            (false, 6)
+        );
+        let current = hasher.hash(&new_password("correct horse")).unwrap();
+        assert_eq!(
+            hasher.verify_padded(&Password::new("wrong horse"), &current),
+            (false, 6)
+        );
+    }
 
     fn new_password(raw: &str) -> NewPassword {
         NewPassword::parse(raw, 8).unwrap()

@@ -75,7 +75,9 @@ impl AuthService {
     }
 
     /// Changes the caller's own username, email or password. A new password needs the current
-    /// one, and ends every other session of the user.
+    /// one (checked like a login: a wrong one counts toward the lockout), ends every other
+    /// session of the user and revokes all their API keys, since changing the password is what
+    /// a user does after a compromise.
     pub async fn update_profile(
         &self,
         principal: &Principal,
@@ -113,19 +115,16 @@ impl AuthService {
             (_, current) => current,
         };
         let (user, session) = (principal.user.clone(), principal.session()?.0.id);
-        let ip = principal.client.ip.clone();
+        let client = principal.client.clone();
+        let ip = client.ip.clone();
         self.blocking(move |inner| {
             if let (Some(new_password), Some(current)) = (&new_password, &current) {
-                if !inner.hasher.verify(current, &user.password_hash) {
-                    inner.record(
-                        audit::event(AuditAction::PasswordChanged, false)
-                            .by(user.id)
-                            .on(user.id)
-                            .ip(ip.clone())
-                            .detail("wrong_current_password"),
-                    );
-                    return Err(AuthError::InvalidCurrentPassword);
-                }
+                inner.check_current_password(
+                    &user,
+                    current,
+                    &client,
+                    AuditAction::PasswordChanged,
+                )?;
                 changes.password_hash = Some(inner.hasher.hash(new_password)?);
             }
             let updated = inner.store.update_user(user.id, &changes)?;
@@ -135,12 +134,17 @@ impl AuthService {
                     SessionRevocation::AllExcept(session),
                     changes.updated_at,
                 )?;
+                let keys_revoked = inner
+                    .store
+                    .revoke_user_api_keys(user.id, changes.updated_at)?;
                 inner.record(
                     audit::event(AuditAction::PasswordChanged, true)
                         .by(user.id)
                         .on(user.id)
                         .ip(ip)
-                        .detail(format!("other_sessions_ended={ended}")),
+                        .detail(format!(
+                            "other_sessions_ended={ended}, api_keys_revoked={keys_revoked}"
+                        )),
                 );
             }
             Ok(updated)

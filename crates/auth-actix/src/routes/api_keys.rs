@@ -2,7 +2,7 @@
 //! a token is `POST /login/api-key`, in [`super::credentials`].
 
 use actix_web::{HttpResponse, http::header, web};
-use auth_domain::ApiKeyId;
+use auth_domain::{ApiKeyId, Password};
 use uuid::Uuid;
 
 use crate::{
@@ -12,7 +12,8 @@ use crate::{
     extract::{CurrentUser, JsonBody},
 };
 
-/// `POST /api-keys`: 201 with the key, its secret included this once and never cached.
+/// `POST /api-keys`: 201 with the key, its secret included this once and never cached. The
+/// body must carry the caller's `current_password`.
 pub(super) async fn create(
     state: web::Data<AuthState>,
     CurrentUser(me): CurrentUser,
@@ -20,10 +21,16 @@ pub(super) async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let (key, secret) = state
         .service
-        .create_api_key(&me, &body.name, body.expires_in_days)
+        .create_api_key(
+            &me,
+            &body.name,
+            body.expires_in_days,
+            body.current_password.map(Password::new),
+        )
         .await?;
     Ok(HttpResponse::Created()
         .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
         .json(ApiKeyResponse::new(&key, Some(secret))))
 }
 

@@ -74,6 +74,25 @@ impl ApiKeyStore for MemoryStore {
         }
     }
 
+    fn revoke_user_api_keys(&self, user: UserId, at: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut guard = self.state();
+        let state = &mut *guard;
+        let mut revoked = Vec::new();
+        for (key, _) in state.api_keys.values_mut() {
+            if key.user_id == user && key.revoked_at.is_none() {
+                key.revoked_at = Some(at);
+                revoked.push(key.id);
+            }
+        }
+        for session in state.sessions.values_mut() {
+            if session.revoked_at.is_none() && session.api_key.is_some_and(|k| revoked.contains(&k))
+            {
+                session.revoked_at = Some(at);
+            }
+        }
+        Ok(revoked.len() as u64)
+    }
+
     fn touch_api_key(&self, id: ApiKeyId, at: DateTime<Utc>) -> Result<(), StoreError> {
         if let Some((key, _)) = self.state().api_keys.get_mut(&id) {
             key.last_used_at = Some(at);

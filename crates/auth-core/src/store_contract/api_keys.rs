@@ -90,3 +90,47 @@ pub fn revoking_an_api_key_ends_the_sessions_opened_with_it(store: &dyn Store) {
     assert_eq!(revoked_at(exchanged.id), Some(at));
     assert_eq!(revoked_at(ordinary.id), None);
 }
+
+/// Revoking all of a user's keys revokes only their live keys (an already revoked key keeps
+/// its first revocation time), ends the sessions opened with them, and touches no one else's.
+pub fn revoking_all_of_a_users_api_keys_spares_other_users(store: &dyn Store) {
+    let alice = store.create_user(new_user("alice")).unwrap();
+    let bob = store.create_user(new_user("bob")).unwrap();
+    let first = store
+        .create_api_key(new_api_key(alice.id, "pref0011"))
+        .unwrap();
+    let second = store
+        .create_api_key(new_api_key(alice.id, "pref0012"))
+        .unwrap();
+    let earlier = now() - TimeDelta::hours(1);
+    store.revoke_api_key(alice.id, second.id, earlier).unwrap();
+    let bobs = store
+        .create_api_key(new_api_key(bob.id, "pref0013"))
+        .unwrap();
+    let mut exchanged = new_session(alice.id);
+    exchanged.session.api_key = Some(first.id);
+    exchanged.refresh_token_hash = None;
+    let exchanged = store.create_session(exchanged).unwrap();
+    let mut bobs_session = new_session(bob.id);
+    bobs_session.session.api_key = Some(bobs.id);
+    bobs_session.refresh_token_hash = None;
+    let bobs_session = store.create_session(bobs_session).unwrap();
+
+    let at = now();
+    assert_eq!(store.revoke_user_api_keys(alice.id, at).unwrap(), 1);
+    let revoked_at = |prefix| {
+        store
+            .api_key_by_prefix(prefix)
+            .unwrap()
+            .unwrap()
+            .0
+            .revoked_at
+    };
+    assert_eq!(revoked_at("pref0011"), Some(at));
+    assert_eq!(revoked_at("pref0012"), Some(earlier));
+    assert_eq!(revoked_at("pref0013"), None);
+    let session_end = |id| store.session_with_user(id).unwrap().unwrap().0.revoked_at;
+    assert_eq!(session_end(exchanged.id), Some(at));
+    assert_eq!(session_end(bobs_session.id), None);
+    assert_eq!(store.revoke_user_api_keys(alice.id, at).unwrap(), 0);
+}

@@ -89,6 +89,7 @@ macro_rules! store_contract_tests {
             quiet_failure_counts_decay,
             password_hash_upgrades_never_undo_a_change,
             revoking_an_api_key_ends_the_sessions_opened_with_it,
+            revoking_all_of_a_users_api_keys_spares_other_users,
         );
     };
     // Internal: one test per name, each given the attributes (kept as one token tree here so

@@ -78,6 +78,30 @@ impl ApiKeyStore for DieselStore {
         })
     }
 
+    fn revoke_user_api_keys(&self, user: UserId, at: DateTime<Utc>) -> Result<u64, StoreError> {
+        transaction(&mut *self.conn()?, |conn| {
+            let live = || {
+                api_keys::table
+                    .filter(api_keys::user_id.eq(user.to_string()))
+                    .filter(api_keys::revoked_at.is_null())
+            };
+            // Sessions first, while the keys can still be told live from revoked.
+            diesel::update(
+                sessions::table
+                    .filter(sessions::api_key_id.eq_any(live().select(api_keys::id.nullable())))
+                    .filter(sessions::revoked_at.is_null()),
+            )
+            .set(sessions::revoked_at.eq(naive(at)))
+            .execute(conn)
+            .map_err(store_error)?;
+            let revoked = diesel::update(live())
+                .set(api_keys::revoked_at.eq(naive(at)))
+                .execute(conn)
+                .map_err(store_error)?;
+            Ok(revoked as u64)
+        })
+    }
+
     fn touch_api_key(&self, id: ApiKeyId, at: DateTime<Utc>) -> Result<(), StoreError> {
         diesel::update(api_keys::table.find(id.to_string()))
             .set(api_keys::last_used_at.eq(naive(at)))

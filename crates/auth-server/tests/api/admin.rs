@@ -279,7 +279,7 @@ async fn the_audit_log_records_who_did_what_without_secrets(app: TestApp) {
             TestRequest::post()
                 .uri("/api-keys")
                 .insert_header(bearer(&access))
-                .set_json(json!({"name": "k"})),
+                .set_json(json!({"name": "k", "current_password": PASSWORD})),
         )
         .await
         .body;

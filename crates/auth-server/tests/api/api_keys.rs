@@ -13,7 +13,14 @@ crate::on_every_store!(
     api_key_input_is_validated,
 );
 
-async fn create_key(app: &TestApp, token: &str, body: Value) -> crate::helpers::Reply {
+/// `POST /api-keys` with `body`, confirmed with the right current password unless `body` names
+/// one.
+async fn create_key(app: &TestApp, token: &str, mut body: Value) -> crate::helpers::Reply {
+    if let Some(fields) = body.as_object_mut() {
+        fields
+            .entry("current_password")
+            .or_insert_with(|| PASSWORD.into());
+    }
     app.send(
         TestRequest::post()
             .uri("/api-keys")

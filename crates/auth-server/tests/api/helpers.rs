@@ -205,7 +205,7 @@ impl TestApp {
                 TestRequest::post()
                     .uri("/api-keys")
                     .insert_header(bearer(token))
-                    .set_json(json!({"name": "test key"})),
+                    .set_json(json!({"name": "test key", "current_password": PASSWORD})),
             )
             .await;
         assert_eq!(reply.status, 201, "{}", reply.text);

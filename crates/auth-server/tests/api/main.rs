@@ -12,6 +12,7 @@ mod api_keys;
 mod authentication;
 mod blocking;
 mod catalogue;
+mod credentials_hardening;
 mod defaults;
 mod forgery;
 mod hardening;
