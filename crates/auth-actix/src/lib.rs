@@ -230,3 +230,9 @@ async fn log_request(
     );
     response
 }
+
+/// The embedding guide, `docs/embedding.md`, compiled as doctests so that its examples cannot
+/// drift from the code.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/embedding.md")]
+pub struct EmbeddingGuide;

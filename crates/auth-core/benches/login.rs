@@ -21,7 +21,7 @@ const NEVER: LockoutPolicy = LockoutPolicy {
     decay: TimeDelta::seconds(1),
 };
 
-fn service() -> AuthService {
+fn service_at(store: Arc<MemoryStore>, cost: u32) -> AuthService {
     let key = JwtKey::hmac(Algorithm::HS256, &[5u8; 32]).unwrap();
     let config = AuthConfig {
         // Repeated failures must keep running bcrypt, not hit the lock.
@@ -30,8 +30,8 @@ fn service() -> AuthService {
         ..AuthConfig::default()
     };
     AuthService::new(
-        Arc::new(MemoryStore::new()),
-        PasswordHasher::new(10).unwrap(),
+        store,
+        PasswordHasher::new(cost).unwrap(),
         &TokenKeys::new(key, "bench", "bench").unwrap(),
         config,
     )
@@ -42,20 +42,31 @@ fn login(c: &mut Criterion) {
         .worker_threads(1)
         .build()
         .unwrap();
-    let service = service();
-    runtime
-        .block_on(service.register(Registration {
-            username: "alice".into(),
-            password: Password::new(PASSWORD),
-            email: None,
-        }))
-        .unwrap();
+    let store = Arc::new(MemoryStore::new());
+    let service = service_at(store.clone(), 10);
+    let register = |service: &AuthService, username: &str| {
+        runtime
+            .block_on(service.register(Registration {
+                username: username.into(),
+                password: Password::new(PASSWORD),
+                email: None,
+            }))
+            .unwrap();
+    };
+    register(&service, "alice");
+    // A user whose hash was made before the cost was raised (not yet upgraded).
+    register(&service_at(store, 4), "stale");
     let mut group = c.benchmark_group("login at bcrypt cost 10");
     group.sample_size(30);
     for (case, username, password) in [
         ("unknown user", "nobody", PASSWORD),
         ("wrong password", "alice", "not the password"),
         ("success", "alice", PASSWORD),
+        (
+            "wrong password, stale cost-4 hash",
+            "stale",
+            "not the password",
+        ),
     ] {
         group.bench_function(case, |b| {
             b.to_async(&runtime).iter(|| async {
