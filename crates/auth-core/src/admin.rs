@@ -4,8 +4,8 @@
 //! the system without an active admin.
 
 use auth_domain::{
-    AuditAction, AuditEvent, AuditQuery, NewPassword, NewUser, Password, Role, SessionRevocation,
-    User, UserChanges, UserId, UserQuery, Username, now,
+    AuditAction, AuditEvent, AuditQuery, Invalidation, NewPassword, NewUser, Password, Role,
+    SessionRevocation, User, UserChanges, UserId, UserQuery, Username, now,
 };
 
 use crate::{
@@ -128,6 +128,7 @@ impl AuthService {
                     return Err(error);
                 }
             };
+            inner.invalidate(Invalidation::User(id));
             if is_active == Some(false) {
                 inner
                     .store
@@ -145,6 +146,7 @@ impl AuthService {
         let actor = actor.clone();
         self.blocking(move |inner| match inner.store.delete_user(id) {
             Ok(()) => {
+                inner.invalidate(Invalidation::User(id));
                 inner.record(event(AuditAction::AdminUserDeleted, true, &actor, id));
                 Ok(())
             }
@@ -170,6 +172,7 @@ impl AuthService {
             let ended = inner
                 .store
                 .revoke_user_sessions(id, SessionRevocation::All, now())?;
+            inner.invalidate(Invalidation::User(id));
             inner.record(
                 event(AuditAction::AdminSessionsRevoked, true, &actor, id)
                     .detail(format!("ended={ended}")),
@@ -199,7 +202,7 @@ impl AuthService {
     ) -> Result<(User, AdminOutcome), AuthError> {
         let username = Username::parse(username)?;
         let min = self.inner.config.password_min_length;
-        self.blocking(move |inner| {
+        self.hashing(move |inner| {
             if let Some(user) = inner.store.user_by_username(&username)? {
                 if user.role == Role::Admin && user.is_active {
                     return Ok((user, AdminOutcome::AlreadyAdmin));
@@ -208,6 +211,7 @@ impl AuthService {
                 changes.role = Some(Role::Admin);
                 changes.is_active = Some(true);
                 let user = inner.store.update_user(user.id, &changes)?;
+                inner.invalidate(Invalidation::User(user.id));
                 inner.record(
                     audit::event(AuditAction::AdminPromoted, true)
                         .on(user.id)

@@ -2,8 +2,11 @@
 //! their visible prefix. A key acts as its owner (current role and state) but cannot create
 //! keys, change the password or manage sessions.
 
+use std::sync::Arc;
+
 use auth_domain::{
-    ApiKey, ApiKeyId, AuditAction, ClientInfo, Conflict, NewApiKey, Password, StoreError, now,
+    ApiKey, ApiKeyId, AuditAction, ClientInfo, Conflict, Invalidation, NewApiKey, Password,
+    StoreError, now,
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::TimeDelta;
@@ -86,7 +89,7 @@ impl AuthService {
         let current_password = current_password.ok_or(AuthError::CurrentPasswordRequired)?;
         let (owner, client) = (principal.user.clone(), principal.client.clone());
         let (user, ip) = (owner.id, client.ip.clone());
-        self.blocking(move |inner| {
+        self.hashing(move |inner| {
             inner.check_current_password(
                 &owner,
                 &current_password,
@@ -148,6 +151,7 @@ impl AuthService {
         let (user, ip) = (principal.user.id, principal.client.ip.clone());
         self.blocking(move |inner| {
             inner.store.revoke_api_key(user, id, now())?;
+            inner.invalidate(Invalidation::ApiKey(id));
             inner.record(
                 audit::event(AuditAction::ApiKeyRevoked, true)
                     .by(user)
@@ -161,7 +165,8 @@ impl AuthService {
     }
 
     /// Authenticates a request by API key: the key must be known, live (not revoked, not
-    /// expired), and its user active. Records the use at most once a minute.
+    /// expired), and its user active. The key is found in the credential cache, or with one
+    /// store call on a miss. Records the use at most once a minute.
     pub async fn authenticate_api_key(
         &self,
         presented: &str,
@@ -171,46 +176,61 @@ impl AuthService {
             .ok_or(AuthError::InvalidApiKey)?
             .to_owned();
         let presented_digest = digest(presented);
-        self.blocking(move |inner| {
-            let Some((key, stored_digest, user)) = inner.store.api_key_by_prefix(&prefix)? else {
-                return Err(AuthError::InvalidApiKey);
-            };
-            let at = now();
-            let refuse = |why: &str| {
-                inner.record(
-                    audit::event(AuditAction::ApiKeyUsed, false)
-                        .on(key.user_id)
-                        .ip(client.ip.clone())
+        let cache = &self.inner.cache;
+        let entry = match cache.api_key(&prefix) {
+            Some(hit) => hit,
+            None => {
+                let read = cache.begin_read();
+                let found = self
+                    .blocking(move |inner| Ok(inner.store.api_key_by_prefix(&prefix)?))
+                    .await?
+                    .ok_or(AuthError::InvalidApiKey)?;
+                let found = Arc::new(found);
+                cache.insert_api_key(read, Arc::clone(&found));
+                found
+            }
+        };
+        let (key, stored_digest, user) = (entry.0.clone(), &entry.1, entry.2.clone());
+        let at = now();
+        let refusal = if !same_digest(&presented_digest, stored_digest) {
+            Some("wrong secret")
+        } else if !key.is_live_at(at) {
+            Some("revoked or expired")
+        } else if !user.is_active {
+            Some("user disabled")
+        } else {
+            None
+        };
+        let touch = key.last_used_at.is_none_or(|last| at - last >= TOUCH_EVERY);
+        if refusal.is_some() || touch {
+            let (key, ip) = (key.clone(), client.ip.clone());
+            let user_id = user.id;
+            self.blocking(move |inner| {
+                let event = match refusal {
+                    Some(why) => audit::event(AuditAction::ApiKeyUsed, false)
                         .detail(format!("key {}: {why}", key.id)),
-                );
-                Err(AuthError::InvalidApiKey)
-            };
-            if !same_digest(&presented_digest, &stored_digest) {
-                return refuse("wrong secret");
-            }
-            if !key.is_live_at(at) {
-                return refuse("revoked or expired");
-            }
-            if !user.is_active {
-                return refuse("user disabled");
-            }
-            if key.last_used_at.is_none_or(|last| at - last >= TOUCH_EVERY) {
-                inner.store.touch_api_key(key.id, at)?;
-                inner.record(
-                    audit::event(AuditAction::ApiKeyUsed, true)
-                        .by(user.id)
-                        .on(user.id)
-                        .ip(client.ip.clone())
-                        .detail(format!("key {}", key.id)),
-                );
-            }
-            Ok(Principal {
-                user,
-                credential: Credential::ApiKey(key),
-                client,
+                    None => {
+                        inner.store.touch_api_key(key.id, at)?;
+                        // The cached copy's last use is stale now.
+                        inner.invalidate(Invalidation::ApiKey(key.id));
+                        audit::event(AuditAction::ApiKeyUsed, true)
+                            .by(user_id)
+                            .detail(format!("key {}", key.id))
+                    }
+                };
+                inner.record(event.on(user_id).ip(ip));
+                Ok(())
             })
+            .await?;
+        }
+        if refusal.is_some() {
+            return Err(AuthError::InvalidApiKey);
+        }
+        Ok(Principal {
+            user,
+            credential: Credential::ApiKey(key),
+            client,
         })
-        .await
     }
 
     /// Exchanges an API-key caller for an access token (no refresh token): a session that ends

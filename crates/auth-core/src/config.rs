@@ -3,6 +3,8 @@
 use auth_domain::LockoutPolicy;
 use chrono::TimeDelta;
 
+use crate::{cache::CacheConfig, hashing::HashPoolConfig};
+
 /// Lifetimes and limits of the service. Every default is documented on [`AuthConfig::default`].
 #[derive(Clone, Debug)]
 pub struct AuthConfig {
@@ -30,6 +32,10 @@ pub struct AuthConfig {
     /// everyone (`security.max_failed_logins_per_user`): a much higher limit, against guessing
     /// spread over many addresses.
     pub user_lockout: LockoutPolicy,
+    /// The in-process credential cache (`cache.max_entries`, `cache.max_age_secs`).
+    pub cache: CacheConfig,
+    /// The password-hashing pool (`password.hash_threads`, `password.max_queued_hashes`).
+    pub hashing: HashPoolConfig,
 }
 
 impl Default for AuthConfig {
@@ -38,7 +44,8 @@ impl Default for AuthConfig {
     /// all, a 10-second reuse grace; a 30-second lock after 5 failed logins in a row from one
     /// client, doubling with each further failure up to an hour, forgotten after 15 quiet
     /// minutes; and the same lock after 50 failures from all clients, forgotten after a quiet
-    /// hour.
+    /// hour; a credential cache of 100,000 entries trusted for 5 seconds at most; and a
+    /// hashing pool of one thread per core with 512 places in its queue.
     fn default() -> Self {
         Self {
             access_ttl: TimeDelta::minutes(15),
@@ -61,6 +68,8 @@ impl Default for AuthConfig {
                 max_delay: TimeDelta::hours(1),
                 decay: TimeDelta::hours(1),
             },
+            cache: CacheConfig::default(),
+            hashing: HashPoolConfig::default(),
         }
     }
 }

@@ -28,6 +28,13 @@ pub enum AuthError {
         /// Seconds until the lock ends.
         retry_after: u64,
     },
+    /// Too many password operations are waiting for the hashing pool: try again after
+    /// `retry_after` seconds (load shedding; nothing was done).
+    #[error("The server is busy; try again in {retry_after} seconds")]
+    Overloaded {
+        /// Seconds to wait before trying again.
+        retry_after: u64,
+    },
     /// The username is taken (without regard to case).
     #[error("Username already registered")]
     UsernameTaken,

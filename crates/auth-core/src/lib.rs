@@ -84,9 +84,13 @@ mod api_keys;
 #[cfg(feature = "service")]
 mod audit;
 #[cfg(feature = "service")]
+mod cache;
+#[cfg(feature = "service")]
 mod config;
 #[cfg(feature = "service")]
 mod error;
+#[cfg(feature = "service")]
+mod hashing;
 #[cfg(feature = "service")]
 mod lockout;
 #[cfg(feature = "service")]
@@ -120,8 +124,10 @@ pub use memory::MemoryStore;
 pub use {
     admin::{Actor, AdminOutcome, MAX_PAGE},
     api_keys::API_KEY_PREFIX,
+    cache::{CacheConfig, CredentialCache},
     config::AuthConfig,
     error::{AuthError, cause_chain},
+    hashing::HashPoolConfig,
     login::LoginAttempt,
     password::{HashError, PasswordHasher},
     profile::{ProfileUpdate, Registration},

@@ -8,7 +8,9 @@ use std::{
     sync::{Mutex, MutexGuard},
 };
 
-use auth_domain::{AuditAction, ClientInfo, Password, PasswordError, User, UserId, Username, now};
+use auth_domain::{
+    AuditAction, ClientInfo, Invalidation, Password, PasswordError, User, UserId, Username, now,
+};
 
 use crate::{
     audit::{self, EventBuilder},
@@ -82,6 +84,7 @@ impl Inner {
             });
         match result {
             Ok((true, hash)) => {
+                self.invalidate(Invalidation::User(user.id));
                 tracing::info!(user_id = %user.id, cost = self.hasher.cost(), "password hash upgraded");
                 User {
                     password_hash: hash,
@@ -115,7 +118,7 @@ impl AuthService {
             return Err(PasswordError::TooLong.into());
         }
         let ttl = self.access_ttl(attempt.expires_in);
-        self.blocking(move |inner| {
+        self.hashing(move |inner| {
             let username = Username::parse(&attempt.username).ok();
             // A name that cannot exist is refused like a wrong password, without a count.
             let lockout = username

@@ -1,14 +1,14 @@
 //! Accounts as their owners see them: registration and profile changes.
 
 use auth_domain::{
-    AuditAction, Email, NewPassword, NewUser, Password, Role, SessionRevocation, User, UserChanges,
-    UserId, Username, now,
+    AuditAction, Email, Invalidation, NewPassword, NewUser, Password, Role, SessionRevocation,
+    User, UserChanges, UserId, Username, now,
 };
 
 use crate::{
     audit::{self, EventBuilder},
     error::AuthError,
-    service::AuthService,
+    service::{AuthService, Inner},
     sessions::Principal,
 };
 
@@ -54,7 +54,7 @@ impl AuthService {
             .flatten()
             .collect();
         self.inner.check_strength(&password, &context)?;
-        self.blocking(move |inner| {
+        self.hashing(move |inner| {
             let password_hash = inner.hasher.hash(&password)?;
             let user = inner.store.create_user(NewUser {
                 id: UserId::new(),
@@ -117,7 +117,8 @@ impl AuthService {
         let (user, session) = (principal.user.clone(), principal.session()?.0.id);
         let client = principal.client.clone();
         let ip = client.ip.clone();
-        self.blocking(move |inner| {
+        let hashes = new_password.is_some();
+        let work = move |inner: &Inner| {
             if let (Some(new_password), Some(current)) = (&new_password, &current) {
                 inner.check_current_password(
                     &user,
@@ -128,6 +129,7 @@ impl AuthService {
                 changes.password_hash = Some(inner.hasher.hash(new_password)?);
             }
             let updated = inner.store.update_user(user.id, &changes)?;
+            inner.invalidate(Invalidation::User(user.id));
             if changes.password_hash.is_some() {
                 let ended = inner.store.revoke_user_sessions(
                     user.id,
@@ -148,7 +150,11 @@ impl AuthService {
                 );
             }
             Ok(updated)
-        })
-        .await
+        };
+        if hashes {
+            self.hashing(work).await
+        } else {
+            self.blocking(work).await
+        }
     }
 }

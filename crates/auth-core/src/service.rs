@@ -4,12 +4,14 @@
 
 use std::{fmt, sync::Arc};
 
-use auth_domain::{AuditEvent, NewPassword, Store};
+use auth_domain::{AuditEvent, Invalidation, NewPassword, Store};
 use chrono::TimeDelta;
 
 use crate::{
+    cache::CredentialCache,
     config::AuthConfig,
     error::AuthError,
+    hashing::HashPool,
     login::LoginStripes,
     password::PasswordHasher,
     strength,
@@ -19,6 +21,7 @@ use crate::{
 /// What every operation shares; reached through [`AuthService::blocking`].
 pub(crate) struct Inner {
     pub(crate) store: Arc<dyn Store>,
+    pub(crate) cache: CredentialCache,
     pub(crate) hasher: PasswordHasher,
     pub(crate) issuer: TokenIssuer,
     pub(crate) verifier: TokenVerifier,
@@ -43,6 +46,11 @@ impl Inner {
     /// Writes an audit event to the store and to the log (`target: "audit"`). A store failure
     /// is logged, not returned: the action it describes has already happened. Absent fields
     /// are left out of the log line.
+    /// Forgets cached credentials that a committed change made invalid (see [`crate::cache`]).
+    pub(crate) fn invalidate(&self, what: Invalidation) {
+        self.cache.invalidate(what);
+    }
+
     pub(crate) fn record(&self, event: AuditEvent) {
         tracing::info!(
             target: "audit",
@@ -67,6 +75,7 @@ impl Inner {
 #[derive(Clone)]
 pub struct AuthService {
     pub(crate) inner: Arc<Inner>,
+    hash_pool: Arc<HashPool>,
 }
 
 impl fmt::Debug for AuthService {
@@ -79,23 +88,41 @@ impl fmt::Debug for AuthService {
 
 impl AuthService {
     /// Composes a service from its parts. The issuer and the verifier both come from `keys`,
-    /// so the service always accepts the tokens it signs.
+    /// so the service always accepts the tokens it signs. Starts the hashing pool's threads
+    /// (`config.hashing`).
+    ///
+    /// # Panics
+    /// If the operating system cannot start a thread.
     pub fn new(
         store: Arc<dyn Store>,
         hasher: PasswordHasher,
         keys: &TokenKeys,
         config: AuthConfig,
     ) -> Self {
+        let hash_pool = HashPool::new(config.hashing).expect("cannot start the hashing threads");
         Self {
             inner: Arc::new(Inner {
                 store,
+                cache: CredentialCache::new(config.cache),
                 hasher,
                 issuer: keys.issuer(),
                 verifier: keys.verifier(),
                 config,
                 login_stripes: LoginStripes::new(),
             }),
+            hash_pool: Arc::new(hash_pool),
         }
+    }
+
+    /// The credential cache, for the listener that hears of other instances' changes (and for
+    /// metrics).
+    pub fn cache(&self) -> &CredentialCache {
+        &self.inner.cache
+    }
+
+    /// Password operations waiting for a hashing thread.
+    pub fn queued_hashes(&self) -> usize {
+        self.hash_pool.queued()
     }
 
     /// The token verifier (for JWKS and for embedders).
@@ -118,6 +145,17 @@ impl AuthService {
         tokio::task::spawn_blocking(move || work(&inner))
             .await
             .map_err(AuthError::internal)?
+    }
+
+    /// Runs work that hashes or verifies a password (and the store calls around it) on the
+    /// hashing pool; [`AuthError::Overloaded`] at once when its queue is full.
+    pub(crate) async fn hashing<T, F>(&self, work: F) -> Result<T, AuthError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Inner) -> Result<T, AuthError> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        self.hash_pool.run(move || work(&inner)).await?
     }
 
     /// Whether the store answers.

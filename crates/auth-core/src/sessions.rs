@@ -1,11 +1,11 @@
 //! Sessions: authenticating a bearer token against its live session, opening a session,
 //! refresh-token rotation, listing and ending sessions, logout.
 
-use std::fmt;
+use std::{fmt, sync::Arc};
 
 use auth_domain::{
-    ApiKey, AuditAction, Claims, ClientInfo, NewSession, RefreshOutcome, RefreshRotation, Session,
-    SessionId, SessionRevocation, User, now,
+    ApiKey, AuditAction, Claims, ClientInfo, Invalidation, NewSession, RefreshOutcome,
+    RefreshRotation, Session, SessionId, SessionRevocation, User, now,
 };
 use chrono::TimeDelta;
 
@@ -93,8 +93,9 @@ pub enum LogoutScope {
 }
 
 impl AuthService {
-    /// Verifies a bearer token, then loads its live session and active user in one store call.
-    /// `client` is where the request came from (the HTTP adapter resolves it).
+    /// Verifies a bearer token, then finds its live session and active user: in the credential
+    /// cache, or with one store call on a miss. `client` is where the request came from (the
+    /// HTTP adapter resolves it).
     pub async fn authenticate(
         &self,
         token: &str,
@@ -102,10 +103,20 @@ impl AuthService {
     ) -> Result<Principal, AuthError> {
         let claims = self.inner.verifier.verify(token)?;
         let session_id = claims.sid;
-        let (session, user) = self
-            .blocking(move |inner| Ok(inner.store.session_with_user(session_id)?))
-            .await?
-            .ok_or(AuthError::SessionEnded)?;
+        let cached = match self.inner.cache.session(session_id) {
+            Some(hit) => hit,
+            None => {
+                let read = self.inner.cache.begin_read();
+                let found = self
+                    .blocking(move |inner| Ok(inner.store.session_with_user(session_id)?))
+                    .await?
+                    .ok_or(AuthError::SessionEnded)?;
+                let found = Arc::new(found);
+                self.inner.cache.insert_session(read, Arc::clone(&found));
+                found
+            }
+        };
+        let (session, user) = (cached.0.clone(), cached.1.clone());
         if session.user_id != claims.sub || !session.is_live_at(now()) {
             return Err(AuthError::SessionEnded);
         }
@@ -128,17 +139,25 @@ impl AuthService {
             let ended = match scope {
                 LogoutScope::Local => {
                     inner.store.revoke_session(session, at)?;
+                    inner.invalidate(Invalidation::Session(session));
                     1
                 }
-                LogoutScope::Others => inner.store.revoke_user_sessions(
-                    user,
-                    SessionRevocation::AllExcept(session),
-                    at,
-                )?,
+                LogoutScope::Others => {
+                    let ended = inner.store.revoke_user_sessions(
+                        user,
+                        SessionRevocation::AllExcept(session),
+                        at,
+                    )?;
+                    inner.invalidate(Invalidation::User(user));
+                    ended
+                }
                 LogoutScope::Global => {
-                    inner
-                        .store
-                        .revoke_user_sessions(user, SessionRevocation::All, at)?
+                    let ended =
+                        inner
+                            .store
+                            .revoke_user_sessions(user, SessionRevocation::All, at)?;
+                    inner.invalidate(Invalidation::User(user));
+                    ended
                 }
             };
             inner.record(
@@ -181,6 +200,7 @@ impl AuthService {
             let (session, user) = match outcome {
                 RefreshOutcome::Rotated { session, user } => (session, user),
                 RefreshOutcome::ReuseDetected { session, user } => {
+                    inner.invalidate(Invalidation::Session(session));
                     tracing::warn!(user_id = %user, session_id = %session, "refresh token reuse detected; session revoked");
                     inner.record(
                         audit::event(AuditAction::Refresh, false)
@@ -243,6 +263,7 @@ impl AuthService {
         self.blocking(move |inner| match inner.store.session_with_user(session)? {
             Some((found, _)) if found.user_id == user && found.revoked_at.is_none() => {
                 inner.store.revoke_session(session, now())?;
+                inner.invalidate(Invalidation::Session(session));
                 inner.record(
                     audit::event(AuditAction::SessionRevoked, true)
                         .by(user)

@@ -6,9 +6,14 @@
 //! types cross this crate's boundary. Unique-key violations become
 //! [`StoreError::Conflict`](auth_domain::StoreError::Conflict); a lost connection becomes
 //! [`StoreError::Unavailable`](auth_domain::StoreError::Unavailable).
+//!
+//! On PostgreSQL every change that makes a credential invalid is announced with `NOTIFY` in the
+//! transaction that makes it, and [`DieselStore::listen`] hears them, so that several server
+//! instances can cache credentials and still see each other's logouts at once.
 #![forbid(unsafe_code)]
 
 mod connection;
+mod listener;
 mod rows;
 mod schema;
 mod store;
@@ -16,4 +21,5 @@ mod store;
 pub mod testing;
 
 pub use connection::{Backend, ConnectError, migrate};
-pub use store::DieselStore;
+pub use listener::Heard;
+pub use store::{DieselStore, INVALIDATION_CHANNEL};

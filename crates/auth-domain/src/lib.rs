@@ -8,6 +8,7 @@ mod api_key;
 mod audit;
 mod claims;
 mod identity;
+mod invalidation;
 mod secret;
 mod session;
 mod store;
@@ -20,6 +21,7 @@ pub use claims::{ACCESS_TOKEN_TYPE, Claims};
 pub use identity::{
     Email, EmailError, Role, RoleError, SessionId, UserId, Username, UsernameError,
 };
+pub use invalidation::Invalidation;
 pub use secret::{
     BCRYPT_MAX_PASSWORD_BYTES, NewPassword, Password, PasswordError, PasswordHash, RefreshTokenHash,
 };

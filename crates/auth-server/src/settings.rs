@@ -88,6 +88,8 @@ pub struct Settings {
     pub session: SessionSettings,
     /// `[security]`
     pub security: SecuritySettings,
+    /// `[cache]`
+    pub cache: CacheSettings,
 }
 
 /// `[server]`
@@ -175,6 +177,20 @@ pub struct PasswordSettings {
     pub min_length: usize,
     /// Least zxcvbn score (0–4) of a new password; 0 disables the check.
     pub min_strength: u8,
+    /// Threads of the hashing pool; default: the number of cores.
+    pub hash_threads: Option<usize>,
+    /// Password operations that may wait for a hashing thread; beyond them, 503.
+    pub max_queued_hashes: usize,
+}
+
+/// `[cache]`
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheSettings {
+    /// The most sessions (and API keys) the in-process credential cache holds; 0 turns it off.
+    pub max_entries: u64,
+    /// No cached credential is trusted longer than this; 0 turns the cache off.
+    pub max_age_secs: u64,
 }
 
 /// `[session]`

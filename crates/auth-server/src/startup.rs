@@ -7,16 +7,17 @@ use std::{
     path::{Path, PathBuf},
     str::FromStr,
     sync::Arc,
+    time::Duration,
 };
 
 use actix_web::{HttpServer, dev::Server};
 use anyhow::{Context, bail};
 use auth_actix::{AuthState, HttpSettings};
 use auth_core::{
-    Algorithm, AuthConfig, AuthService, JwtKey, PasswordHasher, TokenKeys, generate_key_pair,
-    min_hmac_secret_len,
+    Algorithm, AuthConfig, AuthService, CacheConfig, CredentialCache, HashPoolConfig, JwtKey,
+    PasswordHasher, TokenKeys, generate_key_pair, min_hmac_secret_len,
 };
-use auth_diesel::DieselStore;
+use auth_diesel::{DieselStore, Heard};
 use auth_domain::LockoutPolicy;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::TimeDelta;
@@ -250,13 +251,25 @@ pub fn build_state(settings: &Settings, env: AppEnv) -> anyhow::Result<AuthState
             max_delay: TimeDelta::seconds(settings.security.max_lockout_secs),
             decay: TimeDelta::seconds(settings.security.user_failure_window_secs),
         },
+        cache: CacheConfig {
+            max_entries: settings.cache.max_entries,
+            max_age: Duration::from_secs(settings.cache.max_age_secs),
+        },
+        hashing: HashPoolConfig {
+            threads: settings
+                .password
+                .hash_threads
+                .unwrap_or_else(|| HashPoolConfig::default().threads),
+            max_queued: settings.password.max_queued_hashes,
+        },
     };
     let service = AuthService::new(
-        store,
+        store.clone(),
         PasswordHasher::new(settings.password.bcrypt_cost).context("password.bcrypt_cost")?,
         &keys,
         config,
     );
+    listen_for_other_instances(&store, service.cache());
     Ok(AuthState::new(
         service,
         HttpSettings {
@@ -266,6 +279,28 @@ pub fn build_state(settings: &Settings, env: AppEnv) -> anyhow::Result<AuthState
             rate_limit_per_minute: settings.security.rate_limit_per_minute,
         },
     ))
+}
+
+/// On PostgreSQL, other instances may change what this one caches: the cache is suspended
+/// until the listener hears the database, and again whenever it loses it. (SQLite serves one
+/// process, whose own changes invalidate its cache directly.)
+fn listen_for_other_instances(store: &DieselStore, cache: &CredentialCache) {
+    let cache = cache.clone();
+    cache.suspend();
+    let listening = store.listen({
+        let cache = cache.clone();
+        move |heard| match heard {
+            Heard::Connected => {
+                tracing::info!("listening for other instances' changes; credential cache on");
+                cache.resume();
+            }
+            Heard::Invalidated(what) => cache.invalidate(what),
+            Heard::Lost => cache.suspend(),
+        }
+    });
+    if !listening {
+        cache.resume();
+    }
 }
 
 /// Binds the HTTP server; returns it with the addresses it listens on.

@@ -1,10 +1,12 @@
 //! [`ApiKeyStore`] for [`DieselStore`].
 
-use auth_domain::{ApiKey, ApiKeyId, ApiKeyStore, NewApiKey, StoreError, User, UserId};
+use auth_domain::{
+    ApiKey, ApiKeyId, ApiKeyStore, Invalidation, NewApiKey, StoreError, User, UserId,
+};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
-use super::{DieselStore, store_error, transaction};
+use super::{DieselStore, notify, store_error, transaction};
 use crate::{
     rows::{ApiKeyRow, UserRow, naive},
     schema::{api_keys, sessions, users},
@@ -74,7 +76,7 @@ impl ApiKeyStore for DieselStore {
             .set(sessions::revoked_at.eq(naive(at)))
             .execute(conn)
             .map_err(store_error)?;
-            Ok(())
+            notify(conn, Invalidation::ApiKey(id))
         })
     }
 
@@ -98,6 +100,7 @@ impl ApiKeyStore for DieselStore {
                 .set(api_keys::revoked_at.eq(naive(at)))
                 .execute(conn)
                 .map_err(store_error)?;
+            notify(conn, Invalidation::User(user))?;
             Ok(revoked as u64)
         })
     }

@@ -2,9 +2,15 @@
 //! holds the store, its connections, error mapping and transactions; each trait's
 //! implementation has its own file.
 
-use std::fmt;
+use std::{
+    fmt,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+};
 
-use auth_domain::{Conflict, StoreError};
+use auth_domain::{Conflict, Invalidation, StoreError};
 use diesel::{
     prelude::*,
     result::{DatabaseErrorKind, Error as DieselError},
@@ -23,6 +29,16 @@ mod users;
 pub struct DieselStore {
     pool: DbPool,
     backend: Backend,
+    // For the listener's own connection; may hold a password, so never printed.
+    url: String,
+    // Set when the store is dropped, so that its listener thread ends.
+    stopped: Arc<AtomicBool>,
+}
+
+impl Drop for DieselStore {
+    fn drop(&mut self) {
+        self.stopped.store(true, Ordering::Release);
+    }
 }
 
 impl fmt::Debug for DieselStore {
@@ -39,7 +55,20 @@ impl DieselStore {
     /// pending migrations, and opens a pool of at most `pool_size` connections.
     pub fn connect(url: &str, pool_size: u32) -> Result<Self, ConnectError> {
         let (pool, backend) = open_pool(url, pool_size)?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            url: url.to_owned(),
+            stopped: Arc::new(AtomicBool::new(false)),
+        })
+    }
+
+    pub(crate) fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub(crate) fn stopped(&self) -> &Arc<AtomicBool> {
+        &self.stopped
     }
 
     /// Which backend this store talks to.
@@ -71,6 +100,23 @@ fn store_error(e: DieselError) -> StoreError {
         | DieselError::NotFound => StoreError::NotFound,
         other => StoreError::unavailable(other),
     }
+}
+
+/// The PostgreSQL channel on which every change that makes a credential invalid is announced,
+/// in the transaction that makes it; see [`DieselStore::listen`].
+pub const INVALIDATION_CHANNEL: &str = "auth_invalidate";
+
+/// Announces `what` to every instance's listener when the current transaction commits
+/// (PostgreSQL; a no-op on SQLite, which serves one process).
+fn notify(conn: &mut DbConnection, what: Invalidation) -> Result<(), StoreError> {
+    if let DbConnection::Postgres(pg) = conn {
+        diesel::sql_query("SELECT pg_notify($1, $2)")
+            .bind::<diesel::sql_types::Text, _>(INVALIDATION_CHANNEL)
+            .bind::<diesel::sql_types::Text, _>(what.to_string())
+            .execute(pg)
+            .map_err(store_error)?;
+    }
+    Ok(())
 }
 
 /// Runs `work` in a transaction, keeping the domain error it returns.

@@ -1,13 +1,13 @@
 //! [`SessionStore`] for [`DieselStore`], with refresh-token rotation.
 
 use auth_domain::{
-    NewSession, RefreshOutcome, RefreshRotation, Session, SessionId, SessionRevocation,
-    SessionStore, StoreError, User, UserId,
+    Invalidation, NewSession, RefreshOutcome, RefreshRotation, Session, SessionId,
+    SessionRevocation, SessionStore, StoreError, User, UserId,
 };
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
-use super::{DieselStore, store_error, transaction};
+use super::{DieselStore, notify, store_error, transaction};
 use crate::{
     rows::{RefreshTokenRow, SessionRow, UserRow, naive},
     schema::{refresh_tokens, sessions, users},
@@ -113,6 +113,7 @@ impl SessionStore for DieselStore {
                         .set(sessions::revoked_at.eq(at))
                         .execute(conn)
                         .map_err(store_error)?;
+                    notify(conn, Invalidation::Session(session.id))?;
                     return Ok(RefreshOutcome::ReuseDetected {
                         session: session.id,
                         user: user.id,
@@ -146,6 +147,7 @@ impl SessionStore for DieselStore {
     }
 
     fn revoke_session(&self, id: SessionId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let uuid = id.0;
         let id = id.to_string();
         transaction(&mut *self.conn()?, |conn| {
             let ended = diesel::update(
@@ -164,7 +166,7 @@ impl SessionStore for DieselStore {
                     .first::<String>(conn)
                     .map_err(store_error)?;
             }
-            Ok(())
+            notify(conn, Invalidation::Session(SessionId(uuid)))
         })
     }
 
@@ -177,17 +179,20 @@ impl SessionStore for DieselStore {
         let live = sessions::table
             .filter(sessions::user_id.eq(user.to_string()))
             .filter(sessions::revoked_at.is_null());
-        let mut conn = self.conn()?;
-        let ended = match which {
-            SessionRevocation::All => diesel::update(live)
-                .set(sessions::revoked_at.eq(naive(at)))
-                .execute(&mut *conn),
-            SessionRevocation::AllExcept(keep) => {
-                diesel::update(live.filter(sessions::id.ne(keep.to_string())))
+        transaction(&mut *self.conn()?, |conn| {
+            let ended = match which {
+                SessionRevocation::All => diesel::update(live)
                     .set(sessions::revoked_at.eq(naive(at)))
-                    .execute(&mut *conn)
+                    .execute(conn),
+                SessionRevocation::AllExcept(keep) => {
+                    diesel::update(live.filter(sessions::id.ne(keep.to_string())))
+                        .set(sessions::revoked_at.eq(naive(at)))
+                        .execute(conn)
+                }
             }
-        };
-        ended.map_err(store_error)
+            .map_err(store_error)?;
+            notify(conn, Invalidation::User(user))?;
+            Ok(ended)
+        })
     }
 }

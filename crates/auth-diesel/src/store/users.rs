@@ -1,13 +1,13 @@
 //! [`UserStore`] for [`DieselStore`], with the guard that keeps the last active admin.
 
 use auth_domain::{
-    Conflict, NewUser, PasswordHash, StoreError, User, UserChanges, UserId, UserQuery, UserStore,
-    Username,
+    Conflict, Invalidation, NewUser, PasswordHash, StoreError, User, UserChanges, UserId,
+    UserQuery, UserStore, Username,
 };
 use chrono::{DateTime, Utc};
 use diesel::{connection::SimpleConnection, prelude::*};
 
-use super::{DieselStore, store_error, transaction};
+use super::{DieselStore, notify, store_error, transaction};
 use crate::{
     connection::DbConnection,
     rows::{UserChangeset, UserRow, naive},
@@ -92,6 +92,7 @@ impl UserStore for DieselStore {
     }
 
     fn update_user(&self, id: UserId, changes: &UserChanges) -> Result<User, StoreError> {
+        let user_id = id;
         let id = id.to_string();
         let guarded = changes.role.is_some() || changes.is_active.is_some();
         transaction(&mut *self.conn()?, |conn| {
@@ -111,6 +112,7 @@ impl UserStore for DieselStore {
             if admins_before > 0 && count_active_admins(conn)? == 0 {
                 return Err(StoreError::Conflict(Conflict::LastAdmin));
             }
+            notify(conn, Invalidation::User(user_id))?;
             load_user(conn, &id)?.ok_or(StoreError::NotFound)
         })
     }
@@ -122,21 +124,27 @@ impl UserStore for DieselStore {
         new: &PasswordHash,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let replaced = diesel::update(
-            users::table
-                .find(id.to_string())
-                .filter(users::password_hash.eq(expected.expose())),
-        )
-        .set((
-            users::password_hash.eq(new.expose()),
-            users::updated_at.eq(naive(at)),
-        ))
-        .execute(&mut *self.conn()?)
-        .map_err(store_error)?;
-        Ok(replaced == 1)
+        transaction(&mut *self.conn()?, |conn| {
+            let replaced = diesel::update(
+                users::table
+                    .find(id.to_string())
+                    .filter(users::password_hash.eq(expected.expose())),
+            )
+            .set((
+                users::password_hash.eq(new.expose()),
+                users::updated_at.eq(naive(at)),
+            ))
+            .execute(conn)
+            .map_err(store_error)?;
+            if replaced == 1 {
+                notify(conn, Invalidation::User(id))?;
+            }
+            Ok(replaced == 1)
+        })
     }
 
     fn delete_user(&self, id: UserId) -> Result<(), StoreError> {
+        let user_id = id;
         let id = id.to_string();
         transaction(&mut *self.conn()?, |conn| {
             lock_admins(conn)?;
@@ -150,7 +158,7 @@ impl UserStore for DieselStore {
             if admins_before > 0 && count_active_admins(conn)? == 0 {
                 return Err(StoreError::Conflict(Conflict::LastAdmin));
             }
-            Ok(())
+            notify(conn, Invalidation::User(user_id))
         })
     }
 

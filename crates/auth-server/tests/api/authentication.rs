@@ -150,7 +150,7 @@ async fn unknown_logout_scope_is_422(app: TestApp) {
 
 async fn disabled_user_is_refused_at_the_next_request(app: TestApp) {
     let token = app.user("alice").await;
-    app.disable("alice");
+    app.disable("alice").await;
     let reply = app.get("/profile", &token).await;
     reply.assert(401, "invalid_token");
     assert_eq!(reply.body["detail"], "The user is disabled");

@@ -48,6 +48,8 @@ fn library_defaults_are_the_servers_defaults() {
         password_min_strength,
         lockout,
         user_lockout,
+        cache,
+        hashing,
     } = AuthConfig::default();
     let loaded = state.service.config();
     assert_eq!(loaded.access_ttl, access_ttl);
@@ -61,4 +63,6 @@ fn library_defaults_are_the_servers_defaults() {
     // Whole policies: `LockoutPolicy` compares every field.
     assert_eq!(loaded.lockout, lockout);
     assert_eq!(loaded.user_lockout, user_lockout);
+    assert_eq!(loaded.cache, cache);
+    assert_eq!(loaded.hashing, hashing);
 }

@@ -5,7 +5,7 @@ use actix_web::{
     test::{self, TestRequest},
 };
 use auth_actix::AuthState;
-use auth_diesel::{DieselStore, testing::TestDatabase};
+use auth_diesel::testing::TestDatabase;
 use auth_server::{
     settings::{AppEnv, Settings},
     startup,
@@ -105,11 +105,6 @@ impl TestApp {
         self
     }
 
-    /// A second handle on the same database, for arranging what no route can do yet.
-    pub fn store(&self) -> DieselStore {
-        DieselStore::connect(self.database.url(), 1).unwrap()
-    }
-
     pub async fn send(&self, request: TestRequest) -> Reply {
         let app = test::init_service(auth_actix::app(self.state.clone())).await;
         let response = test::call_service(&app, request.to_request()).await;
@@ -185,17 +180,14 @@ impl TestApp {
             .await
     }
 
-    /// Disables a user directly in the store (as an operator could), to test what follows.
-    pub fn disable(&self, username: &str) {
-        use auth_domain::UserStore;
-        let store = self.store();
-        let user = store
-            .user_by_username(&auth_domain::Username::parse(username).unwrap())
-            .unwrap()
+    /// Disables a user as an operator does (`auth-server users disable`), to test what follows.
+    pub async fn disable(&self, username: &str) {
+        let service = &self.state.service;
+        let user = service.user_by_username(username).await.unwrap();
+        service
+            .set_role_and_state(&auth_core::Actor::cli(), user.id, None, Some(false))
+            .await
             .unwrap();
-        let mut disable = auth_domain::UserChanges::at(auth_domain::now());
-        disable.is_active = Some(false);
-        store.update_user(user.id, &disable).unwrap();
     }
 
     /// Creates an API key for the holder of `token` and returns the key.

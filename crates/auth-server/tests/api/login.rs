@@ -47,7 +47,7 @@ async fn unknown_user_and_wrong_password_are_indistinguishable(app: TestApp) {
 
 async fn disabled_account_is_403_after_the_right_password(app: TestApp) {
     app.register("alice").await;
-    app.disable("alice");
+    app.disable("alice").await;
 
     app.login_with("alice", "not the password")
         .await

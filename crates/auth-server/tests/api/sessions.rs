@@ -134,7 +134,7 @@ async fn refresh_fails_after_logout_password_change_or_deactivation(app: TestApp
         .assert(401, "invalid_grant");
     assert_eq!(app.refresh(&mine["refresh_token"]).await.status, 200);
 
-    app.disable("alice");
+    app.disable("alice").await;
     let fresh = app.login_with("alice", "a new passphrase").await;
     fresh.assert(403, "account_disabled");
     app.refresh(&mine["refresh_token"])
