@@ -15,6 +15,7 @@ mod catalogue;
 mod defaults;
 mod forgery;
 mod hardening;
+mod input_hardening;
 mod login;
 mod outage;
 mod profile;

@@ -1,0 +1,121 @@
+//! Client input that once steered or broke the server: forwarded addresses and IPv4-mapped peers.
+
+use actix_web::test::TestRequest;
+use serde_json::{Value, json};
+
+use crate::helpers::{PASSWORD, TestApp};
+
+crate::on_every_store!(
+    forwarded_entries_that_are_not_addresses_cannot_steer_the_client_address,
+    ipv4_mapped_addresses_are_their_ipv4_address,
+);
+
+/// `request` as sent by the socket peer `peer` (`192.0.2.1` or `[::1]`).
+fn from(peer: &str, request: TestRequest) -> TestRequest {
+    request.peer_addr(format!("{peer}:50000").parse().unwrap())
+}
+
+/// A failed login through the trusted proxy at `peer` that forwards `xff`.
+fn guess(peer: &str, xff: &str) -> TestRequest {
+    from(peer, TestRequest::post().uri("/login"))
+        .insert_header(("X-Forwarded-For", xff.to_owned()))
+        .set_json(json!({"username": "nobody", "password": "whatever it is"}))
+}
+
+/// Logs alice in through `peer` forwarding `xff`; the address her new session records.
+async fn recorded_ip(app: &TestApp, peer: &str, xff: &str) -> Value {
+    let login = app
+        .send(
+            from(peer, TestRequest::post().uri("/login"))
+                .insert_header(("X-Forwarded-For", xff.to_owned()))
+                .set_json(json!({"username": "alice", "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(login.status, 200, "{}", login.text);
+    let token = login.body["access_token"].as_str().unwrap();
+    let sessions = app.get("/sessions", token).await;
+    let current = sessions
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["current"] == true);
+    current.unwrap()["ip"].clone()
+}
+
+async fn forwarded_entries_that_are_not_addresses_cannot_steer_the_client_address(app: TestApp) {
+    let app = app.with_settings(&[
+        ("security.rate_limit_per_minute", "2"),
+        ("server.trusted_proxies", "127.0.0.1"),
+    ]);
+    // Each guess names another address left of a garbled entry: all are the proxy's, so the
+    // third is over the limit.
+    for (i, garbled) in ["unknown", "[2001:db8::1", "unknown"].iter().enumerate() {
+        let reply = app
+            .send(guess("127.0.0.1", &format!("203.0.113.{i}, {garbled}")))
+            .await;
+        if i < 2 {
+            reply.assert(401, "invalid_credentials");
+        } else {
+            reply.assert(429, "too_many_requests");
+        }
+    }
+    // The proxy's own bucket is spent; an entry with a port is its address, with its own.
+    app.send(guess("127.0.0.1", "203.0.113.7, 198.51.100.1:5555"))
+        .await
+        .assert(401, "invalid_credentials");
+
+    let app = app.with_settings(&[
+        ("security.rate_limit_per_minute", "0"),
+        ("server.trusted_proxies", "127.0.0.1"),
+    ]);
+    app.register("alice").await;
+    for (xff, recorded) in [
+        ("203.0.113.7, unknown", "127.0.0.1"),
+        ("203.0.113.7, [2001:db8::1", "127.0.0.1"),
+        ("203.0.113.7, ", "127.0.0.1"),
+        ("203.0.113.7, 198.51.100.1:5555", "198.51.100.1"),
+        ("203.0.113.7, [2001:db8::1]:5555", "2001:db8::1"),
+        ("203.0.113.7, [2001:db8::2]", "2001:db8::2"),
+        ("203.0.113.7, 2001:db8::3", "2001:db8::3"),
+    ] {
+        assert_eq!(recorded_ip(&app, "127.0.0.1", xff).await, recorded, "{xff}");
+    }
+}
+
+async fn ipv4_mapped_addresses_are_their_ipv4_address(app: TestApp) {
+    let app = app.with_settings(&[
+        ("security.rate_limit_per_minute", "2"),
+        ("server.trusted_proxies", "127.0.0.1"),
+    ]);
+    // A dual-stack socket reports the IPv4 proxy as ::ffff:127.0.0.1: still the trusted proxy,
+    // and a client's address forwarded in mapped form shares its IPv4 bucket.
+    let mapped_proxy = "[::ffff:127.0.0.1]";
+    app.send(guess(mapped_proxy, "198.51.100.8"))
+        .await
+        .assert(401, "invalid_credentials");
+    app.send(guess(mapped_proxy, "::ffff:198.51.100.8"))
+        .await
+        .assert(401, "invalid_credentials");
+    app.send(guess("127.0.0.1", "[::ffff:198.51.100.8]:4444"))
+        .await
+        .assert(429, "too_many_requests");
+    // Other clients behind the same proxy are not in that bucket.
+    app.send(guess(mapped_proxy, "198.51.100.9"))
+        .await
+        .assert(401, "invalid_credentials");
+
+    let app = app.with_settings(&[
+        ("security.rate_limit_per_minute", "0"),
+        ("server.trusted_proxies", "127.0.0.1, 10.0.0.2"),
+    ]);
+    app.register("alice").await;
+    for (peer, xff, recorded) in [
+        (mapped_proxy, "198.51.100.7", "198.51.100.7"),
+        ("127.0.0.1", "::ffff:198.51.100.7", "198.51.100.7"),
+        ("127.0.0.1", "198.51.100.6, ::ffff:10.0.0.2", "198.51.100.6"),
+        ("[::ffff:192.0.2.5]", "203.0.113.7", "192.0.2.5"),
+    ] {
+        assert_eq!(recorded_ip(&app, peer, xff).await, recorded, "{peer} {xff}");
+    }
+}
