@@ -1,13 +1,15 @@
-//! Client input that once steered or broke the server: forwarded addresses and IPv4-mapped peers.
+//! Client input that once steered or broke the server: forwarded addresses, IPv4-mapped peers and
+//! times the stores cannot hold.
 
 use actix_web::test::TestRequest;
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, TestApp};
+use crate::helpers::{PASSWORD, TestApp, bearer};
 
 crate::on_every_store!(
     forwarded_entries_that_are_not_addresses_cannot_steer_the_client_address,
     ipv4_mapped_addresses_are_their_ipv4_address,
+    client_times_outside_the_storable_years_are_422,
 );
 
 /// `request` as sent by the socket peer `peer` (`192.0.2.1` or `[::1]`).
@@ -117,5 +119,48 @@ async fn ipv4_mapped_addresses_are_their_ipv4_address(app: TestApp) {
         ("[::ffff:192.0.2.5]", "203.0.113.7", "192.0.2.5"),
     ] {
         assert_eq!(recorded_ip(&app, peer, xff).await, recorded, "{peer} {xff}");
+    }
+}
+
+async fn client_times_outside_the_storable_years_are_422(app: TestApp) {
+    let admin = app.admin("root").await;
+    for time in [
+        "-262143-01-01T00:00:00Z",
+        "0000-12-31T23:59:59Z",
+        "0001-01-01T00:59:59%2B01:00",
+        "9999-12-31T23:00:00-05:00",
+        "%2B10000-01-01T00:00:00Z",
+        "%2B262142-12-31T23:59:59Z",
+    ] {
+        for field in ["since", "until"] {
+            let reply = app
+                .get(&format!("/admin/audit?{field}={time}"), &admin)
+                .await;
+            reply.assert(422, "validation_error");
+        }
+    }
+    // The bounds themselves are fine.
+    let bounds = "/admin/audit?since=0001-01-01T00:00:00Z&until=9999-12-31T23:59:59.999999Z";
+    let reply = app.get(bounds, &admin).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert!(reply.body["total"].as_u64().unwrap() > 0, "{}", reply.text);
+
+    // The other times a client chooses are durations, bounded before they reach a store.
+    app.register("alice").await;
+    for expires_in in [i64::MAX, i64::MIN, 0] {
+        let login = json!({"username": "alice", "password": PASSWORD, "expires_in": expires_in});
+        let reply = app.post_json("/login", login).await;
+        assert_eq!(reply.status, 200, "{expires_in}: {}", reply.text);
+    }
+    for days in [i64::MAX, i64::MIN, 0, 3_000_000] {
+        let reply = app
+            .send(
+                TestRequest::post()
+                    .uri("/api-keys")
+                    .insert_header(bearer(&admin))
+                    .set_json(json!({"name": "k", "expires_in_days": days})),
+            )
+            .await;
+        reply.assert(422, "validation_error");
     }
 }
