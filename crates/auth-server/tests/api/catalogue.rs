@@ -6,7 +6,8 @@ use serde_json::json;
 
 use crate::helpers::{Reply, TestApp, bearer};
 
-const ROUTES: &[(&str, &str)] = &[
+/// Every route of the contract, `{id}` standing for a path parameter.
+pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/register"),
     ("POST", "/login"),
     ("POST", "/token"),
@@ -44,6 +45,11 @@ fn bodies() -> Vec<(&'static str, Vec<u8>)> {
         ("application/json", b"null".to_vec()),
         ("application/json", b"[]".to_vec()),
         ("application/json", b"\"text\"".to_vec()),
+        // serde would read a struct from an array, field by field.
+        (
+            "application/json",
+            b"[\"mallory\", \"correct horse battery\", null, null]".to_vec(),
+        ),
         (
             "application/json",
             b"{\"username\": null, \"password\": 1}".to_vec(),

@@ -1,15 +1,19 @@
-//! Client input that once steered or broke the server: forwarded addresses, IPv4-mapped peers and
-//! times the stores cannot hold.
+//! Client input that once steered or broke the server: forwarded addresses, IPv4-mapped peers,
+//! times the stores cannot hold and JSON that is not an object.
 
-use actix_web::test::TestRequest;
+use actix_web::{http::Method, test::TestRequest};
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, TestApp, bearer};
+use crate::{
+    catalogue::ROUTES,
+    helpers::{PASSWORD, TestApp, bearer},
+};
 
 crate::on_every_store!(
     forwarded_entries_that_are_not_addresses_cannot_steer_the_client_address,
     ipv4_mapped_addresses_are_their_ipv4_address,
     client_times_outside_the_storable_years_are_422,
+    json_bodies_that_are_not_objects_are_422_on_every_json_route,
 );
 
 /// `request` as sent by the socket peer `peer` (`192.0.2.1` or `[::1]`).
@@ -163,4 +167,63 @@ async fn client_times_outside_the_storable_years_are_422(app: TestApp) {
             .await;
         reply.assert(422, "validation_error");
     }
+}
+
+/// The JSON routes of the catalogue are its POST, PUT and PATCH routes but these.
+const NOT_JSON: &[(&str, &str)] = &[
+    ("POST", "/token"),
+    ("POST", "/logout"),
+    ("POST", "/login/api-key"),
+];
+
+async fn json_bodies_that_are_not_objects_are_422_on_every_json_route(app: TestApp) {
+    let app = app.with_settings(&[("security.rate_limit_per_minute", "0")]);
+    let admin = app.admin("root").await;
+    let alice = app.register("alice").await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let routes: Vec<_> = ROUTES
+        .iter()
+        .filter(|(method, _)| matches!(*method, "POST" | "PUT" | "PATCH"))
+        .filter(|route| !NOT_JSON.contains(route))
+        .collect();
+    assert_eq!(routes.len(), 7, "{routes:?}");
+    let send = |method: &str, path: &str, body: &[u8]| {
+        app.send(
+            TestRequest::default()
+                .method(Method::from_bytes(method.as_bytes()).unwrap())
+                .uri(&path.replace("{id}", &alice))
+                .insert_header(bearer(&admin))
+                .insert_header(("content-type", "application/json"))
+                .set_payload(body.to_vec()),
+        )
+    };
+    for (method, path) in routes {
+        for body in [
+            &b"[]"[..],
+            b"[\"mallory\", \"correct horse battery\"]",
+            b"[\"mallory\", \"correct horse battery\", null, null]",
+            b"[{}]",
+            b"null",
+            b"\"text\"",
+            b"42",
+            b"true",
+        ] {
+            let reply = send(method, path, body).await;
+            let what = format!("{method} {path} {}", String::from_utf8_lossy(body));
+            assert_eq!(reply.status, 422, "{what}: {}", reply.text);
+            assert_eq!(reply.error_code(), "validation_error", "{what}");
+            assert_eq!(
+                reply.body["detail"], "body: must be a JSON object",
+                "{what}"
+            );
+        }
+        // Malformed JSON is still 400 malformed_json.
+        send(method, path, b"[").await.assert(400, "malformed_json");
+    }
+    // Nothing was changed or created by an array.
+    assert_eq!(app.try_register("mallory").await.status, 201);
+    let me = app.get("/profile", &admin).await;
+    assert_eq!(me.body["username"], "root");
 }
