@@ -106,8 +106,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     }
 }
 
-/// An `application/x-www-form-urlencoded` body, for the OAuth2 token endpoint. Failures are
-/// RFC 6749 `invalid_request` errors.
+/// An `application/x-www-form-urlencoded` body, for the OAuth2 token endpoint. Failures are in
+/// RFC 6749's format (with `error_description`): 400 `invalid_request`, or 413
+/// `payload_too_large` beyond `server.max_body_bytes`.
 #[derive(Debug)]
 pub struct FormBody<T>(pub T);
 
@@ -133,7 +134,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for FormBody<T> {
             let bytes = read_body(state.http.max_body_bytes, payload, declared)
                 .await
                 .map_err(|e| match e.code() {
-                    ErrorCode::PayloadTooLarge => e,
+                    ErrorCode::PayloadTooLarge => e.in_oauth_format(),
                     _ => ApiError::oauth(ErrorCode::InvalidRequest, e.detail().to_owned()),
                 })?;
             serde_urlencoded::from_bytes(&bytes)

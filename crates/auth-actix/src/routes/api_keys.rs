@@ -24,6 +24,7 @@ pub(super) async fn create(
         .await?;
     Ok(HttpResponse::Created()
         .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
         .json(ApiKeyResponse::new(&key, Some(secret))))
 }
 

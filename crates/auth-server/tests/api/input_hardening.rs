@@ -1,12 +1,13 @@
 //! Client input that once steered or broke the server: forwarded addresses, IPv4-mapped peers,
-//! times the stores cannot hold and JSON that is not an object.
+//! times the stores cannot hold, JSON that is not an object, and the token endpoint's and new
+//! keys' answers.
 
 use actix_web::{http::Method, test::TestRequest};
 use serde_json::{Value, json};
 
 use crate::{
     catalogue::ROUTES,
-    helpers::{PASSWORD, TestApp, bearer},
+    helpers::{PASSWORD, Reply, TestApp, bearer},
 };
 
 crate::on_every_store!(
@@ -14,6 +15,8 @@ crate::on_every_store!(
     ipv4_mapped_addresses_are_their_ipv4_address,
     client_times_outside_the_storable_years_are_422,
     json_bodies_that_are_not_objects_are_422_on_every_json_route,
+    token_endpoint_errors_carry_error_description,
+    a_new_api_key_is_never_cached,
 );
 
 /// `request` as sent by the socket peer `peer` (`192.0.2.1` or `[::1]`).
@@ -226,4 +229,72 @@ async fn json_bodies_that_are_not_objects_are_422_on_every_json_route(app: TestA
     assert_eq!(app.try_register("mallory").await.status, 201);
     let me = app.get("/profile", &admin).await;
     assert_eq!(me.body["username"], "root");
+}
+
+fn token_request(body: String) -> TestRequest {
+    from("192.0.2.1", TestRequest::post())
+        .uri("/token")
+        .insert_header(("content-type", "application/x-www-form-urlencoded"))
+        .set_payload(body)
+}
+
+/// An RFC 6749 error: `error_description` is `detail`, and it is never cached.
+fn assert_oauth_error(reply: &Reply, status: u16, code: &str) {
+    reply.assert(status, code);
+    assert!(reply.body["detail"].as_str().is_some_and(|d| !d.is_empty()));
+    assert_eq!(
+        reply.body["error_description"], reply.body["detail"],
+        "{}",
+        reply.text
+    );
+    assert_eq!(reply.header("cache-control"), Some("no-store"));
+    assert_eq!(reply.header("pragma"), Some("no-cache"));
+}
+
+async fn token_endpoint_errors_carry_error_description(app: TestApp) {
+    let app = app.with_settings(&[("security.rate_limit_per_minute", "2")]);
+    let too_large = format!("username=alice&password={}", "x".repeat(70_000));
+    assert_oauth_error(
+        &app.send(token_request(too_large)).await,
+        413,
+        "payload_too_large",
+    );
+    assert_oauth_error(
+        &app.send(token_request("username=a&password=b".into()))
+            .await,
+        400,
+        "invalid_grant",
+    );
+    let limited = app
+        .send(token_request("username=a&password=b".into()))
+        .await;
+    assert_oauth_error(&limited, 429, "too_many_requests");
+    assert!(limited.header("retry-after").is_some());
+    // The other rate-limited routes keep the plain error body.
+    let login = json!({"username": "a", "password": "b"});
+    let reply = app
+        .send(from("192.0.2.1", TestRequest::post().uri("/login")).set_json(login))
+        .await;
+    reply.assert(429, "too_many_requests");
+    assert!(
+        reply.body.get("error_description").is_none(),
+        "{}",
+        reply.text
+    );
+}
+
+async fn a_new_api_key_is_never_cached(app: TestApp) {
+    let token = app.user("alice").await;
+    let reply = app
+        .send(
+            TestRequest::post()
+                .uri("/api-keys")
+                .insert_header(bearer(&token))
+                .set_json(json!({"name": "ci"})),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    assert!(reply.body["key"].is_string());
+    assert_eq!(reply.header("cache-control"), Some("no-store"));
+    assert_eq!(reply.header("pragma"), Some("no-cache"));
 }
