@@ -64,19 +64,39 @@ impl FromRequest for RateLimited {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let result =
-            state(req).and_then(|state| match client_ip(req, &state.http.trusted_proxies) {
-                Some(ip) => state.limiter.check(ip).map_err(|retry_after| {
-                    ApiError::too_many(
-                        ErrorCode::TooManyRequests,
-                        format!(
-                            "Too many requests from this address; retry in {retry_after} seconds"
-                        ),
-                        retry_after,
-                    )
-                }),
-                None => Ok(()),
-            });
-        Box::pin(async move { result.map(|()| RateLimited) })
+        let result = limit(req).map(|()| RateLimited);
+        Box::pin(async move { result })
     }
+}
+
+/// [`RateLimited`] for the OAuth2 token endpoint: its 429 carries `error_description` as
+/// RFC 6749 clients expect.
+#[derive(Debug)]
+pub(crate) struct OAuthRateLimited;
+
+impl FromRequest for OAuthRateLimited {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let result = limit(req)
+            .map(|()| OAuthRateLimited)
+            .map_err(ApiError::in_oauth_format);
+        Box::pin(async move { result })
+    }
+}
+
+/// Counts `req` against its client IP's limit: 429 `too_many_requests` past it.
+fn limit(req: &HttpRequest) -> Result<(), ApiError> {
+    let state = state(req)?;
+    let Some(ip) = client_ip(req, &state.http.trusted_proxies) else {
+        return Ok(());
+    };
+    state.limiter.check(ip).map_err(|retry_after| {
+        ApiError::too_many(
+            ErrorCode::TooManyRequests,
+            format!("Too many requests from this address; retry in {retry_after} seconds"),
+            retry_after,
+        )
+    })
 }

@@ -90,6 +90,13 @@ impl ApiError {
         error
     }
 
+    /// The same error in the OAuth2 token endpoint's format, status kept: `error_description`
+    /// beside `detail`, and never cached (RFC 6749 §5.2).
+    pub(crate) fn in_oauth_format(mut self) -> Self {
+        self.oauth = true;
+        self
+    }
+
     fn with_www_authenticate(mut self, value: impl Into<String>) -> Self {
         self.www_authenticate = Some(value.into());
         self
@@ -115,11 +122,7 @@ impl ApiError {
             AuthError::InvalidPassword(_) | AuthError::InvalidUsername(_) => {
                 Self::oauth(ErrorCode::InvalidRequest, error.to_string())
             }
-            other => {
-                let mut mapped = Self::from(other);
-                mapped.oauth = true;
-                mapped
-            }
+            other => Self::from(other).in_oauth_format(),
         }
     }
 }

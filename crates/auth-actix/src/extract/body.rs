@@ -46,9 +46,10 @@ fn declared_length(req: &HttpRequest) -> Option<usize> {
         .and_then(|v| v.parse().ok())
 }
 
-/// A JSON body. Unlike `web::Json`, every failure is the contract's JSON error: 400 for a wrong
-/// content type or malformed JSON, 422 naming the field for a missing or mistyped field, 413
-/// beyond `server.max_body_bytes`. Unknown fields are ignored.
+/// A JSON object body. Unlike `web::Json`, every failure is the contract's JSON error: 400 for a
+/// wrong content type or malformed JSON, 422 for JSON that is not an object (an array, a string,
+/// `null`...) and, naming the field, for a missing or mistyped field, 413 beyond
+/// `server.max_body_bytes`. Unknown fields are ignored.
 #[derive(Debug)]
 pub struct JsonBody<T>(pub T);
 
@@ -82,6 +83,15 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
                     format!("The body is not valid JSON: {e}"),
                 )
             })?;
+            // serde reads a struct from an array too (`["alice", "pw"]` as a `RegisterBody`):
+            // every body of the contract is an object, so nothing else gets that far.
+            if !document.is_object() {
+                return Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    ErrorCode::ValidationError,
+                    "body: must be a JSON object",
+                ));
+            }
             let value = serde_path_to_error::deserialize(document).map_err(|e| {
                 let path = e.path().to_string();
                 let field = if path == "." { "body".to_owned() } else { path };
@@ -96,8 +106,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     }
 }
 
-/// An `application/x-www-form-urlencoded` body, for the OAuth2 token endpoint. Failures are
-/// RFC 6749 `invalid_request` errors.
+/// An `application/x-www-form-urlencoded` body, for the OAuth2 token endpoint. Failures are in
+/// RFC 6749's format (with `error_description`): 400 `invalid_request`, or 413
+/// `payload_too_large` beyond `server.max_body_bytes`.
 #[derive(Debug)]
 pub struct FormBody<T>(pub T);
 
@@ -123,7 +134,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for FormBody<T> {
             let bytes = read_body(state.http.max_body_bytes, payload, declared)
                 .await
                 .map_err(|e| match e.code() {
-                    ErrorCode::PayloadTooLarge => e,
+                    ErrorCode::PayloadTooLarge => e.in_oauth_format(),
                     _ => ApiError::oauth(ErrorCode::InvalidRequest, e.detail().to_owned()),
                 })?;
             serde_urlencoded::from_bytes(&bytes)

@@ -6,6 +6,7 @@
 use actix_web::{HttpResponse, http::StatusCode, web};
 use auth_core::MAX_PAGE;
 use auth_domain::{AuditQuery, UserId, UserQuery};
+use chrono::{DateTime, Datelike, Utc};
 use uuid::Uuid;
 
 use crate::{
@@ -34,6 +35,26 @@ fn page(limit: Option<u32>, offset: Option<u32>) -> Result<(u32, u32), ApiError>
         ));
     }
     Ok((limit, offset.unwrap_or(0)))
+}
+
+/// The years of a client's time that every store keeps: SQLite orders times as text, which
+/// holds for four-digit years only, and PostgreSQL refuses years past 294276 (or before 4714
+/// BC) with an error.
+const STORABLE_YEARS: std::ops::RangeInclusive<i32> = 1..=9999;
+
+/// `at` if every store can compare with it; 422 `validation_error` naming `field` otherwise.
+fn storable(field: &str, at: Option<DateTime<Utc>>) -> Result<Option<DateTime<Utc>>, ApiError> {
+    match at {
+        Some(at) if !STORABLE_YEARS.contains(&at.year()) => Err(invalid(
+            field,
+            &format!(
+                "must be between the years {} and {} (UTC)",
+                STORABLE_YEARS.start(),
+                STORABLE_YEARS.end()
+            ),
+        )),
+        _ => Ok(at),
+    }
 }
 
 /// `GET /admin`: any admin, by session or API key.
@@ -132,8 +153,8 @@ pub(super) async fn audit_log(
         .service
         .audit_log(AuditQuery {
             user: params.user.map(UserId),
-            since: params.since,
-            until: params.until,
+            since: storable("since", params.since)?,
+            until: storable("until", params.until)?,
             limit,
             offset,
         })

@@ -11,13 +11,13 @@ use crate::{
     dto::{RefreshBody, TokenExpiry, TokenForm, rfc3339},
     error::{ApiError, ErrorCode},
     extract::{CurrentUser, FormBody, JsonBody, client_info},
-    rate_limit::RateLimited,
+    rate_limit::{OAuthRateLimited, RateLimited},
 };
 
 /// `POST /token`: the password and refresh-token grants of RFC 6749, form-encoded, with its
 /// error format.
 pub(super) async fn token(
-    _: RateLimited,
+    _: OAuthRateLimited,
     req: HttpRequest,
     state: web::Data<AuthState>,
     FormBody(form): FormBody<TokenForm>,

@@ -6,12 +6,12 @@ use serde_json::json;
 
 use crate::helpers::{Reply, TestApp, bearer};
 
-const ROUTES: &[(&str, &str)] = &[
+/// Every route of the contract, `{id}` standing for a path parameter.
+pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/register"),
     ("POST", "/login"),
     ("POST", "/token"),
     ("POST", "/refresh"),
-    ("POST", "/logout"),
     ("GET", "/profile"),
     ("PUT", "/profile"),
     ("PATCH", "/profile"),
@@ -33,6 +33,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/admin/audit"),
     ("GET", "/health"),
     ("GET", "/.well-known/jwks.json"),
+    // Last: it ends the admin's session, and every route after it would see only a dead token.
+    ("POST", "/logout"),
 ];
 
 fn bodies() -> Vec<(&'static str, Vec<u8>)> {
@@ -43,6 +45,11 @@ fn bodies() -> Vec<(&'static str, Vec<u8>)> {
         ("application/json", b"null".to_vec()),
         ("application/json", b"[]".to_vec()),
         ("application/json", b"\"text\"".to_vec()),
+        // serde would read a struct from an array, field by field.
+        (
+            "application/json",
+            b"[\"mallory\", \"correct horse battery\", null, null]".to_vec(),
+        ),
         (
             "application/json",
             b"{\"username\": null, \"password\": 1}".to_vec(),
@@ -131,6 +138,11 @@ async fn every_route_answers_malformed_input_with_a_4xx_json_error(app: TestApp)
         }
         paths.push(format!(
             "{}?limit=-1&offset=x&scope=%FF&since=never&user=1&q=%00",
+            paths[0]
+        ));
+        // Times that parse but that no store can hold.
+        paths.push(format!(
+            "{}?since=-262143-01-01T00:00:00Z&until=9999-12-31T23:00:00-05:00",
             paths[0]
         ));
         for path in &paths {

@@ -16,6 +16,7 @@ mod credentials_hardening;
 mod defaults;
 mod forgery;
 mod hardening;
+mod input_hardening;
 mod login;
 mod outage;
 mod profile;
