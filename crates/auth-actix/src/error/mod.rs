@@ -177,6 +177,16 @@ impl From<AuthError> for ApiError {
             AuthError::TooManyAttempts { retry_after } => {
                 return Self::too_many(ErrorCode::TooManyAttempts, detail, *retry_after);
             }
+            AuthError::Overloaded { retry_after } => {
+                // Load shedding: nothing was done; the client may retry shortly.
+                let mut error = Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    ErrorCode::ServiceUnavailable,
+                    detail,
+                );
+                error.retry_after = Some(*retry_after);
+                return error;
+            }
             AuthError::CurrentPasswordRequired => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 ErrorCode::CurrentPasswordRequired,
