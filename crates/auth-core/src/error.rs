@@ -53,8 +53,8 @@ pub enum AuthError {
     /// The access token was refused.
     #[error("{0}")]
     InvalidToken(#[from] TokenError),
-    /// A new password was given without the current one.
-    #[error("current_password is required to change the password")]
+    /// A change that needs the current password (a new password, a new API key) came without it.
+    #[error("current_password is required for this change")]
     CurrentPasswordRequired,
     /// The current password given with a change is wrong.
     #[error("Current password is incorrect")]

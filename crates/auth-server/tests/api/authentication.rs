@@ -153,5 +153,6 @@ async fn disabled_user_is_refused_at_the_next_request(app: TestApp) {
     app.disable("alice").await;
     let reply = app.get("/profile", &token).await;
     reply.assert(401, "invalid_token");
-    assert_eq!(reply.body["detail"], "The user is disabled");
+    // Disabling a user (as an admin or `auth-server users disable` does) ends their sessions.
+    assert_eq!(reply.body["detail"], "The session has ended");
 }

@@ -290,7 +290,7 @@ async fn a_new_api_key_is_never_cached(app: TestApp) {
             TestRequest::post()
                 .uri("/api-keys")
                 .insert_header(bearer(&token))
-                .set_json(json!({"name": "ci"})),
+                .set_json(json!({"name": "ci", "current_password": PASSWORD})),
         )
         .await;
     assert_eq!(reply.status, 201, "{}", reply.text);
