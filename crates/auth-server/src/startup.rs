@@ -21,7 +21,7 @@ use auth_domain::LockoutPolicy;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::TimeDelta;
 
-use crate::settings::{AppEnv, Settings};
+use crate::settings::{AppEnv, Settings, hmac_secret_weakness};
 
 /// A new random HMAC secret: 64 random bytes, base64url (enough for HS512).
 pub fn generate_secret() -> String {
@@ -67,14 +67,28 @@ fn asymmetric_key(
         .with_context(|| format!("{what}: unusable {algorithm:?} key"))
 }
 
-fn hmac_key(algorithm: Algorithm, secret: &[u8], what: &str) -> anyhow::Result<JwtKey> {
-    JwtKey::hmac(algorithm, secret).with_context(|| {
+/// The HMAC key for `secret`: long enough for `algorithm` everywhere, and in production hard
+/// to guess ([`hmac_secret_weakness`]); elsewhere a guessable secret only warns.
+fn hmac_key(
+    algorithm: Algorithm,
+    secret: &[u8],
+    what: &str,
+    env: AppEnv,
+) -> anyhow::Result<JwtKey> {
+    let key = JwtKey::hmac(algorithm, secret).with_context(|| {
         format!(
             "{what} is too short for {algorithm:?}: use at least {} random bytes \
              (`auth-server gen-secret`)",
             min_hmac_secret_len(algorithm).unwrap_or_default()
         )
-    })
+    })?;
+    if let Some(weakness) = hmac_secret_weakness(&String::from_utf8_lossy(secret)) {
+        if env == AppEnv::Production {
+            bail!("{what} {weakness}");
+        }
+        tracing::warn!("{what} {weakness}; production would refuse it");
+    }
+    Ok(key)
 }
 
 /// The HMAC secret: `jwt.secret`, or (outside production) the one kept in `jwt.secret_file`,
@@ -126,7 +140,7 @@ pub fn token_keys(settings: &Settings, env: AppEnv) -> anyhow::Result<TokenKeys>
     let jwt = &settings.jwt;
     let algorithm = parse_algorithm(&jwt.algorithm).context("jwt.algorithm")?;
     let signing = if is_hmac(algorithm) {
-        hmac_key(algorithm, &hmac_secret(settings, env)?, "jwt.secret")?
+        hmac_key(algorithm, &hmac_secret(settings, env)?, "jwt.secret", env)?
     } else {
         let private = jwt.private_key_file.as_deref().with_context(|| {
             format!(
@@ -161,6 +175,7 @@ pub fn token_keys(settings: &Settings, env: AppEnv) -> anyhow::Result<TokenKeys>
                 algorithm,
                 secret.expose().as_bytes(),
                 &format!("{what}.secret"),
+                env,
             )?
         } else {
             asymmetric_key(

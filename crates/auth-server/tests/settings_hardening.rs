@@ -235,10 +235,7 @@ fn all_digit_and_number_like_environment_values_are_used_verbatim() {
         verified.is_ok(),
         "not signed with the digits as given: {verified:?}"
     );
-    assert!(
-        !server.printed.text().contains(secret),
-        "the secret was logged"
-    );
+    assert!(!server.printed.text().contains(secret), "the secret was logged");
 }
 
 // Finding 8: mistyped numbers and booleans are refused, by name, without a panic.
@@ -338,4 +335,68 @@ fn lists_still_come_from_the_environment() {
     assert_eq!(register("203.0.113.5", "first"), 201);
     assert_eq!(register("203.0.113.6", "second"), 201);
     assert_eq!(register("203.0.113.5", "third"), 429);
+}
+
+// Finding 9: guessable HMAC secrets are refused in production.
+
+fn production(dir: &Path, secret: &str) -> Command {
+    command(
+        BIN,
+        dir,
+        "production",
+        &[
+            ("AUTH__DATABASE__URL", "sqlite://data/prod.db"),
+            ("AUTH__JWT__SECRET", secret),
+        ],
+    )
+}
+
+#[test]
+fn production_refuses_guessable_hmac_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let strong = generated_secret();
+    for weak in ["a".repeat(32), "changeme".repeat(4), "0123456789".repeat(4)] {
+        let (status, printed) = run_to_exit(production(dir.path(), &weak));
+        assert!(!status.success(), "{weak} accepted:\n{printed}");
+        assert!(printed.contains("jwt.secret is too guessable"), "{printed}");
+        assert!(printed.contains("at least 128"), "{printed}");
+        assert!(
+            !printed.contains(&weak),
+            "the secret was printed:\n{printed}"
+        );
+    }
+    // A weak verify-only key would forge tokens as well as the signing key.
+    let weak = "changeme".repeat(4);
+    let fragment = format!("[jwt]\nkeys = [{{ algorithm = \"HS256\", secret = \"{weak}\" }}]");
+    let mut command = production(dir.path(), &strong);
+    command.env(
+        "AUTH_CONFIG_DIR",
+        config_with(dir.path(), "production", &fragment),
+    );
+    let (status, printed) = run_to_exit(command);
+    assert!(!status.success(), "{printed}");
+    assert!(
+        printed.contains("jwt.keys[0].secret is too guessable"),
+        "{printed}"
+    );
+    assert!(!printed.contains(&weak), "{printed}");
+}
+
+fn generated_secret() -> String {
+    let output = Command::new(BIN).arg("gen-secret").output().unwrap();
+    assert!(output.status.success());
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+#[test]
+fn production_accepts_a_generated_secret_and_64_random_hex_digits() {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).unwrap();
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    for secret in [generated_secret(), hex] {
+        let dir = tempfile::tempdir().unwrap();
+        let server = Server::start(production(dir.path(), &secret));
+        assert_eq!(server.get("/health"), 200);
+        assert!(!server.printed.text().contains(&secret));
+    }
 }

@@ -15,7 +15,7 @@ use anyhow::{Context, bail};
 use config::{Config, Environment, File, FileFormat};
 use serde::Deserialize;
 
-pub use secret::Secret;
+pub use secret::{MIN_HMAC_SECRET_BITS, Secret, estimated_bits, hmac_secret_weakness};
 
 const DEFAULTS: &str = include_str!("../../../../config/default.toml");
 
