@@ -235,7 +235,10 @@ fn all_digit_and_number_like_environment_values_are_used_verbatim() {
         verified.is_ok(),
         "not signed with the digits as given: {verified:?}"
     );
-    assert!(!server.printed.text().contains(secret), "the secret was logged");
+    assert!(
+        !server.printed.text().contains(secret),
+        "the secret was logged"
+    );
 }
 
 // Finding 8: mistyped numbers and booleans are refused, by name, without a panic.
@@ -398,5 +401,70 @@ fn production_accepts_a_generated_secret_and_64_random_hex_digits() {
         let server = Server::start(production(dir.path(), &secret));
         assert_eq!(server.get("/health"), 200);
         assert!(!server.printed.text().contains(&secret));
+    }
+}
+
+// Finding 10: no error path prints a database password.
+
+#[test]
+fn database_passwords_never_appear_in_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    // Each URL, with the pieces of its password that must never be printed. Nothing listens
+    // on port 1; the others are malformed.
+    let cases: &[(&str, &[&str], &str)] = &[
+        (
+            "postgres://postgres:TopS3cr%ZZetPW@127.0.0.1:1/auth",
+            &["TopS3cr", "ZZetPW"],
+            "postgres://postgres:***@127.0.0.1:1/auth",
+        ),
+        (
+            "postgres://postgres:Br4cketPW@[::1/auth",
+            &["Br4cketPW"],
+            "postgres://postgres:***@[::1/auth",
+        ),
+        (
+            "postgres://postgres:Sp4cePW@bad host[/auth",
+            &["Sp4cePW"],
+            "postgres://postgres:***@bad host[/auth",
+        ),
+        (
+            "postgres://postgres:Sl4shy/S3cretPW@127.0.0.1:1/auth",
+            &["Sl4shy", "S3cretPW"],
+            "postgres://postgres:***@127.0.0.1:1/auth",
+        ),
+        (
+            "postgresql://postgres:Ampers4t@S3cretPW@127.0.0.1:1/auth",
+            &["Ampers4t", "S3cretPW"],
+            "postgresql://postgres:***@127.0.0.1:1/auth",
+        ),
+        (
+            "postgres://postgres@127.0.0.1:1/auth?password=Qu3ryS3cretPW",
+            &["Qu3ryS3cretPW"],
+            "postgres://postgres@127.0.0.1:1/auth?password=***",
+        ),
+        (
+            "postgres://postgres:Cl0sedP0rtPW@127.0.0.1:1/auth",
+            &["Cl0sedP0rtPW"],
+            "postgres://postgres:***@127.0.0.1:1/auth",
+        ),
+    ];
+    for (url, pieces, redacted) in cases {
+        for subcommand in ["serve", "migrate"] {
+            let mut command = command(BIN, dir.path(), "test", &[("AUTH__DATABASE__URL", url)]);
+            command.arg(subcommand);
+            let (status, printed) = run_to_exit(command);
+            assert!(!status.success(), "{subcommand} {redacted}: {printed}");
+            for piece in *pieces {
+                assert!(
+                    !printed.contains(piece),
+                    "{subcommand} printed {piece}:\n{printed}"
+                );
+            }
+            assert!(printed.contains("PostgreSQL"), "{printed}");
+            assert!(
+                printed.contains(redacted),
+                "{subcommand}: no {redacted} in:\n{printed}"
+            );
+        }
     }
 }
