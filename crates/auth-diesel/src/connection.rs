@@ -51,6 +51,14 @@ pub enum ConnectError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// The SQLite database file could not be created (mode 0600).
+    #[error("cannot create the SQLite database {path}: {source}")]
+    CreateFile {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
     /// The first connection failed (wrong URL, server down, bad credentials, unreadable file).
     #[error("cannot connect to the {backend} database: {message}")]
     Connect {
@@ -152,20 +160,16 @@ impl DatabaseUrl {
         }
     }
 
-    /// The first connection: creates the SQLite folder, switches the file to WAL on this single
-    /// connection (doing it in every pooled connection races while the pool opens them), and
-    /// surfaces the real connection error instead of a pool timeout.
+    /// The first connection: creates the SQLite folder and file for the owner only, switches
+    /// the file to WAL on this single connection (doing it in every pooled connection races
+    /// while the pool opens them), and surfaces the real connection error instead of a pool
+    /// timeout.
     fn open_first(&self) -> Result<DbConnection, ConnectError> {
-        if let Target::Sqlite(path) = &self.target {
-            let parent = Path::new(path)
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty());
-            if let Some(parent) = parent {
-                std::fs::create_dir_all(parent).map_err(|source| ConnectError::CreateDir {
-                    path: parent.to_owned(),
-                    source,
-                })?;
-            }
+        if let Target::Sqlite(path) = &self.target
+            && path != ":memory:"
+            && !path.starts_with("file:")
+        {
+            create_private_sqlite_file(Path::new(path))?;
         }
         let mut conn = self.establish().map_err(|e| ConnectError::Connect {
             backend: self.backend,
@@ -183,6 +187,52 @@ impl DatabaseUrl {
                 })?;
         }
         Ok(conn)
+    }
+}
+
+/// Creates the SQLite file's missing folders (mode 0700) and the file itself (mode 0600) before
+/// SQLite opens it: the file holds password hashes, emails and the audit log, and SQLite gives
+/// its `-wal` and `-shm` files the database file's mode. An existing file keeps its mode, with
+/// a warning if others may read it.
+fn create_private_sqlite_file(path: &Path) -> Result<(), ConnectError> {
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+    if let Some(parent) = parent {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder
+            .create(parent)
+            .map_err(|source| ConnectError::CreateDir {
+                path: parent.to_owned(),
+                source,
+            })?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            #[cfg(unix)]
+            if let Ok(metadata) = std::fs::metadata(path) {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = metadata.permissions().mode() & 0o777;
+                if mode & 0o077 != 0 {
+                    tracing::warn!(
+                        path = %path.display(),
+                        mode = format!("{mode:o}"),
+                        "the SQLite database is readable by other users; chmod 600 it"
+                    );
+                }
+            }
+            Ok(())
+        }
+        Err(source) => Err(ConnectError::CreateFile {
+            path: path.to_owned(),
+            source,
+        }),
     }
 }
 

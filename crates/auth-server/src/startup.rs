@@ -119,10 +119,20 @@ fn hmac_secret(settings: &Settings, env: AppEnv) -> anyhow::Result<Vec<u8>> {
     Ok(secret.into_bytes())
 }
 
-/// Creates `path` (and its folder) readable by its owner only.
+/// Creates `dir` and any missing parents with mode 0700 (owner only); folders that already
+/// exist keep their mode.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Creates `path` (and its folder, 0700) readable by its owner only.
 fn write_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        fs::create_dir_all(parent)?;
+        create_private_dir(parent)?;
     }
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);

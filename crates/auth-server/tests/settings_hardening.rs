@@ -468,3 +468,32 @@ fn database_passwords_never_appear_in_errors() {
         }
     }
 }
+
+// Finding 11: the SQLite files and the data folder are for the server's user only.
+
+#[cfg(unix)]
+#[test]
+fn sqlite_files_and_data_folders_are_private_under_umask_022() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = command("sh", dir.path(), "test", &[]);
+    command.args(["-c", "umask 022; exec \"$0\" \"$@\"", BIN, "serve"]);
+    let server = Server::start(command);
+    register_and_login(&server);
+    let mode = |path: &str| {
+        let metadata =
+            std::fs::metadata(dir.path().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
+        metadata.permissions().mode() & 0o777
+    };
+    for folder in ["data", "data/test"] {
+        assert_eq!(mode(folder), 0o700, "{folder}: {:o}", mode(folder));
+    }
+    for file in [
+        "data/test/auth.db",
+        "data/test/auth.db-wal",
+        "data/test/auth.db-shm",
+        "data/test/jwt-secret",
+    ] {
+        assert_eq!(mode(file), 0o600, "{file}: {:o}", mode(file));
+    }
+}
