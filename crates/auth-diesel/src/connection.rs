@@ -1,6 +1,12 @@
 //! Database URLs, the connection type over both backends, the r2d2 pool and migrations.
 
-use std::{fmt, path::PathBuf, time::Duration};
+mod pg_url;
+
+use std::{
+    fmt,
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 use diesel::{
     connection::SimpleConnection,
@@ -8,6 +14,7 @@ use diesel::{
     r2d2::{self, ManageConnection, Pool, PooledConnection},
 };
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use pg_url::PgUrl;
 
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations");
 
@@ -32,10 +39,22 @@ pub enum ConnectError {
         "unsupported database URL (scheme {0:?}): use sqlite://PATH or postgres://USER@HOST/DB"
     )]
     UnsupportedUrl(String),
+    /// A PostgreSQL URL libpq might split differently than meant (an unescaped `@` or `/` in
+    /// the password, a bad `%` escape). The message shows the URL with its password as `***`.
+    #[error("{0}")]
+    MalformedUrl(String),
     /// The SQLite file's folder could not be created.
     #[error("cannot create the folder for the SQLite database {path}: {source}")]
     CreateDir {
         /// The folder.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The SQLite database file could not be created (mode 0600).
+    #[error("cannot create the SQLite database {path}: {source}")]
+    CreateFile {
+        /// The file.
         path: PathBuf,
         /// The I/O error.
         source: std::io::Error,
@@ -45,7 +64,8 @@ pub enum ConnectError {
     Connect {
         /// Which backend.
         backend: Backend,
-        /// The driver's message.
+        /// The driver's message; for PostgreSQL after the URL with its password as `***`, and
+        /// withheld if it quoted the password.
         message: String,
     },
     /// A migration failed.
@@ -74,19 +94,25 @@ impl fmt::Display for Backend {
     }
 }
 
-/// A parsed database URL. Its `Debug` hides the PostgreSQL URL, which may hold a password.
+/// A parsed database URL. Its `Debug` shows a PostgreSQL URL with its password as `***`.
 #[derive(Clone)]
 pub(crate) struct DatabaseUrl {
     pub(crate) backend: Backend,
-    // For SQLite the file path; for PostgreSQL the whole URL.
-    target: String,
+    target: Target,
+}
+
+#[derive(Clone)]
+enum Target {
+    /// The file path (or an SQLite `file:` URI, or `:memory:`).
+    Sqlite(String),
+    Postgres(PgUrl),
 }
 
 impl fmt::Debug for DatabaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.backend {
-            Backend::Sqlite => write!(f, "sqlite://{}", self.target),
-            Backend::Postgres => f.write_str("postgres://[redacted]"),
+        match &self.target {
+            Target::Sqlite(path) => write!(f, "sqlite://{path}"),
+            Target::Postgres(url) => f.write_str(url.redacted()),
         }
     }
 }
@@ -99,12 +125,12 @@ impl DatabaseUrl {
             }
             Ok(Self {
                 backend: Backend::Sqlite,
-                target: path.to_owned(),
+                target: Target::Sqlite(path.to_owned()),
             })
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Ok(Self {
                 backend: Backend::Postgres,
-                target: url.to_owned(),
+                target: Target::Postgres(PgUrl::parse(url).map_err(ConnectError::MalformedUrl)?),
             })
         } else {
             let scheme = url.split_once("://").map_or("none", |(scheme, _)| scheme);
@@ -114,11 +140,14 @@ impl DatabaseUrl {
         }
     }
 
+    /// One connection. A PostgreSQL error never holds the password (see [`PgUrl::scrub`]).
     fn establish(&self) -> Result<DbConnection, ConnectionError> {
-        match self.backend {
-            Backend::Postgres => PgConnection::establish(&self.target).map(DbConnection::Postgres),
-            Backend::Sqlite => {
-                let mut conn = SqliteConnection::establish(&self.target)?;
+        match &self.target {
+            Target::Postgres(url) => PgConnection::establish(url.expose())
+                .map(DbConnection::Postgres)
+                .map_err(|e| ConnectionError::BadConnection(url.scrub(&e.to_string()))),
+            Target::Sqlite(path) => {
+                let mut conn = SqliteConnection::establish(path)?;
                 // Per connection: WAL is set once per file (see `open_first`). FULL keeps every
                 // acknowledged write across a crash, which an auth store must not lose.
                 conn.batch_execute(&format!(
@@ -131,25 +160,23 @@ impl DatabaseUrl {
         }
     }
 
-    /// The first connection: creates the SQLite folder, switches the file to WAL on this single
-    /// connection (doing it in every pooled connection races while the pool opens them), and
-    /// surfaces the real connection error instead of a pool timeout.
+    /// The first connection: creates the SQLite folder and file for the owner only, switches
+    /// the file to WAL on this single connection (doing it in every pooled connection races
+    /// while the pool opens them), and surfaces the real connection error instead of a pool
+    /// timeout.
     fn open_first(&self) -> Result<DbConnection, ConnectError> {
-        if self.backend == Backend::Sqlite {
-            let parent = PathBuf::from(&self.target)
-                .parent()
-                .map(PathBuf::from)
-                .filter(|p| !p.as_os_str().is_empty());
-            if let Some(parent) = parent {
-                std::fs::create_dir_all(&parent).map_err(|source| ConnectError::CreateDir {
-                    path: parent.clone(),
-                    source,
-                })?;
-            }
+        if let Target::Sqlite(path) = &self.target
+            && path != ":memory:"
+            && !path.starts_with("file:")
+        {
+            create_private_sqlite_file(Path::new(path))?;
         }
         let mut conn = self.establish().map_err(|e| ConnectError::Connect {
             backend: self.backend,
-            message: e.to_string(),
+            message: match &self.target {
+                Target::Postgres(url) => format!("{}: {e}", url.redacted()),
+                Target::Sqlite(_) => e.to_string(),
+            },
         })?;
         if let DbConnection::Sqlite(sqlite) = &mut conn {
             sqlite
@@ -160,6 +187,52 @@ impl DatabaseUrl {
                 })?;
         }
         Ok(conn)
+    }
+}
+
+/// Creates the SQLite file's missing folders (mode 0700) and the file itself (mode 0600) before
+/// SQLite opens it: the file holds password hashes, emails and the audit log, and SQLite gives
+/// its `-wal` and `-shm` files the database file's mode. An existing file keeps its mode, with
+/// a warning if others may read it.
+fn create_private_sqlite_file(path: &Path) -> Result<(), ConnectError> {
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+    if let Some(parent) = parent {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder
+            .create(parent)
+            .map_err(|source| ConnectError::CreateDir {
+                path: parent.to_owned(),
+                source,
+            })?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            #[cfg(unix)]
+            if let Ok(metadata) = std::fs::metadata(path) {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = metadata.permissions().mode() & 0o777;
+                if mode & 0o077 != 0 {
+                    tracing::warn!(
+                        path = %path.display(),
+                        mode = format!("{mode:o}"),
+                        "the SQLite database is readable by other users; chmod 600 it"
+                    );
+                }
+            }
+            Ok(())
+        }
+        Err(source) => Err(ConnectError::CreateFile {
+            path: path.to_owned(),
+            source,
+        }),
     }
 }
 

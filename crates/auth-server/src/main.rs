@@ -98,7 +98,7 @@ fn gen_key(algorithm: &str, out_dir: &std::path::Path) -> anyhow::Result<()> {
     if auth_core::min_hmac_secret_len(algorithm).is_some() {
         bail!("{algorithm:?} uses a secret, not a key pair: run `auth-server gen-secret`");
     }
-    std::fs::create_dir_all(out_dir)
+    startup::create_private_dir(out_dir)
         .with_context(|| format!("cannot create {}", out_dir.display()))?;
     let (private, public) = startup::write_key_pair(algorithm, out_dir)?;
     println!(

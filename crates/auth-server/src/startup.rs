@@ -22,7 +22,7 @@ use auth_domain::LockoutPolicy;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::TimeDelta;
 
-use crate::settings::{AppEnv, Settings};
+use crate::settings::{AppEnv, Settings, hmac_secret_weakness};
 
 /// A new random HMAC secret: 64 random bytes, base64url (enough for HS512).
 pub fn generate_secret() -> String {
@@ -68,14 +68,28 @@ fn asymmetric_key(
         .with_context(|| format!("{what}: unusable {algorithm:?} key"))
 }
 
-fn hmac_key(algorithm: Algorithm, secret: &[u8], what: &str) -> anyhow::Result<JwtKey> {
-    JwtKey::hmac(algorithm, secret).with_context(|| {
+/// The HMAC key for `secret`: long enough for `algorithm` everywhere, and in production hard
+/// to guess ([`hmac_secret_weakness`]); elsewhere a guessable secret only warns.
+fn hmac_key(
+    algorithm: Algorithm,
+    secret: &[u8],
+    what: &str,
+    env: AppEnv,
+) -> anyhow::Result<JwtKey> {
+    let key = JwtKey::hmac(algorithm, secret).with_context(|| {
         format!(
             "{what} is too short for {algorithm:?}: use at least {} random bytes \
              (`auth-server gen-secret`)",
             min_hmac_secret_len(algorithm).unwrap_or_default()
         )
-    })
+    })?;
+    if let Some(weakness) = hmac_secret_weakness(&String::from_utf8_lossy(secret)) {
+        if env == AppEnv::Production {
+            bail!("{what} {weakness}");
+        }
+        tracing::warn!("{what} {weakness}; production would refuse it");
+    }
+    Ok(key)
 }
 
 /// The HMAC secret: `jwt.secret`, or (outside production) the one kept in `jwt.secret_file`,
@@ -106,10 +120,20 @@ fn hmac_secret(settings: &Settings, env: AppEnv) -> anyhow::Result<Vec<u8>> {
     Ok(secret.into_bytes())
 }
 
-/// Creates `path` (and its folder) readable by its owner only.
+/// Creates `dir` and any missing parents with mode 0700 (owner only); folders that already
+/// exist keep their mode.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Creates `path` (and its folder, 0700) readable by its owner only.
 fn write_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        fs::create_dir_all(parent)?;
+        create_private_dir(parent)?;
     }
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -127,7 +151,7 @@ pub fn token_keys(settings: &Settings, env: AppEnv) -> anyhow::Result<TokenKeys>
     let jwt = &settings.jwt;
     let algorithm = parse_algorithm(&jwt.algorithm).context("jwt.algorithm")?;
     let signing = if is_hmac(algorithm) {
-        hmac_key(algorithm, &hmac_secret(settings, env)?, "jwt.secret")?
+        hmac_key(algorithm, &hmac_secret(settings, env)?, "jwt.secret", env)?
     } else {
         let private = jwt.private_key_file.as_deref().with_context(|| {
             format!(
@@ -162,6 +186,7 @@ pub fn token_keys(settings: &Settings, env: AppEnv) -> anyhow::Result<TokenKeys>
                 algorithm,
                 secret.expose().as_bytes(),
                 &format!("{what}.secret"),
+                env,
             )?
         } else {
             asymmetric_key(

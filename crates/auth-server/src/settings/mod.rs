@@ -1,16 +1,33 @@
 //! Settings: `config/default.toml` (compiled in), then `config/{AUTH_ENV}.toml`, then
 //! `AUTH__SECTION__KEY` environment variables.
+//!
+//! Environment variables are strings, used verbatim: never parsed into numbers or booleans on
+//! the way in. Each number or boolean setting is read strictly ([`strict`]) and checked against
+//! its range, so a mistyped value stops the server instead of meaning something else.
 
-use std::{fmt, net::IpAddr, path::PathBuf, str::FromStr};
+mod errors;
+mod secret;
+mod strict;
+
+use std::{net::IpAddr, path::PathBuf, str::FromStr};
 
 use anyhow::{Context, bail};
 use config::{Config, Environment, File, FileFormat};
 use serde::Deserialize;
 
-const DEFAULTS: &str = include_str!("../../../config/default.toml");
+pub use secret::{MIN_HMAC_SECRET_BITS, Secret, estimated_bits, hmac_secret_weakness};
 
-/// Settings that are lists: comma-separated in environment variables and overrides.
-const LIST_KEYS: [&str; 1] = ["server.trusted_proxies"];
+const DEFAULTS: &str = include_str!("../../../../config/default.toml");
+
+/// Ten years, in seconds: the longest duration any setting accepts (longer ones would overflow
+/// date arithmetic, and mean nothing for an auth server).
+const MAX_SECS: i128 = 315_360_000;
+const U32_MAX: i128 = u32::MAX as i128;
+
+/// The sections of the settings; each must be a table.
+const SECTIONS: [&str; 7] = [
+    "server", "database", "jwt", "password", "session", "security", "cache",
+];
 
 /// The environment a process runs in; picks the overlay file and the production checks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,24 +71,6 @@ impl FromStr for AppEnv {
     }
 }
 
-/// A secret setting: its `Debug` prints nothing of it.
-#[derive(Clone, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    /// The secret itself.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
-
 /// All settings. Names are fixed: see docs/operations.md.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -97,14 +96,19 @@ pub struct Settings {
 #[serde(deny_unknown_fields)]
 pub struct ServerSettings {
     /// Listen address.
+    #[serde(deserialize_with = "strict::text")]
     pub host: String,
-    /// Listen port; 0 picks a free one.
+    /// Listen port (0 to 65535); 0 picks a free one.
+    #[serde(deserialize_with = "strict::int::<_, _, 0, 65535>")]
     pub port: u16,
-    /// actix workers; default: the number of cores.
+    /// actix workers, 1 to 1024; default: the number of cores.
+    #[serde(default, deserialize_with = "strict::option_int::<_, _, 1, 1024>")]
     pub workers: Option<usize>,
-    /// Larger bodies get 413.
+    /// Larger bodies get 413; 1 byte to 1 GiB.
+    #[serde(deserialize_with = "strict::int::<_, _, 1, 1_073_741_824>")]
     pub max_body_bytes: usize,
-    /// Peers whose `X-Forwarded-For` is believed.
+    /// Peers whose `X-Forwarded-For` is believed (comma-separated in the environment).
+    #[serde(deserialize_with = "strict::list")]
     pub trusted_proxies: Vec<IpAddr>,
 }
 
@@ -114,7 +118,8 @@ pub struct ServerSettings {
 pub struct DatabaseSettings {
     /// `sqlite://PATH` or `postgres://...`. Treated as a secret: it may hold a password.
     pub url: Secret,
-    /// r2d2 pool size.
+    /// r2d2 pool size, 1 to 1024.
+    #[serde(deserialize_with = "strict::int::<_, _, 1, 1024>")]
     pub pool_size: u32,
 }
 
@@ -124,28 +129,39 @@ pub struct DatabaseSettings {
 pub struct JwtSettings {
     /// Algorithm of the signing key: HS256/384/512, RS256/384/512, PS256/384/512, ES256,
     /// ES384 or EdDSA.
+    #[serde(deserialize_with = "strict::text")]
     pub algorithm: String,
     /// The HMAC secret (HS*); required in production.
     pub secret: Option<Secret>,
     /// Where a development HMAC secret is generated and kept.
+    #[serde(deserialize_with = "strict::text")]
     pub secret_file: PathBuf,
     /// PEM private key of the signing key (asymmetric algorithms).
+    #[serde(default, deserialize_with = "strict::option_text")]
     pub private_key_file: Option<PathBuf>,
     /// PEM public key of the signing key (optional: derived from the private key).
+    #[serde(default, deserialize_with = "strict::option_text")]
     pub public_key_file: Option<PathBuf>,
     /// Extra keys that only verify (key rotation).
+    #[serde(deserialize_with = "strict::not_from_text")]
     pub keys: Vec<ExtraKey>,
     /// `iss`.
+    #[serde(deserialize_with = "strict::text")]
     pub issuer: String,
     /// `aud`.
+    #[serde(deserialize_with = "strict::text")]
     pub audience: String,
-    /// Default access-token lifetime.
+    /// Default access-token lifetime. Every duration is 1 s to 10 years unless said otherwise.
+    #[serde(deserialize_with = "strict::int::<_, _, 1, MAX_SECS>")]
     pub access_ttl_secs: i64,
     /// Shortest lifetime a client may ask for.
+    #[serde(deserialize_with = "strict::int::<_, _, 1, MAX_SECS>")]
     pub min_access_ttl_secs: i64,
     /// Longest lifetime a client may ask for.
+    #[serde(deserialize_with = "strict::int::<_, _, 1, MAX_SECS>")]
     pub max_access_ttl_secs: i64,
-    /// Clock leeway for `exp`/`nbf`.
+    /// Clock leeway for `exp`/`nbf`, 0 to 3600 s.
+    #[serde(deserialize_with = "strict::int::<_, _, 0, 3600>")]
     pub leeway_secs: u64,
 }
 
@@ -154,16 +170,21 @@ pub struct JwtSettings {
 #[serde(deny_unknown_fields)]
 pub struct ExtraKey {
     /// Its key id; default: derived from the key (as the server names it when signing).
+    #[serde(default, deserialize_with = "strict::option_text")]
     pub kid: Option<String>,
     /// Its algorithm.
+    #[serde(deserialize_with = "strict::text")]
     pub algorithm: String,
     /// The HMAC secret (HS*).
     pub secret: Option<Secret>,
     /// PEM private key (asymmetric; only the public half is used).
+    #[serde(default, deserialize_with = "strict::option_text")]
     pub private_key_file: Option<PathBuf>,
     /// PEM public key (asymmetric).
+    #[serde(default, deserialize_with = "strict::option_text")]
     pub public_key_file: Option<PathBuf>,
     /// Must be true (the default): only the key of `jwt.algorithm` signs.
+    #[serde(default, deserialize_with = "strict::option_bool")]
     pub verify_only: Option<bool>,
 }
 
@@ -171,15 +192,21 @@ pub struct ExtraKey {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordSettings {
-    /// bcrypt cost; at least 10 in production.
+    /// bcrypt cost, 4 to 31; at least 10 in production.
+    #[serde(deserialize_with = "strict::int::<_, _, 4, 31>")]
     pub bcrypt_cost: u32,
-    /// Fewest characters of a new password.
+    /// Fewest characters of a new password, 1 to 72 (bcrypt uses at most 72 bytes).
+    #[serde(deserialize_with = "strict::int::<_, _, 1, 72>")]
     pub min_length: usize,
     /// Least zxcvbn score (0–4) of a new password; 0 disables the check.
+    #[serde(deserialize_with = "strict::int::<_, _, 0, 4>")]
     pub min_strength: u8,
-    /// Threads of the hashing pool; default: the number of cores.
+    /// Threads of the hashing pool, 1 to 1024; default: the number of cores.
+    #[serde(default, deserialize_with = "strict::option_int::<_, _, 1, 1024>")]
     pub hash_threads: Option<usize>,
-    /// Password operations that may wait for a hashing thread; beyond them, 503.
+    /// Password operations that may wait for a hashing thread (0 to 1,000,000); beyond them,
+    /// 503 at once.
+    #[serde(deserialize_with = "strict::int::<_, _, 0, 1_000_000>")]
     pub max_queued_hashes: usize,
 }
 
@@ -188,8 +215,10 @@ pub struct PasswordSettings {
 #[serde(deny_unknown_fields)]
 pub struct CacheSettings {
     /// The most sessions (and API keys) the in-process credential cache holds; 0 turns it off.
+    #[serde(deserialize_with = "strict::int::<_, _, 0, 100_000_000>")]
     pub max_entries: u64,
-    /// No cached credential is trusted longer than this; 0 turns the cache off.
+    /// No cached credential is trusted longer than this (0 to 3600 s); 0 turns the cache off.
+    #[serde(deserialize_with = "strict::int::<_, _, 0, 3600>")]
     pub max_age_secs: u64,
 }
 
@@ -198,10 +227,13 @@ pub struct CacheSettings {
 #[serde(deny_unknown_fields)]
 pub struct SessionSettings {
     /// A session ends after this long without a refresh.
+    #[serde(deserialize_with = "strict::int::<_, _, 1, MAX_SECS>")]
     pub idle_ttl_secs: i64,
     /// A session ends this long after login.
+    #[serde(deserialize_with = "strict::int::<_, _, 1, MAX_SECS>")]
     pub max_lifetime_secs: i64,
-    /// Window in which a rotated refresh token may be presented again.
+    /// Window in which a rotated refresh token may be presented again, 0 to 3600 s.
+    #[serde(deserialize_with = "strict::int::<_, _, 0, 3600>")]
     pub refresh_reuse_grace_secs: i64,
 }
 
@@ -210,27 +242,37 @@ pub struct SessionSettings {
 #[serde(deny_unknown_fields)]
 pub struct SecuritySettings {
     /// Failures before an account is throttled.
+    #[serde(deserialize_with = "strict::int::<_, _, 1, U32_MAX>")]
     pub max_failed_logins: u32,
     /// First lock after `max_failed_logins` failures; doubles with each further failure.
+    #[serde(deserialize_with = "strict::int::<_, _, 1, MAX_SECS>")]
     pub lockout_secs: i64,
     /// The longest lock.
+    #[serde(deserialize_with = "strict::int::<_, _, 1, MAX_SECS>")]
     pub max_lockout_secs: i64,
     /// A client's failure count on a username is forgotten after this long without failures.
+    #[serde(deserialize_with = "strict::int::<_, _, 1, MAX_SECS>")]
     pub failure_decay_secs: i64,
     /// Failures on one username from all clients before it is locked for everyone.
+    #[serde(deserialize_with = "strict::int::<_, _, 1, U32_MAX>")]
     pub max_failed_logins_per_user: u32,
     /// The all-clients failure count is forgotten after this long without failures.
+    #[serde(deserialize_with = "strict::int::<_, _, 1, MAX_SECS>")]
     pub user_failure_window_secs: i64,
-    /// Per-client-IP limit on login, token, register and refresh.
+    /// Per-client-IP limit on login, token, register and refresh; 0 disables it.
+    #[serde(deserialize_with = "strict::int::<_, _, 0, U32_MAX>")]
     pub rate_limit_per_minute: u32,
-    /// Header that carries an API key.
+    /// Header that carries an API key; must be a valid header name.
+    #[serde(deserialize_with = "strict::text")]
     pub api_key_header: String,
 }
 
 impl Settings {
     /// Loads the settings for `env`, reading the overlay from `config_dir` (default `config`,
-    /// or `AUTH_CONFIG_DIR`), then `AUTH__...` variables, then `overrides` (for tests).
+    /// or `AUTH_CONFIG_DIR`), then `AUTH__...` variables, then `overrides` (for tests; values
+    /// are strings, as in environment variables).
     pub fn load(env: AppEnv, overrides: &[(&str, &str)]) -> anyhow::Result<Self> {
+        errors::refuse_non_unicode_variables()?;
         let config_dir = std::env::var("AUTH_CONFIG_DIR").unwrap_or_else(|_| "config".into());
         let overlay = PathBuf::from(config_dir).join(env.as_str());
         let mut builder = Config::builder()
@@ -241,58 +283,40 @@ impl Settings {
                     .required(false),
             )
             .add_source(
+                // No `try_parsing`: it turned an all-digit secret into a float and "007" into
+                // 7. Values stay strings; `strict` reads numbers, booleans and lists from them.
                 Environment::with_prefix("AUTH")
                     .prefix_separator("__")
                     .separator("__")
-                    .list_separator(",")
-                    .with_list_parse_key(LIST_KEYS[0])
-                    .try_parsing(true),
+                    .try_parsing(false),
             );
         for (key, value) in overrides {
-            // List settings are comma-separated, as in their environment variables.
-            builder = if LIST_KEYS.contains(key) {
-                let items: Vec<String> = value
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|item| !item.is_empty())
-                    .map(ToOwned::to_owned)
-                    .collect();
-                builder.set_override(*key, items)?
-            } else {
-                builder.set_override(*key, *value)?
-            };
+            builder = builder.set_override(*key, *value)?;
         }
-        let settings: Settings = builder
-            .build()
-            .context("cannot read the settings")?
-            .try_deserialize()
-            .context("invalid settings")?;
+        let config = builder.build().context("cannot read the settings")?;
+        errors::refuse_non_table_sections(&config, &SECTIONS)?;
+        let settings: Settings = config.try_deserialize().map_err(errors::explain)?;
         settings.check(env)?;
         Ok(settings)
     }
 
     fn check(&self, env: AppEnv) -> anyhow::Result<()> {
         let jwt = &self.jwt;
-        if !(1..=jwt.max_access_ttl_secs).contains(&jwt.min_access_ttl_secs)
-            || !(jwt.min_access_ttl_secs..=jwt.max_access_ttl_secs).contains(&jwt.access_ttl_secs)
-        {
-            bail!("jwt: need 1 <= min_access_ttl_secs <= access_ttl_secs <= max_access_ttl_secs");
+        if !(jwt.min_access_ttl_secs..=jwt.max_access_ttl_secs).contains(&jwt.access_ttl_secs) {
+            bail!("jwt: need min_access_ttl_secs <= access_ttl_secs <= max_access_ttl_secs");
         }
-        if self.session.idle_ttl_secs <= 0 || self.session.max_lifetime_secs <= 0 {
-            bail!("session: idle_ttl_secs and max_lifetime_secs must be positive");
+        if self.security.max_lockout_secs < self.security.lockout_secs {
+            bail!("security: need lockout_secs <= max_lockout_secs");
         }
-        if self.password.min_strength > 4 {
-            bail!("password.min_strength is zxcvbn's score: 0 (off) to 4");
-        }
-        if self.security.max_failed_logins == 0
-            || self.security.lockout_secs <= 0
-            || self.security.max_lockout_secs < self.security.lockout_secs
-        {
-            bail!("security: need max_failed_logins >= 1 and 0 < lockout_secs <= max_lockout_secs");
-        }
-        if self.password.min_length == 0 {
-            bail!("password.min_length must be at least 1");
-        }
+        actix_web::http::header::HeaderName::from_str(&self.security.api_key_header).map_err(
+            |_| {
+                anyhow::anyhow!(
+                    "invalid setting security.api_key_header (AUTH__SECURITY__API_KEY_HEADER): \
+                     {:?} is not an HTTP header name",
+                    self.security.api_key_header
+                )
+            },
+        )?;
         if self.password.bcrypt_cost < 10 {
             if env == AppEnv::Production {
                 bail!(
@@ -352,6 +376,34 @@ mod tests {
     fn production_refuses_a_low_bcrypt_cost() {
         let err = Settings::load(AppEnv::Production, &[("password.bcrypt_cost", "4")]).unwrap_err();
         assert!(err.to_string().contains("bcrypt_cost"), "{err}");
+    }
+
+    #[test]
+    fn mistyped_values_are_refused_by_name_and_lists_split() {
+        for (key, value) in [
+            ("password.min_strength", "false"),
+            ("security.rate_limit_per_minute", "1.5"),
+            ("server.workers", "0"),
+        ] {
+            let err = format!(
+                "{:#}",
+                Settings::load(AppEnv::Test, &[(key, value)]).unwrap_err()
+            );
+            assert!(
+                err.contains(key) && err.contains("expected an integer"),
+                "{err}"
+            );
+        }
+        let settings = Settings::load(
+            AppEnv::Test,
+            &[
+                ("server.trusted_proxies", "10.0.0.1, ::1"),
+                ("jwt.issuer", "007"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(settings.server.trusted_proxies.len(), 2);
+        assert_eq!(settings.jwt.issuer, "007");
     }
 
     #[test]
