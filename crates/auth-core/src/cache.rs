@@ -199,3 +199,114 @@ impl CredentialCache {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use auth_domain::{ClientInfo, NewUser, PasswordHash, Role, UserId, Username, now};
+    use chrono::TimeDelta;
+
+    use super::*;
+
+    fn pair() -> CachedSession {
+        let user = NewUser {
+            id: UserId::new(),
+            username: Username::parse("alice").unwrap(),
+            email: None,
+            password_hash: PasswordHash::new("x"),
+            role: Role::User,
+            created_at: now(),
+        }
+        .into_user();
+        let at = now();
+        let session = Session {
+            id: SessionId::new(),
+            user_id: user.id,
+            created_at: at,
+            last_used_at: at,
+            idle_expires_at: at + TimeDelta::hours(1),
+            expires_at: at + TimeDelta::hours(1),
+            revoked_at: None,
+            client: ClientInfo::default(),
+            api_key: None,
+        };
+        Arc::new((session, user))
+    }
+
+    fn cache() -> CredentialCache {
+        CredentialCache::new(CacheConfig::default())
+    }
+
+    #[test]
+    fn a_read_that_raced_an_invalidation_is_not_cached() {
+        let cache = cache();
+        let stale = pair();
+        let read = cache.begin_read();
+        // A change committed while the store was read: what was read may be stale.
+        cache.invalidate(Invalidation::User(stale.1.id));
+        cache.insert_session(read, Arc::clone(&stale));
+        assert!(cache.session(stale.0.id).is_none());
+        // A read that started after the invalidation is cached.
+        let read = cache.begin_read();
+        cache.insert_session(read, Arc::clone(&stale));
+        assert!(cache.session(stale.0.id).is_some());
+    }
+
+    #[test]
+    fn invalidation_by_session_user_and_key_forgets_what_it_names() {
+        let cache = cache();
+        let (one, other) = (pair(), pair());
+        for entry in [&one, &other] {
+            cache.insert_session(cache.begin_read(), Arc::clone(entry));
+        }
+        cache.invalidate(Invalidation::Session(one.0.id));
+        assert!(cache.session(one.0.id).is_none());
+        assert!(cache.session(other.0.id).is_some());
+        cache.invalidate(Invalidation::User(other.1.id));
+        assert!(cache.session(other.0.id).is_none());
+
+        let mut exchanged = (*pair()).clone();
+        let key = auth_domain::ApiKeyId::new();
+        exchanged.0.api_key = Some(key);
+        let exchanged = Arc::new(exchanged);
+        cache.insert_session(cache.begin_read(), Arc::clone(&exchanged));
+        cache.invalidate(Invalidation::ApiKey(key));
+        assert!(cache.session(exchanged.0.id).is_none());
+    }
+
+    #[test]
+    fn a_suspended_cache_holds_nothing_until_resumed() {
+        let cache = cache();
+        let entry = pair();
+        cache.insert_session(cache.begin_read(), Arc::clone(&entry));
+        cache.suspend();
+        assert!(!cache.is_enabled());
+        assert!(cache.session(entry.0.id).is_none());
+        cache.insert_session(cache.begin_read(), Arc::clone(&entry));
+        assert!(cache.session(entry.0.id).is_none());
+        cache.resume();
+        assert!(cache.session(entry.0.id).is_none(), "resume starts empty");
+        cache.insert_session(cache.begin_read(), Arc::clone(&entry));
+        assert!(cache.session(entry.0.id).is_some());
+    }
+
+    #[test]
+    fn zero_entries_or_zero_age_turns_the_cache_off() {
+        for config in [
+            CacheConfig {
+                max_entries: 0,
+                ..CacheConfig::default()
+            },
+            CacheConfig {
+                max_age: Duration::ZERO,
+                ..CacheConfig::default()
+            },
+        ] {
+            let cache = CredentialCache::new(config);
+            let entry = pair();
+            cache.insert_session(cache.begin_read(), Arc::clone(&entry));
+            assert!(cache.session(entry.0.id).is_none());
+        }
+    }
+}

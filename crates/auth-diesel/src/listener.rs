@@ -1,5 +1,7 @@
-//! Hearing the changes other instances make: one `LISTEN` connection per process on
-//! PostgreSQL, for the credential caches (see `auth_core::CredentialCache`).
+//! Hearing the changes other processes make, for the credential caches (see
+//! `auth_core::CredentialCache`): one `LISTEN` connection per process on PostgreSQL; on SQLite,
+//! a poll of the `cache_invalidations` rows that every change writes (so that the CLI's changes,
+//! made from another process, reach a running server too).
 
 use std::{
     sync::{
@@ -13,7 +15,12 @@ use std::{
 use auth_domain::Invalidation;
 use diesel::{Connection, PgConnection, RunQueryDsl};
 
-use crate::{DieselStore, connection::Backend, store::INVALIDATION_CHANNEL};
+use crate::{
+    DieselStore,
+    connection::{Backend, DbPool},
+    rows::naive,
+    store::INVALIDATION_CHANNEL,
+};
 
 /// What the listener reports, in order: `Connected`, then any number of `Invalidated`, then
 /// `Lost` if the connection drops (and `Connected` again once it is back).
@@ -33,22 +40,25 @@ const CHECK: Duration = Duration::from_secs(1);
 const RECONNECT: Duration = Duration::from_secs(1);
 
 impl DieselStore {
-    /// On PostgreSQL, starts a thread that listens for the changes every instance announces
-    /// (in the transaction that makes them) and reports them to `on`; it reconnects after a
-    /// drop, and ends when the store is dropped. A cache fed by it should stay suspended until
-    /// the first [`Heard::Connected`]. Returns `false` on SQLite, which serves one process:
-    /// there is nothing to hear.
-    pub fn listen(&self, on: impl Fn(Heard) + Send + 'static) -> bool {
-        if self.backend() != Backend::Postgres {
-            return false;
-        }
+    /// Starts a thread that hears the changes every process announces (in the transaction
+    /// that makes them) and reports them to `on`: `LISTEN` on PostgreSQL, a poll of
+    /// `cache_invalidations` every 20 ms on SQLite. It reconnects after a drop, and ends when the
+    /// store is dropped. A cache fed by it should stay suspended until the first
+    /// [`Heard::Connected`].
+    pub fn listen(&self, on: impl Fn(Heard) + Send + 'static) {
         let url = self.url().to_owned();
+        let pool = self.pool().clone();
+        let postgres = self.backend() == Backend::Postgres;
         let stop = Arc::clone(self.stopped());
         let spawned = thread::Builder::new()
             .name("auth-listen".into())
             .spawn(move || {
                 while !stop.load(Ordering::Acquire) {
-                    let outcome = listen_once(&url, &on, &stop);
+                    let outcome = if postgres {
+                        listen_once(&url, &on, &stop)
+                    } else {
+                        poll_sqlite(&pool, &on, &stop)
+                    };
                     if stop.load(Ordering::Acquire) {
                         return;
                     }
@@ -63,7 +73,6 @@ impl DieselStore {
             // The caller keeps its cache suspended until `Connected`, which never comes.
             tracing::error!(error = %e, "cannot start the invalidation listener");
         }
-        true
     }
 }
 
@@ -89,6 +98,66 @@ fn listen_once(
             checked = Instant::now();
         }
         thread::sleep(POLL);
+    }
+    Ok(())
+}
+
+#[derive(diesel::QueryableByName)]
+struct Announced {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    payload: String,
+}
+
+#[derive(diesel::QueryableByName)]
+struct Newest {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+}
+
+// SQLite: how often new rows are read, and how long rows are kept (every process has read
+// them long before).
+const SQLITE_POLL: Duration = Duration::from_millis(20);
+const SQLITE_KEEP: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
+/// Polls `cache_invalidations` until a query fails (an error) or `stop` is set (`Ok`).
+fn poll_sqlite(
+    pool: &DbPool,
+    on: &impl Fn(Heard),
+    stop: &AtomicBool,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use diesel::sql_types::{BigInt, Timestamp};
+    let sqlite = |pool: &DbPool| -> Result<_, Box<dyn std::error::Error>> { Ok(pool.get()?) };
+    let mut seen = {
+        let mut conn = sqlite(pool)?;
+        diesel::sql_query("SELECT COALESCE(MAX(id), 0) AS id FROM cache_invalidations")
+            .get_result::<Newest>(&mut *conn)?
+            .id
+    };
+    on(Heard::Connected);
+    let mut pruned = Instant::now();
+    while !stop.load(Ordering::Acquire) {
+        {
+            let mut conn = sqlite(pool)?;
+            let new = diesel::sql_query(
+                "SELECT id, payload FROM cache_invalidations WHERE id > ? ORDER BY id",
+            )
+            .bind::<BigInt, _>(seen)
+            .load::<Announced>(&mut *conn)?;
+            for row in new {
+                seen = row.id;
+                let what = Invalidation::parse(&row.payload).unwrap_or(Invalidation::All);
+                on(Heard::Invalidated(what));
+            }
+            if pruned.elapsed() >= Duration::from_secs(60) {
+                diesel::sql_query("DELETE FROM cache_invalidations WHERE at < ?")
+                    .bind::<Timestamp, _>(naive(auth_domain::now() - SQLITE_KEEP))
+                    .execute(&mut *conn)?;
+                pruned = Instant::now();
+            }
+        }
+        thread::sleep(SQLITE_POLL);
     }
     Ok(())
 }

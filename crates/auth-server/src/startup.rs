@@ -306,13 +306,13 @@ pub fn build_state(settings: &Settings, env: AppEnv) -> anyhow::Result<AuthState
     ))
 }
 
-/// On PostgreSQL, other instances may change what this one caches: the cache is suspended
-/// until the listener hears the database, and again whenever it loses it. (SQLite serves one
-/// process, whose own changes invalidate its cache directly.)
+/// Other processes (instances on PostgreSQL, the CLI beside the server on SQLite) may change
+/// what this one caches: the cache is suspended until the listener hears the database, and
+/// again whenever it loses it.
 fn listen_for_other_instances(store: &DieselStore, cache: &CredentialCache) {
     let cache = cache.clone();
     cache.suspend();
-    let listening = store.listen({
+    store.listen({
         let cache = cache.clone();
         move |heard| match heard {
             Heard::Connected => {
@@ -323,9 +323,6 @@ fn listen_for_other_instances(store: &DieselStore, cache: &CredentialCache) {
             Heard::Lost => cache.suspend(),
         }
     });
-    if !listening {
-        cache.resume();
-    }
 }
 
 /// Binds the HTTP server; returns it with the addresses it listens on.

@@ -183,6 +183,20 @@ fn try_call(
     ))
 }
 
+/// Polls `check` until it holds, for at most a second; prints how long it took.
+#[track_caller]
+fn within_a_second(what: &str, check: impl Fn() -> bool) {
+    let started = Instant::now();
+    while !check() {
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{what}: not seen after 1 s"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    println!("{what}: seen after {:?}", started.elapsed());
+}
+
 fn create_admin(dir: &Path, username: &str, password: &str) -> String {
     let mut child = command(dir)
         .args(["create-admin", "--username", username])
@@ -262,8 +276,11 @@ fn readme_walkthrough_against_the_real_binary() {
     let admin_token = admin_login["access_token"].as_str().unwrap().to_owned();
     let (status, welcome) = server.call("GET", "/admin", Some(&admin_token), None);
     assert_eq!((status, welcome), (200, json!({"msg": "welcome admin"})));
-    // alice was promoted while logged in: her existing token now reaches /admin.
-    assert_eq!(server.call("GET", "/admin", Some(&token), None).0, 200);
+    // alice was promoted (by another process) while logged in: her existing token now reaches
+    // /admin, as soon as the server has heard of the change.
+    within_a_second("the CLI's promotion, seen by the server", || {
+        server.call("GET", "/admin", Some(&token), None).0 == 200
+    });
 
     let (status, _) = server.call("POST", "/logout", Some(&token), None);
     assert_eq!(status, 204);
@@ -537,18 +554,20 @@ fn operators_list_and_disable_users_from_the_command_line() {
     );
     assert!(!listed.contains("$2b$"));
 
+    // The server caches alice's session now...
+    assert_eq!(server.call("GET", "/users/me", Some(&token), None).0, 200);
     let disable = run(&["users", "disable", "alice"]);
     assert!(
         disable.status.success(),
         "{}",
         String::from_utf8_lossy(&disable.stderr)
     );
-    // The running server refuses alice at her next request.
-    let (status, body) = server.call("GET", "/users/me", Some(&token), None);
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (401, Some("invalid_token"))
-    );
+    // ...and the CLI is another process: the running server hears of the change through the
+    // database (its poll of `cache_invalidations`) and refuses alice within a second.
+    within_a_second("the CLI's disable, seen by the server", || {
+        let (status, body) = server.call("GET", "/users/me", Some(&token), None);
+        (status, body["error"].as_str()) == (401, Some("invalid_token"))
+    });
     let listed = String::from_utf8(run(&["users", "list"]).stdout).unwrap();
     let alice_line = listed.lines().find(|l| l.contains(" alice ")).unwrap();
     assert!(alice_line.contains(" no "), "{alice_line}");

@@ -63,6 +63,10 @@ impl DieselStore {
         })
     }
 
+    pub(crate) fn pool(&self) -> &DbPool {
+        &self.pool
+    }
+
     pub(crate) fn url(&self) -> &str {
         &self.url
     }
@@ -106,16 +110,26 @@ fn store_error(e: DieselError) -> StoreError {
 /// in the transaction that makes it; see [`DieselStore::listen`].
 pub const INVALIDATION_CHANNEL: &str = "auth_invalidate";
 
-/// Announces `what` to every instance's listener when the current transaction commits
-/// (PostgreSQL; a no-op on SQLite, which serves one process).
+/// Announces `what` to every process's listener when the current transaction commits: with
+/// `NOTIFY` on PostgreSQL, and as a row of `cache_invalidations` on SQLite, which the
+/// listeners poll.
 fn notify(conn: &mut DbConnection, what: Invalidation) -> Result<(), StoreError> {
-    if let DbConnection::Postgres(pg) = conn {
-        diesel::sql_query("SELECT pg_notify($1, $2)")
-            .bind::<diesel::sql_types::Text, _>(INVALIDATION_CHANNEL)
-            .bind::<diesel::sql_types::Text, _>(what.to_string())
-            .execute(pg)
-            .map_err(store_error)?;
+    use diesel::sql_types::{Text, Timestamp};
+    match conn {
+        DbConnection::Postgres(pg) => diesel::sql_query("SELECT pg_notify($1, $2)")
+            .bind::<Text, _>(INVALIDATION_CHANNEL)
+            .bind::<Text, _>(what.to_string())
+            .execute(pg),
+        // SQLite has one writer at a time, so MAX(id) + 1 is unique.
+        DbConnection::Sqlite(sqlite) => diesel::sql_query(
+            "INSERT INTO cache_invalidations (id, payload, at) \
+             SELECT COALESCE(MAX(id), 0) + 1, ?, ? FROM cache_invalidations",
+        )
+        .bind::<Text, _>(what.to_string())
+        .bind::<Timestamp, _>(crate::rows::naive(auth_domain::now()))
+        .execute(sqlite),
     }
+    .map_err(store_error)?;
     Ok(())
 }
 

@@ -1,0 +1,442 @@
+//! Several real server processes over one PostgreSQL database: what one instance changes holds
+//! on the others by their next request, although each caches credentials in memory.
+//!
+//! The cache is set to trust entries for 30 s here (`cache.max_age_secs`), so that these tests
+//! prove the invalidation (PostgreSQL NOTIFY/LISTEN), not the expiry. Each change is made on one
+//! instance after another instance has cached the credential; the other is then polled (at
+//! most 1 s) and the time it took is printed.
+//!
+//! PostgreSQL only: ignored unless AUTH_TEST_DATABASE_URL was set at build time (build.rs).
+
+use std::{
+    io::{BufRead, BufReader, Write},
+    path::Path,
+    process::{Child, Command, Stdio},
+    sync::{Arc, Barrier, Mutex, mpsc},
+    time::{Duration, Instant},
+};
+
+use auth_diesel::testing::TestDatabase;
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_auth-server");
+const PASSWORD: &str = "correct horse battery";
+const SECRET: &str = "a shared secret that every instance signs and verifies with";
+
+/// A running instance; killed when dropped.
+struct Instance {
+    child: Child,
+    base: String,
+    log: Arc<Mutex<Vec<String>>>,
+    agent: ureq::Agent,
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn command(dir: &Path, url: &str) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .current_dir(dir)
+        .env("AUTH_ENV", "test")
+        .env(
+            "AUTH_CONFIG_DIR",
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config"),
+        )
+        .env("RUST_LOG", "info")
+        .env("AUTH__DATABASE__URL", url)
+        .env("AUTH__JWT__SECRET", SECRET)
+        .env("AUTH__CACHE__MAX_AGE_SECS", "30")
+        .env("AUTH__SECURITY__RATE_LIMIT_PER_MINUTE", "0");
+    command
+}
+
+impl Instance {
+    fn start(dir: &Path, url: &str, env: &[(&str, &str)]) -> Instance {
+        let mut child = command(dir, url)
+            .envs(env.iter().copied())
+            .env("AUTH__SERVER__PORT", "0")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("cannot start auth-server");
+        let stdout = child.stdout.take().unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (address_tx, address_rx) = mpsc::channel();
+        let lines = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("listening on ").nth(1) {
+                    let _ = address_tx.send(rest.split_whitespace().next().unwrap().to_owned());
+                }
+                lines.lock().unwrap().push(line);
+            }
+        });
+        let base = address_rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("the server never said where it listens: {log:?}"));
+        let instance = Instance {
+            child,
+            base,
+            log,
+            agent: ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .build()
+                .into(),
+        };
+        // Ready when it serves and its listener hears the database (the cache is on).
+        instance.wait_for(|| instance.call("GET", "/health", None, None).0 == 200);
+        instance.wait_for(|| {
+            instance
+                .log
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|line| line.contains("credential cache on"))
+        });
+        instance
+    }
+
+    fn wait_for(&self, ready: impl Fn() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !ready() {
+            assert!(Instant::now() < deadline, "{} never got ready", self.base);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        auth: Option<(&str, &str)>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let url = format!("{}{path}", self.base);
+        let mut request = ureq::http::Request::builder().method(method).uri(&url);
+        if let Some((name, value)) = auth {
+            request = request.header(name, value);
+        }
+        let result = match body {
+            Some(body) => self.agent.run(
+                request
+                    .header("content-type", "application/json")
+                    .body(body.to_string())
+                    .unwrap(),
+            ),
+            None => self.agent.run(request.body(()).unwrap()),
+        };
+        let mut response = result.expect("request failed");
+        let status = response.status().as_u16();
+        (
+            status,
+            response.body_mut().read_json().unwrap_or(Value::Null),
+        )
+    }
+
+    fn get(&self, path: &str, token: &str) -> u16 {
+        let bearer = format!("Bearer {token}");
+        self.call("GET", path, Some(("Authorization", &bearer)), None)
+            .0
+    }
+
+    fn send(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
+        let bearer = format!("Bearer {token}");
+        self.call(method, path, Some(("Authorization", &bearer)), body)
+    }
+
+    fn register(&self, username: &str) -> u16 {
+        self.call(
+            "POST",
+            "/register",
+            None,
+            Some(json!({"username": username, "password": PASSWORD})),
+        )
+        .0
+    }
+
+    fn login(&self, username: &str, password: &str) -> (u16, Value) {
+        self.call(
+            "POST",
+            "/login",
+            None,
+            Some(json!({"username": username, "password": password})),
+        )
+    }
+
+    fn token(&self, username: &str) -> Value {
+        let (status, body) = self.login(username, PASSWORD);
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+}
+
+fn access(tokens: &Value) -> String {
+    tokens["access_token"].as_str().unwrap().to_owned()
+}
+
+/// Two (or more) instances over one fresh PostgreSQL database.
+struct Cluster {
+    instances: Vec<Instance>,
+    dir: tempfile::TempDir,
+    database: TestDatabase,
+}
+
+impl Cluster {
+    fn start(n: usize) -> Cluster {
+        Self::start_with(n, &[])
+    }
+
+    fn start_with(n: usize, env: &[(&str, &str)]) -> Cluster {
+        let database = TestDatabase::postgres()
+            .expect("AUTH_TEST_DATABASE_URL must name a PostgreSQL server for these tests");
+        let dir = tempfile::tempdir().unwrap();
+        let instances = (0..n)
+            .map(|_| Instance::start(dir.path(), database.url(), env))
+            .collect();
+        Cluster {
+            instances,
+            dir,
+            database,
+        }
+    }
+
+    fn admin(&self, username: &str) -> String {
+        let mut child = command(self.dir.path(), self.database.url())
+            .args(["create-admin", "--username", username])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+        assert!(child.wait().unwrap().success());
+        access(&self.instances[0].token(username))
+    }
+}
+
+/// Polls `check` until it holds (at most 1 s); prints how long it took.
+#[track_caller]
+fn holds_within_a_second(what: &str, check: impl Fn() -> bool) {
+    let started = Instant::now();
+    while !check() {
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{what}: still not seen after 1 s"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    println!("{what}: seen after {:?}", started.elapsed());
+}
+
+#[test]
+#[cfg_attr(
+    not(auth_pg_tests),
+    ignore = "PostgreSQL: set AUTH_TEST_DATABASE_URL to run"
+)]
+fn a_token_from_one_instance_works_on_another_and_sessions_end_everywhere() {
+    let cluster = Cluster::start(3);
+    let [a, b, c] = &cluster.instances[..] else {
+        unreachable!()
+    };
+    assert_eq!(a.register("alice"), 201);
+    let first = access(&a.token("alice"));
+    let second = b.token("alice");
+    let third = access(&c.token("alice"));
+    for instance in [a, b, c] {
+        assert_eq!(instance.get("/profile", &first), 200);
+    }
+
+    // Logout on A: B and C, which cached the session, refuse it at once.
+    assert_eq!(a.send("POST", "/logout", &first, None).0, 204);
+    holds_within_a_second("logout on A, seen on B", || {
+        b.get("/profile", &first) == 401
+    });
+    holds_within_a_second("logout on A, seen on C", || {
+        c.get("/profile", &first) == 401
+    });
+
+    // Ending one session by id on B: A refuses it.
+    let second_access = access(&second);
+    assert_eq!(a.get("/profile", &second_access), 200);
+    let (_, sessions) = b.send("GET", "/sessions", &second_access, None);
+    let id = sessions
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["current"] == true)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        b.send("DELETE", &format!("/sessions/{id}"), &third, None).0,
+        204
+    );
+    holds_within_a_second("session revoked on B, seen on A", || {
+        a.get("/profile", &second_access) == 401
+    });
+
+    // A password change on C ends the other sessions: A and B see it.
+    let fresh = access(&a.token("alice"));
+    assert_eq!(b.get("/profile", &fresh), 200);
+    let (status, _) = c.send(
+        "PATCH",
+        "/profile",
+        &third,
+        Some(json!({"password": "a brand new passphrase", "current_password": PASSWORD})),
+    );
+    assert_eq!(status, 200);
+    holds_within_a_second("password change on C, seen on B", || {
+        b.get("/profile", &fresh) == 401
+    });
+    assert_eq!(a.get("/profile", &fresh), 401);
+    assert_eq!(c.get("/profile", &third), 200);
+}
+
+#[test]
+#[cfg_attr(
+    not(auth_pg_tests),
+    ignore = "PostgreSQL: set AUTH_TEST_DATABASE_URL to run"
+)]
+fn disabling_demoting_and_revoking_keys_on_one_instance_hold_on_another() {
+    let cluster = Cluster::start(2);
+    let [a, b] = &cluster.instances[..] else {
+        unreachable!()
+    };
+    let root = cluster.admin("root");
+    let deputy = cluster.admin("deputy");
+    assert_eq!(a.register("alice"), 201);
+    let alice = access(&a.token("alice"));
+
+    // Demotion on A: B stops treating the deputy as an admin.
+    assert_eq!(b.get("/admin", &deputy), 200);
+    let (_, found) = a.send("GET", "/admin/users?q=deputy", &root, None);
+    let deputy_id = found["users"][0]["id"].as_str().unwrap().to_owned();
+    let (status, _) = a.send(
+        "PATCH",
+        &format!("/admin/users/{deputy_id}"),
+        &root,
+        Some(json!({"role": "user"})),
+    );
+    assert_eq!(status, 200);
+    holds_within_a_second("demotion on A, seen on B", || {
+        b.get("/admin", &deputy) == 403
+    });
+
+    // An API key revoked on A dies on B.
+    let (status, created) = b.send(
+        "POST",
+        "/api-keys",
+        &alice,
+        Some(json!({"name": "job", "current_password": PASSWORD})),
+    );
+    assert_eq!(status, 201, "{created}");
+    let key = created["key"].as_str().unwrap().to_owned();
+    let with_key = |instance: &Instance| {
+        instance
+            .call("GET", "/profile", Some(("X-API-Key", &key)), None)
+            .0
+    };
+    assert_eq!(with_key(b), 200);
+    let key_id = created["id"].as_str().unwrap();
+    assert_eq!(
+        a.send("DELETE", &format!("/api-keys/{key_id}"), &alice, None)
+            .0,
+        204
+    );
+    holds_within_a_second("API key revoked on A, seen on B", || with_key(b) == 401);
+
+    // Disabling on A: B refuses the user's token.
+    assert_eq!(b.get("/profile", &alice), 200);
+    let (_, found) = a.send("GET", "/admin/users?q=alice", &root, None);
+    let alice_id = found["users"][0]["id"].as_str().unwrap().to_owned();
+    let (status, _) = a.send(
+        "PATCH",
+        &format!("/admin/users/{alice_id}"),
+        &root,
+        Some(json!({"is_active": false})),
+    );
+    assert_eq!(status, 200);
+    holds_within_a_second("disable on A, seen on B", || {
+        b.get("/profile", &alice) == 401
+    });
+}
+
+#[test]
+#[cfg_attr(
+    not(auth_pg_tests),
+    ignore = "PostgreSQL: set AUTH_TEST_DATABASE_URL to run"
+)]
+fn refresh_reuse_detected_on_one_instance_ends_the_session_on_another() {
+    // No grace period: a second use of a rotated token is reuse at once.
+    let cluster = Cluster::start_with(2, &[("AUTH__SESSION__REFRESH_REUSE_GRACE_SECS", "0")]);
+    let [a, b] = &cluster.instances[..] else {
+        unreachable!()
+    };
+    assert_eq!(a.register("alice"), 201);
+    let tokens = a.token("alice");
+    let stolen = tokens["refresh_token"].clone();
+    let refresh = |instance: &Instance| {
+        instance.call(
+            "POST",
+            "/refresh",
+            None,
+            Some(json!({"refresh_token": stolen})),
+        )
+    };
+    let (status, rotated) = refresh(a);
+    assert_eq!(status, 200);
+    let current = access(&rotated);
+    assert_eq!(a.get("/profile", &current), 200);
+    assert_eq!(refresh(b).0, 401);
+    holds_within_a_second("reuse detected on B, seen on A", || {
+        a.get("/profile", &current) == 401
+    });
+}
+
+#[test]
+#[cfg_attr(
+    not(auth_pg_tests),
+    ignore = "PostgreSQL: set AUTH_TEST_DATABASE_URL to run"
+)]
+fn one_username_registered_on_two_instances_at_once_is_one_user_and_lockout_is_shared() {
+    let cluster = Cluster::start(2);
+    let [a, b] = &cluster.instances[..] else {
+        unreachable!()
+    };
+    for round in 0..5 {
+        let name = format!("racer{round}");
+        let barrier = Barrier::new(2);
+        let statuses: Vec<u16> = std::thread::scope(|scope| {
+            let handles: Vec<_> = [a, b]
+                .into_iter()
+                .map(|instance| {
+                    let (barrier, name) = (&barrier, &name);
+                    scope.spawn(move || {
+                        barrier.wait();
+                        instance.register(name)
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let mut sorted = statuses.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, [201, 409], "round {round}: {statuses:?}");
+    }
+
+    // Failures on A and on B add up: 3 + 2 wrong guesses from one client lock it out of the
+    // account on both.
+    assert_eq!(a.register("bob"), 201);
+    for instance in [a, a, a, b, b] {
+        assert_eq!(instance.login("bob", "not the password").0, 401);
+    }
+    for instance in [a, b] {
+        let (status, body) = instance.login("bob", PASSWORD);
+        assert_eq!(status, 429, "{body}");
+    }
+}
