@@ -11,7 +11,7 @@ use std::{
     sync::{
         Arc,
         atomic::{AtomicUsize, Ordering},
-        mpsc::{SyncSender, TrySendError, sync_channel},
+        mpsc::{Sender, channel},
     },
     thread,
 };
@@ -27,7 +27,7 @@ type Job = Box<dyn FnOnce() + Send>;
 pub struct HashPoolConfig {
     /// Threads that run bcrypt.
     pub threads: usize,
-    /// Operations that may wait for a thread; beyond them, new ones are refused.
+    /// Operations that may wait for a busy thread; beyond them, new ones are refused.
     pub max_queued: usize,
 }
 
@@ -44,8 +44,11 @@ impl Default for HashPoolConfig {
 
 /// The pool. Dropping the last handle lets its threads finish the queue and end.
 pub(crate) struct HashPool {
-    sender: SyncSender<Job>,
-    queued: Arc<AtomicUsize>,
+    sender: Sender<Job>,
+    // Operations submitted and not yet finished (running or waiting).
+    in_flight: Arc<AtomicUsize>,
+    threads: usize,
+    capacity: usize,
 }
 
 // The niceness of the hashing threads: a crossplatform priority of 23 of 99 is nice 9 on
@@ -54,12 +57,11 @@ const HASH_THREAD_PRIORITY: u8 = 23;
 
 impl HashPool {
     pub(crate) fn new(config: HashPoolConfig) -> Result<Self, AuthError> {
-        let (sender, receiver) = sync_channel::<Job>(config.max_queued);
+        let (sender, receiver) = channel::<Job>();
         let receiver = Arc::new(std::sync::Mutex::new(receiver));
-        let queued = Arc::new(AtomicUsize::new(0));
-        for n in 0..config.threads.max(1) {
+        let threads = config.threads.max(1);
+        for n in 0..threads {
             let receiver = Arc::clone(&receiver);
-            let queued = Arc::clone(&queued);
             thread::Builder::new()
                 .name(format!("auth-hash-{n}"))
                 .spawn(move || {
@@ -71,18 +73,24 @@ impl HashPool {
                             Err(poisoned) => poisoned.into_inner().recv(),
                         };
                         let Ok(job) = job else { return };
-                        queued.fetch_sub(1, Ordering::AcqRel);
                         job();
                     }
                 })
                 .map_err(AuthError::internal)?;
         }
-        Ok(Self { sender, queued })
+        Ok(Self {
+            sender,
+            in_flight: Arc::new(AtomicUsize::new(0)),
+            threads,
+            capacity: threads + config.max_queued,
+        })
     }
 
-    /// Operations waiting for a thread.
+    /// Operations waiting for a thread (about: those running are not counted).
     pub(crate) fn queued(&self) -> usize {
-        self.queued.load(Ordering::Acquire)
+        self.in_flight
+            .load(Ordering::Acquire)
+            .saturating_sub(self.threads)
     }
 
     /// Runs `work` on the pool. It is queued at once (not when the future is first polled);
@@ -92,20 +100,21 @@ impl HashPool {
         work: impl FnOnce() -> T + Send + 'static,
     ) -> impl Future<Output = Result<T, AuthError>> + Send + 'static {
         let (done, result) = oneshot::channel();
+        let in_flight = Arc::clone(&self.in_flight);
         let job: Job = Box::new(move || {
-            let _ = done.send(work());
+            let outcome = work();
+            // Free the place before answering, so that the caller's next request finds it.
+            in_flight.fetch_sub(1, Ordering::AcqRel);
+            let _ = done.send(outcome);
         });
-        self.queued.fetch_add(1, Ordering::AcqRel);
-        let submitted = match self.sender.try_send(job) {
-            Ok(()) => Ok(result),
-            Err(TrySendError::Full(_)) => {
-                self.queued.fetch_sub(1, Ordering::AcqRel);
-                Err(AuthError::Overloaded { retry_after: 1 })
-            }
-            Err(TrySendError::Disconnected(_)) => {
-                self.queued.fetch_sub(1, Ordering::AcqRel);
-                Err(AuthError::internal("the hashing pool has stopped"))
-            }
+        let submitted = if self.in_flight.fetch_add(1, Ordering::AcqRel) >= self.capacity {
+            self.in_flight.fetch_sub(1, Ordering::AcqRel);
+            Err(AuthError::Overloaded { retry_after: 1 })
+        } else if self.sender.send(job).is_err() {
+            self.in_flight.fetch_sub(1, Ordering::AcqRel);
+            Err(AuthError::internal("the hashing pool has stopped"))
+        } else {
+            Ok(result)
         };
         async move {
             submitted?
