@@ -92,6 +92,8 @@ mod error;
 #[cfg(feature = "service")]
 mod hashing;
 #[cfg(feature = "service")]
+mod import;
+#[cfg(feature = "service")]
 mod lockout;
 #[cfg(feature = "service")]
 mod login;
@@ -128,6 +130,7 @@ pub use {
     config::AuthConfig,
     error::{AuthError, cause_chain},
     hashing::HashPoolConfig,
+    import::{ImportOutcome, ImportedUser, is_importable_bcrypt},
     login::LoginAttempt,
     password::{HashError, PasswordHasher},
     profile::{ProfileUpdate, Registration},
