@@ -102,6 +102,8 @@ mod password;
 #[cfg(feature = "service")]
 mod profile;
 #[cfg(feature = "service")]
+mod revocation;
+#[cfg(feature = "service")]
 mod service;
 #[cfg(feature = "service")]
 mod sessions;
