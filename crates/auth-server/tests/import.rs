@@ -4,7 +4,7 @@
 //!
 //! The interop tests need python3 with the packages the script imports, and run only with
 //! AUTH_TEST_REQUIRE_INTEROP set (and, for PostgreSQL, AUTH_TEST_DATABASE_URL): see build.rs.
-//! `python3 -m pip install SQLAlchemy==2.1.9 passlib==1.7.4 bcrypt==4.0.1 psycopg2-binary==2.9.13`
+//! `python3 -m pip install -r crates/auth-server/tests/import/requirements.txt`
 
 use std::{
     path::Path,
@@ -98,8 +98,8 @@ fn make_fastapi_users(sqlalchemy_url: &str) {
         .expect("the import interop test needs python3");
     assert!(
         output.status.success(),
-        "make_fastapi_users.py failed (python3 -m pip install SQLAlchemy passlib bcrypt==4.0.1 \
-         psycopg2-binary):\n{}",
+        "make_fastapi_users.py failed (python3 -m pip install -r \
+         crates/auth-server/tests/import/requirements.txt):\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
 }
