@@ -3,8 +3,9 @@
 //!
 //! - `AUTH_TEST_DATABASE_URL` set and non-empty: `auth_pg_tests`, the PostgreSQL variants run
 //!   (and fail if the server cannot be reached).
-//! - `AUTH_TEST_REQUIRE_INTEROP` set and non-empty: `auth_interop_tests`, the PyJWT interop test
-//!   runs (and fails without python3 and PyJWT[crypto]).
+//! - `AUTH_TEST_REQUIRE_INTEROP` set and non-empty: `auth_interop_tests`, the Python interop
+//!   tests run (and fail without python3 and their packages): the PyJWT test (`PyJWT[crypto]`)
+//!   and the import of a FastAPI app's users (`tests/import/requirements.txt`).
 fn main() {
     for (var, cfg) in [
         ("AUTH_TEST_DATABASE_URL", "auth_pg_tests"),

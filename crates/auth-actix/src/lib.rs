@@ -12,6 +12,8 @@
 //! - administration: `GET /admin`, `GET /admin/users`, `GET`/`PATCH`/`DELETE
 //!   /admin/users/{id}`, `DELETE /admin/users/{id}/sessions`, `GET /admin/audit`
 //! - the service: `GET /health`, `GET /.well-known/jwks.json`
+//! - OAuth 2.0 for other services: `POST /introspect` (RFC 7662), `POST /revoke` (RFC 7009),
+//!   `GET /.well-known/oauth-authorization-server` (RFC 8414)
 //!
 //! [`app`] is [`configure`] plus what a whole server wants: a JSON 404 for unknown routes,
 //! trailing-slash tolerance, `X-Content-Type-Options: nosniff` and one log line per request. The
@@ -120,19 +122,25 @@ pub struct HttpSettings {
     pub trusted_proxies: Vec<IpAddr>,
     /// The header that carries an API key.
     pub api_key_header: String,
-    /// Requests per minute and client IP on login, token, register and refresh; 0 disables.
+    /// Requests per minute and client IP on login, token, register, refresh and revoke; 0
+    /// disables.
     pub rate_limit_per_minute: u32,
+    /// The absolute URL clients reach the server at (`https://auth.example.com`), for the
+    /// URLs of the RFC 8414 metadata; `None`: from each request's `Host` (and, from a trusted
+    /// proxy, `X-Forwarded-Host`/`-Proto`).
+    pub public_url: Option<String>,
 }
 
 impl Default for HttpSettings {
     /// 64 KiB bodies, no trusted proxies, API keys in `X-API-Key`, 60 requests a minute per IP
-    /// on the credential routes.
+    /// on the credential routes, public URL from each request.
     fn default() -> Self {
         Self {
             max_body_bytes: 64 * 1024,
             trusted_proxies: Vec::new(),
             api_key_header: "X-API-Key".to_owned(),
             rate_limit_per_minute: 60,
+            public_url: None,
         }
     }
 }

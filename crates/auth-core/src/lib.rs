@@ -92,6 +92,8 @@ mod error;
 #[cfg(feature = "service")]
 mod hashing;
 #[cfg(feature = "service")]
+mod import;
+#[cfg(feature = "service")]
 mod lockout;
 #[cfg(feature = "service")]
 mod login;
@@ -99,6 +101,8 @@ mod login;
 mod password;
 #[cfg(feature = "service")]
 mod profile;
+#[cfg(feature = "service")]
+mod revocation;
 #[cfg(feature = "service")]
 mod service;
 #[cfg(feature = "service")]
@@ -128,6 +132,7 @@ pub use {
     config::AuthConfig,
     error::{AuthError, cause_chain},
     hashing::HashPoolConfig,
+    import::{ImportOutcome, ImportedUser, is_importable_bcrypt},
     login::LoginAttempt,
     password::{HashError, PasswordHasher},
     profile::{ProfileUpdate, Registration},

@@ -1,6 +1,7 @@
 //! Database URLs, the connection type over both backends, the r2d2 pool and migrations.
 
 mod pg_url;
+mod read_only;
 
 use std::{
     fmt,
@@ -15,6 +16,7 @@ use diesel::{
 };
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use pg_url::PgUrl;
+pub(crate) use read_only::open_read_only;
 
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations");
 

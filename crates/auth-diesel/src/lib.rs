@@ -10,12 +10,15 @@
 //! On PostgreSQL every change that makes a credential invalid is announced with `NOTIFY` in the
 //! transaction that makes it, and [`DieselStore::listen`] hears them, so that several server
 //! instances can cache credentials and still see each other's logouts at once.
+//!
+//! [`source::read_users`] reads another application's users, read-only, for an import.
 #![forbid(unsafe_code)]
 
 mod connection;
 mod listener;
 mod rows;
 mod schema;
+pub mod source;
 mod store;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -38,11 +38,13 @@ pub enum AuditAction {
     AdminCreated,
     /// The command line promoted a user to admin.
     AdminPromoted,
+    /// `auth-server import-users` imported a user from another application's database.
+    UserImported,
 }
 
 impl AuditAction {
     /// Every action, in the order of the documentation.
-    pub const ALL: [AuditAction; 15] = [
+    pub const ALL: [AuditAction; 16] = [
         AuditAction::Register,
         AuditAction::Login,
         AuditAction::LoginLocked,
@@ -58,6 +60,7 @@ impl AuditAction {
         AuditAction::AdminSessionsRevoked,
         AuditAction::AdminCreated,
         AuditAction::AdminPromoted,
+        AuditAction::UserImported,
     ];
 
     /// The name stored and shown, e.g. `login.locked`.
@@ -78,6 +81,7 @@ impl AuditAction {
             AuditAction::AdminSessionsRevoked => "admin.sessions_revoked",
             AuditAction::AdminCreated => "admin.created",
             AuditAction::AdminPromoted => "admin.promoted",
+            AuditAction::UserImported => "user.imported",
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The bundled authentication server: settings, CLI, telemetry and wiring of the auth crates.
 #![forbid(unsafe_code)]
 
+pub mod import;
 pub mod settings;
 pub mod startup;
 pub mod telemetry;

@@ -1,4 +1,5 @@
-//! `auth-server`: serve (the default), migrate, create-admin, gen-secret.
+//! `auth-server`: serve (the default), migrate, create-admin, gen-secret, gen-key, users,
+//! import-users.
 
 use std::io::BufRead;
 
@@ -6,6 +7,7 @@ use anyhow::{Context, bail};
 use auth_core::AdminOutcome;
 use auth_domain::Password;
 use auth_server::{
+    import::{ImportOptions, import_users},
     settings::{AppEnv, Settings},
     startup,
     telemetry::{self, LogTo},
@@ -50,6 +52,33 @@ enum Command {
         #[arg(long, default_value = "data/keys")]
         out_dir: std::path::PathBuf,
     },
+    /// Import users from another application's SQLite or PostgreSQL database, read-only. bcrypt
+    /// hashes are kept, so users log in with their old passwords. Refused rows are counted and
+    /// named; running it again imports nothing twice. See docs/migrating-from-fastapi.md.
+    ImportUsers {
+        /// The source: sqlite://PATH or postgres://USER@HOST/DB (a password may come from
+        /// PGPASSWORD instead of the URL, to keep it off the command line).
+        #[arg(long, value_name = "DATABASE_URL")]
+        from: String,
+        /// The table of users.
+        #[arg(long, default_value = "users")]
+        table: String,
+        /// The column of usernames.
+        #[arg(long, default_value = "username")]
+        username_column: String,
+        /// The column of bcrypt password hashes.
+        #[arg(long, default_value = "password")]
+        password_column: String,
+        /// The column of emails (default: none).
+        #[arg(long, value_name = "NAME")]
+        email_column: Option<String>,
+        /// The column of roles, `admin` or `user` (default: `role` if the table has one).
+        #[arg(long, value_name = "NAME")]
+        role_column: Option<String>,
+        /// Report what would be imported, without writing anything.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -89,6 +118,29 @@ fn main() -> anyhow::Result<()> {
         }
         Command::CreateAdmin { username } => create_admin(settings, env, &username),
         Command::Users { command } => users(settings, env, command),
+        Command::ImportUsers {
+            from,
+            table,
+            username_column,
+            password_column,
+            email_column,
+            role_column,
+            dry_run,
+        } => {
+            let options = ImportOptions {
+                from,
+                table: auth_diesel::source::SourceTable {
+                    table,
+                    username: username_column,
+                    password: password_column,
+                    email: email_column,
+                    role: Some(role_column.clone().unwrap_or_else(|| "role".into())),
+                },
+                role_given: role_column.is_some(),
+                dry_run,
+            };
+            import(settings, env, &options)
+        }
         Command::GenSecret | Command::GenKey { .. } => unreachable!("handled above"),
     }
 }
@@ -124,6 +176,14 @@ fn serve(settings: Settings, env: AppEnv) -> anyhow::Result<()> {
             tracing::info!(env = env.as_str(), "listening on http://{addr}");
         }
         server.await.context("server failed")
+    })
+}
+
+fn import(settings: Settings, env: AppEnv, options: &ImportOptions) -> anyhow::Result<()> {
+    let service = startup::build_state(&settings, env)?.service;
+    actix_web::rt::System::new().block_on(async move {
+        import_users(&service, options, &mut std::io::stdout().lock()).await?;
+        Ok(())
     })
 }
 

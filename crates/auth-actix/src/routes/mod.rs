@@ -9,6 +9,7 @@
 //! | [`api_keys`] | `POST`/`GET /api-keys`, `DELETE /api-keys/{id}`: the caller's API keys |
 //! | [`admin`] | `GET /admin`, `/admin/users…`, `GET /admin/audit`: administration |
 //! | [`meta`] | `GET /health`, `GET /.well-known/jwks.json`, and the JSON 404 and 405 |
+//! | [`oauth`] | `POST /introspect`, `POST /revoke`, `GET /.well-known/oauth-authorization-server`: OAuth 2.0 for other services |
 //!
 //! The request and response shapes are in [`crate::dto`]. [`routes`] mounts everything here, in
 //! one table, so the whole contract can be read at a glance.
@@ -17,6 +18,7 @@ mod admin;
 mod api_keys;
 mod credentials;
 mod meta;
+mod oauth;
 mod profile;
 mod sessions;
 mod token;
@@ -80,5 +82,11 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
             resource("/admin/users/{id}/sessions")
                 .route(web::delete().to(admin::end_user_sessions)),
         )
-        .service(resource("/admin/audit").route(web::get().to(admin::audit_log)));
+        .service(resource("/admin/audit").route(web::get().to(admin::audit_log)))
+        .service(resource("/introspect").route(web::post().to(oauth::introspect)))
+        .service(resource("/revoke").route(web::post().to(oauth::revoke)))
+        .service(
+            resource("/.well-known/oauth-authorization-server")
+                .route(web::get().to(oauth::metadata)),
+        );
 }

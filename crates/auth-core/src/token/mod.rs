@@ -319,4 +319,22 @@ impl TokenVerifier {
         kids.sort_unstable();
         kids
     }
+
+    /// The `iss` this verifier requires.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The `aud` this verifier requires.
+    pub fn audience(&self) -> &str {
+        &self.audience
+    }
+
+    /// The algorithms of the keys this verifier accepts, each once, sorted by name.
+    pub fn algorithms(&self) -> Vec<Algorithm> {
+        let mut algorithms: Vec<Algorithm> = self.keys.values().map(|k| k.algorithm).collect();
+        algorithms.sort_by_key(|a| format!("{a:?}"));
+        algorithms.dedup();
+        algorithms
+    }
 }

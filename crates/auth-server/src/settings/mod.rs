@@ -2,10 +2,11 @@
 //! `AUTH__SECTION__KEY` environment variables.
 //!
 //! Environment variables are strings, used verbatim: never parsed into numbers or booleans on
-//! the way in. Each number or boolean setting is read strictly ([`strict`]) and checked against
-//! its range, so a mistyped value stops the server instead of meaning something else.
+//! the way in. Each number or boolean setting is read strictly (module `strict`) and checked
+//! against its range, so a mistyped value stops the server instead of meaning something else.
 
 mod errors;
+mod public_url;
 mod secret;
 mod strict;
 
@@ -110,6 +111,10 @@ pub struct ServerSettings {
     /// Peers whose `X-Forwarded-For` is believed (comma-separated in the environment).
     #[serde(deserialize_with = "strict::list")]
     pub trusted_proxies: Vec<IpAddr>,
+    /// The absolute `http(s)://` URL clients reach the server at, for the URLs of the RFC 8414
+    /// metadata; default: from each request's `Host`.
+    #[serde(default, deserialize_with = "strict::option_text")]
+    pub public_url: Option<String>,
 }
 
 /// `[database]`
@@ -317,6 +322,9 @@ impl Settings {
                 )
             },
         )?;
+        if let Some(url) = &self.server.public_url {
+            public_url::check(url)?;
+        }
         if self.password.bcrypt_cost < 10 {
             if env == AppEnv::Production {
                 bail!(

@@ -33,6 +33,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/admin/audit"),
     ("GET", "/health"),
     ("GET", "/.well-known/jwks.json"),
+    ("POST", "/introspect"),
+    ("POST", "/revoke"),
+    ("GET", "/.well-known/oauth-authorization-server"),
     // Last: it ends the admin's session, and every route after it would see only a dead token.
     ("POST", "/logout"),
 ];

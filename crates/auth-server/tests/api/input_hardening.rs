@@ -177,6 +177,8 @@ const NOT_JSON: &[(&str, &str)] = &[
     ("POST", "/token"),
     ("POST", "/logout"),
     ("POST", "/login/api-key"),
+    ("POST", "/introspect"),
+    ("POST", "/revoke"),
 ];
 
 async fn json_bodies_that_are_not_objects_are_422_on_every_json_route(app: TestApp) {

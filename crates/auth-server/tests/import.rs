@@ -1,0 +1,364 @@
+//! `auth-server import-users`, the real binary, against a database made the way the FastAPI
+//! apps make theirs (SQLAlchemy and passlib, run by tests/import/make_fastapi_users.py), on
+//! SQLite and PostgreSQL; then the imported users log in through the real app.
+//!
+//! The interop tests need python3 with the packages the script imports, and run only with
+//! AUTH_TEST_REQUIRE_INTEROP set (and, for PostgreSQL, AUTH_TEST_DATABASE_URL): see build.rs.
+//! `python3 -m pip install -r crates/auth-server/tests/import/requirements.txt`
+
+use std::{
+    path::Path,
+    process::{Command, Output},
+};
+
+use actix_web::test::{self, TestRequest};
+use auth_actix::AuthState;
+use auth_core::Registration;
+use auth_diesel::testing::TestDatabase;
+use auth_domain::{AuditQuery, Password};
+use auth_server::{
+    settings::{AppEnv, Settings},
+    startup,
+};
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_auth-server");
+const SECRET: &str = "test-secret-that-is-long-enough-for-hs256!";
+
+/// `auth-server import-users ARGS` over our database `target`, run in `dir`.
+fn import(dir: &Path, target: &str, args: &[&str]) -> (Output, String, String) {
+    let output = Command::new(BIN)
+        .current_dir(dir)
+        .env("AUTH_ENV", "test")
+        .env("AUTH_CONFIG_DIR", dir)
+        .env("AUTH__DATABASE__URL", target)
+        .env("AUTH__JWT__SECRET", SECRET)
+        .arg("import-users")
+        .args(args)
+        .output()
+        .expect("cannot run auth-server");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    for secret in ["hunter2", "$2a$", "$2b$", "$2y$", "$5$", "S3cretPw"] {
+        assert!(
+            !stdout.contains(secret) && !stderr.contains(secret),
+            "{secret} shown:\n{stdout}\n{stderr}"
+        );
+    }
+    (output, stdout, stderr)
+}
+
+/// The state of the server over `target`, with a bcrypt cost above the imported hashes' 4
+/// and 5, so that a login upgrades them.
+fn state(target: &str) -> AuthState {
+    let settings = Settings::load(
+        AppEnv::Test,
+        &[
+            ("database.url", target),
+            ("jwt.secret", SECRET),
+            ("password.bcrypt_cost", "6"),
+        ],
+    )
+    .unwrap();
+    startup::build_state(&settings, AppEnv::Test).unwrap()
+}
+
+async fn login(state: &AuthState, username: &str, password: &str) -> (u16, Value) {
+    let app = test::init_service(auth_actix::app(state.clone())).await;
+    let request = TestRequest::post()
+        .uri("/login")
+        .set_json(json!({"username": username, "password": password}));
+    let response = test::call_service(&app, request.to_request()).await;
+    let status = response.status().as_u16();
+    let body = test::read_body(response).await;
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+async fn get(state: &AuthState, path: &str, token: &str) -> u16 {
+    let app = test::init_service(auth_actix::app(state.clone())).await;
+    let request = TestRequest::get()
+        .uri(path)
+        .insert_header(("Authorization", format!("Bearer {token}")));
+    test::call_service(&app, request.to_request())
+        .await
+        .status()
+        .as_u16()
+}
+
+/// Runs the script that makes the FastAPI apps' table at `sqlalchemy_url`.
+fn make_fastapi_users(sqlalchemy_url: &str) {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/import/make_fastapi_users.py"
+    );
+    let output = Command::new("python3")
+        .arg(script)
+        .arg(sqlalchemy_url)
+        .output()
+        .expect("the import interop test needs python3");
+    assert!(
+        output.status.success(),
+        "make_fastapi_users.py failed (python3 -m pip install -r \
+         crates/auth-server/tests/import/requirements.txt):\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The report's section `label`: its count and its lines.
+fn section(report: &str, label: &str) -> Vec<String> {
+    let mut lines = report
+        .lines()
+        .skip_while(|l| !l.starts_with(&format!("{label}: ")));
+    let header = lines
+        .next()
+        .unwrap_or_else(|| panic!("no {label}:\n{report}"));
+    let rows: Vec<String> = lines
+        .take_while(|l| l.starts_with("  "))
+        .map(|l| l.trim().to_owned())
+        .collect();
+    assert_eq!(header, format!("{label}: {}", rows.len()), "{report}");
+    rows
+}
+
+const IMPORTED: [&str; 6] = [
+    "alice (id 1)",
+    "bob (id 2)",
+    "carol (id 3)",
+    "erin (id 9)",
+    "heidi (id 13)",
+    "ivan (id 14)",
+];
+
+/// The whole story on one source and one target.
+async fn import_the_fastapi_apps_users(source: &str, target: &str, dir: &Path) {
+    // A user of ours already has one of the names.
+    let ours = state(target);
+    ours.service
+        .register(Registration {
+            username: "Grace".into(),
+            password: Password::new("our grace's passphrase"),
+            email: None,
+        })
+        .await
+        .unwrap();
+    let args = ["--from", source, "--email-column", "email"];
+
+    // A dry run reports and writes nothing.
+    let (output, dry, _) = import(dir, target, &[&args[..], &["--dry-run"]].concat());
+    assert!(output.status.success(), "{dry}");
+    assert!(dry.starts_with("DRY RUN"), "{dry}");
+    assert_eq!(section(&dry, "imported"), IMPORTED);
+    assert_eq!(section(&dry, "exists"), ["grace (id 12)"]);
+    let (_, users) = ours.service.list_users(Default::default()).await.unwrap();
+    assert_eq!(users, 1);
+
+    let (output, report, stderr) = import(dir, target, &args);
+    assert!(output.status.success(), "{report}\n{stderr}");
+    assert!(report.contains("in order of id"), "{report}");
+    assert!(report.contains("read 14 rows"), "{report}");
+    assert_eq!(section(&report, "imported"), IMPORTED);
+    assert_eq!(
+        section(&report, "duplicate"),
+        [
+            "Alice (id 4); the name of id 1",
+            "bob (id 5); the name of id 2"
+        ]
+    );
+    assert_eq!(
+        section(&report, "invalid username"),
+        [
+            "\"bad name!\" (id 6)",
+            "\"x\" (id 7)",
+            "(no username) (id 11)"
+        ]
+    );
+    assert_eq!(
+        section(&report, "not a bcrypt hash"),
+        ["dave (id 8)", "frank (id 10)"]
+    );
+    assert_eq!(section(&report, "exists"), ["grace (id 12)"]);
+    assert_eq!(
+        section(&report, "role empty or unknown, imported as user"),
+        [
+            "carol (id 3): role \"\"",
+            "erin (id 9): role \"superuser\"",
+            "ivan (id 14): no role"
+        ]
+    );
+    assert_eq!(
+        section(&report, "email not kept"),
+        [
+            "bob (id 2): not a valid email",
+            "heidi (id 13): another user has it"
+        ]
+    );
+
+    // Again: nothing twice.
+    let (output, again, _) = import(dir, target, &args);
+    assert!(output.status.success(), "{again}");
+    assert!(section(&again, "imported").is_empty(), "{again}");
+    assert_eq!(section(&again, "exists").len(), IMPORTED.len() + 1);
+    assert_eq!(section(&again, "duplicate").len(), 2);
+
+    // Every import is audited.
+    let query = AuditQuery {
+        limit: 200,
+        ..Default::default()
+    };
+    let (events, _) = ours.service.audit_log(query).await.unwrap();
+    let imported = events
+        .iter()
+        .filter(|e| e.action == "user.imported")
+        .count();
+    assert_eq!(imported, IMPORTED.len());
+
+    // The users log in with their old passwords, whatever the prefix and cost...
+    for (name, password) in [
+        ("alice", "alice old password"),
+        ("bob", "bob old password"),
+        ("carol", "carol old password"),
+        ("erin", "erin old password"),
+    ] {
+        let (status, body) = login(&ours, name, password).await;
+        assert_eq!(status, 200, "{name}: {body}");
+        // ...and the login rehashed at our cost.
+        let user = ours.service.user_by_username(name).await.unwrap();
+        assert!(user.password_hash.expose().starts_with("$2b$06$"), "{name}");
+    }
+    // The refused twin's password is not alice's, and ours is untouched.
+    assert_eq!(login(&ours, "alice", "alice's other password").await.0, 401);
+    assert_eq!(login(&ours, "grace", "grace old password").await.0, 401);
+    assert_eq!(login(&ours, "Grace", "our grace's passphrase").await.0, 200);
+    // Roles came over: alice is an admin, erin ("superuser") is not.
+    let (_, alice) = login(&ours, "alice", "alice old password").await;
+    let (_, erin) = login(&ours, "erin", "erin old password").await;
+    assert_eq!(
+        get(&ours, "/admin", alice["access_token"].as_str().unwrap()).await,
+        200
+    );
+    assert_eq!(
+        get(&ours, "/admin", erin["access_token"].as_str().unwrap()).await,
+        403
+    );
+}
+
+#[actix_web::test]
+#[cfg_attr(
+    not(auth_interop_tests),
+    ignore = "import interop: set AUTH_TEST_REQUIRE_INTEROP=1 (needs python3 with SQLAlchemy, \
+              passlib, bcrypt==4.0.1)"
+)]
+async fn imports_a_fastapi_apps_sqlite_users() {
+    let dir = tempfile::tempdir().unwrap();
+    let source_file = dir.path().join("fastapi app.db");
+    make_fastapi_users(&format!("sqlite:///{}", source_file.display()));
+    let before = std::fs::read(&source_file).unwrap();
+    let target = TestDatabase::sqlite();
+    let source = format!("sqlite://{}", source_file.display());
+    import_the_fastapi_apps_users(&source, target.url(), dir.path()).await;
+    assert_eq!(
+        std::fs::read(&source_file).unwrap(),
+        before,
+        "the source was written to"
+    );
+}
+
+#[actix_web::test]
+#[cfg_attr(
+    not(all(auth_interop_tests, auth_pg_tests)),
+    ignore = "import interop on PostgreSQL: set AUTH_TEST_REQUIRE_INTEROP=1 and \
+              AUTH_TEST_DATABASE_URL (needs python3 with SQLAlchemy, passlib, bcrypt==4.0.1, \
+              psycopg2-binary)"
+)]
+async fn imports_a_fastapi_apps_postgres_users() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = TestDatabase::postgres().expect("AUTH_TEST_DATABASE_URL is not set");
+    let sqlalchemy_url = source
+        .url()
+        .replacen("postgres://", "postgresql+psycopg2://", 1)
+        .replacen("postgresql://", "postgresql+psycopg2://", 1);
+    make_fastapi_users(&sqlalchemy_url);
+    let target = TestDatabase::postgres().unwrap();
+    import_the_fastapi_apps_users(source.url(), target.url(), dir.path()).await;
+}
+
+#[test]
+fn a_missing_table_or_column_is_named_and_fails_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    // Our own database is a source too: its `users` table has `password_hash`, not `password`.
+    let source = TestDatabase::sqlite();
+    auth_diesel::migrate(source.url()).unwrap();
+    let target = TestDatabase::sqlite();
+    let (output, _, stderr) = import(dir.path(), target.url(), &["--from", source.url()]);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("table \"users\" has no column \"password\"")
+            && stderr.contains("password_hash"),
+        "{stderr}"
+    );
+    let (output, _, stderr) = import(
+        dir.path(),
+        target.url(),
+        &["--from", source.url(), "--table", "accounts"],
+    );
+    assert!(!output.status.success());
+    assert!(stderr.contains("no table \"accounts\""), "{stderr}");
+    // The default role column may be missing (everyone is a user); a named one may not.
+    let named = [
+        "--from",
+        source.url(),
+        "--table",
+        "api_keys",
+        "--username-column",
+        "name",
+        "--password-column",
+        "key_hash",
+    ];
+    let (output, stdout, stderr) = import(dir.path(), target.url(), &named);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("no role column: every user is imported as user\nread 0 rows\n"),
+        "{stdout}"
+    );
+    let (output, _, stderr) = import(
+        dir.path(),
+        target.url(),
+        &[&named[..], &["--role-column", "rank"]].concat(),
+    );
+    assert!(!output.status.success());
+    assert!(stderr.contains("no column \"rank\""), "{stderr}");
+}
+
+#[test]
+fn a_source_that_cannot_be_opened_fails_the_run_without_its_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = TestDatabase::sqlite();
+    let missing = dir.path().join("missing.db");
+    let (output, _, stderr) = import(
+        dir.path(),
+        target.url(),
+        &["--from", &format!("sqlite://{}", missing.display())],
+    );
+    assert!(!output.status.success());
+    assert!(stderr.contains("missing.db"), "{stderr}");
+    assert!(!missing.exists(), "the source was created");
+    // An ambiguous URL is refused before any connection, its password as ***.
+    let (output, _, stderr) = import(
+        dir.path(),
+        target.url(),
+        &["--from", "postgres://app:Sl4sh/S3cretPw@127.0.0.1:1/db"],
+    );
+    assert!(!output.status.success());
+    assert!(stderr.contains("postgres://app:***@"), "{stderr}");
+    // A server that refuses: its error, never the password (`import` checks every output).
+    let (output, _, stderr) = import(
+        dir.path(),
+        target.url(),
+        &["--from", "postgres://app:S3cretPw@127.0.0.1:1/db"],
+    );
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("cannot connect to the PostgreSQL database"),
+        "{stderr}"
+    );
+}
