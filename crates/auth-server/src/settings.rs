@@ -10,7 +10,7 @@ use serde::Deserialize;
 const DEFAULTS: &str = include_str!("../../../config/default.toml");
 
 /// Settings that are lists: comma-separated in environment variables and overrides.
-const LIST_KEYS: [&str; 1] = ["server.trusted_proxies"];
+const LIST_KEYS: [&str; 2] = ["server.trusted_proxies", "server.cors_allowed_origins"];
 
 /// The environment a process runs in; picks the overlay file and the production checks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -106,6 +106,8 @@ pub struct ServerSettings {
     pub max_body_bytes: usize,
     /// Peers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpAddr>,
+    /// Origins whose browser apps may call the API (CORS); empty: no CORS headers.
+    pub cors_allowed_origins: Vec<String>,
 }
 
 /// `[database]`
@@ -246,6 +248,7 @@ impl Settings {
                     .separator("__")
                     .list_separator(",")
                     .with_list_parse_key(LIST_KEYS[0])
+                    .with_list_parse_key(LIST_KEYS[1])
                     .try_parsing(true),
             );
         for (key, value) in overrides {
