@@ -12,10 +12,13 @@
 //! - administration: `GET /admin`, `GET /admin/users`, `GET`/`PATCH`/`DELETE
 //!   /admin/users/{id}`, `DELETE /admin/users/{id}/sessions`, `GET /admin/audit`
 //! - the service: `GET /health`, `GET /.well-known/jwks.json`
+//! - the description: `GET /openapi.json` (OpenAPI 3.1, generated from the code: [`openapi`])
+//!   and Swagger UI at `GET /docs/`, compiled in
 //!
-//! [`app`] is [`configure`] plus what a whole server wants: a JSON 404 for unknown routes,
-//! trailing-slash tolerance, `X-Content-Type-Options: nosniff` and one log line per request. The
-//! bundled server and the tests use it. An embedder's own routes beside the API take the
+//! [`served_routes`] lists them. [`app`] is [`configure`] plus what a whole server wants: a JSON
+//! 404 for unknown routes, trailing-slash tolerance, `GET /docs` redirected to `/docs/`, CORS for
+//! the origins of [`HttpSettings::cors_allowed_origins`], `X-Content-Type-Options: nosniff` and
+//! one log line per request. The bundled server and the tests use it. An embedder's own routes beside the API take the
 //! extractors:
 //!
 //! ```no_run
@@ -85,9 +88,11 @@
 //!   `error` field one of the [`ErrorCode`]s.
 #![forbid(unsafe_code)]
 
+mod cors;
 mod dto;
 mod error;
 mod extract;
+mod openapi;
 mod rate_limit;
 mod routes;
 
@@ -103,13 +108,16 @@ use actix_web::{
 };
 use auth_core::AuthService;
 
+pub use cors::check_cors_origin;
 pub use dto::UserResponse;
 pub use error::{ApiError, ErrorCode};
 pub use extract::{
     AdminSession, AdminUser, CurrentUser, FormBody, JsonBody, VerifiedToken, bearer_token,
     client_ip,
 };
+pub use openapi::{API_KEY_HEADER, HTTP_BEARER, OAUTH2_PASSWORD, openapi};
 pub use rate_limit::RateLimited;
+pub use routes::{docs::UNDESCRIBED as UNDESCRIBED_ROUTES, served_routes};
 
 /// HTTP-level settings.
 #[derive(Clone, Debug)]
@@ -122,17 +130,21 @@ pub struct HttpSettings {
     pub api_key_header: String,
     /// Requests per minute and client IP on login, token, register and refresh; 0 disables.
     pub rate_limit_per_minute: u32,
+    /// Origins whose browser apps may call the API (CORS), each as [`check_cors_origin`]
+    /// accepts it; empty: no CORS headers at all.
+    pub cors_allowed_origins: Vec<String>,
 }
 
 impl Default for HttpSettings {
     /// 64 KiB bodies, no trusted proxies, API keys in `X-API-Key`, 60 requests a minute per IP
-    /// on the credential routes.
+    /// on the credential routes, no CORS.
     fn default() -> Self {
         Self {
             max_body_bytes: 64 * 1024,
             trusted_proxies: Vec::new(),
             api_key_header: "X-API-Key".to_owned(),
             rate_limit_per_minute: 60,
+            cors_allowed_origins: Vec::new(),
         }
     }
 }
@@ -161,10 +173,14 @@ impl AuthState {
 }
 
 /// Mounts every route of the contract (listed in the [crate] docs) and its state into `cfg`;
-/// query and path errors become JSON errors (422 `validation_error`, 404 `not_found`).
+/// query and path errors become JSON errors (422 `validation_error`, 404 `not_found`). The
+/// OpenAPI document is built here, once, for `state`'s settings.
 pub fn configure(state: AuthState) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
-        cfg.app_data(web::Data::new(state))
+        let (document, swagger_ui) = routes::docs::app_data(&state);
+        cfg.app_data(document)
+            .app_data(swagger_ui)
+            .app_data(web::Data::new(state))
             .app_data(web::QueryConfig::default().error_handler(|err, _| {
                 ApiError::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
@@ -186,8 +202,9 @@ pub fn configure(state: AuthState) -> impl FnOnce(&mut web::ServiceConfig) {
 }
 
 /// The whole application: [`configure`] plus a JSON 404 for unknown routes, trailing-slash
-/// tolerance (`/admin/` is `/admin`), `X-Content-Type-Options: nosniff`, and one log line per
-/// request (method, path without query, status, latency).
+/// tolerance (`/admin/` is `/admin`), `GET /docs` redirected to `/docs/`, CORS for the origins of
+/// [`HttpSettings::cors_allowed_origins`] (and for no other), `X-Content-Type-Options: nosniff`,
+/// and one log line per request (method, path without query, status, latency).
 pub fn app(
     state: AuthState,
 ) -> App<
@@ -199,10 +216,14 @@ pub fn app(
         InitError = (),
     >,
 > {
+    let cors = cors::cors(&state.http);
     App::new()
         .configure(configure(state))
         .default_service(web::to(routes::not_found))
+        .wrap(cors)
+        .wrap(from_fn(cors::listed_origins_only))
         .wrap(NormalizePath::trim())
+        .wrap(from_fn(routes::docs::redirect_bare_docs))
         .wrap(DefaultHeaders::new().add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")))
         .wrap(from_fn(log_request))
 }
