@@ -13,6 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 mod credentials;
+mod integer;
 mod meta;
 
 pub(crate) use credentials::{
@@ -25,8 +26,9 @@ pub(crate) use meta::{
 
 // The patterns below are written out in each attribute (utoipa takes literals only):
 // - usernames: what `Username::parse` accepts, 3 to 32 ASCII letters, digits, `_`, `.`, `-`;
-// - emails: what `Email::parse` accepts, a dot-atom local part, `@`, dotted labels and a
-//   letters-only top-level domain;
+// - emails: what `Email::parse` accepts, a dot-atom local part, `@`, dotted labels of at most
+//   63 characters and a letters-only top-level domain (the local part's limit, 64 characters,
+//   is beyond a pattern that generators can use: it is in the description);
 // - passwords: no NUL (bcrypt would stop reading there).
 
 /// RFC 3339 in UTC, to the second: how every time but the audit log's is shown.
@@ -137,18 +139,18 @@ pub(crate) struct ProfileBody {
     #[serde(default)]
     #[schema(pattern = r"^[A-Za-z0-9_.-]{3,32}$")]
     pub username: Option<String>,
-    /// A new email; `null` removes it.
+    /// A new email (at most 64 characters before the `@`); `null` removes it.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, max_length = 254, pattern = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")]
+    #[schema(value_type = Option<String>, max_length = 254, pattern = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")]
     pub email: Option<Option<String>>,
     /// A new password (same rules as at registration); needs `current_password`. Ends every
     /// other session of the user and revokes all their API keys.
     #[serde(default)]
     #[schema(min_length = 8, max_length = 72, pattern = r"^[^\u0000]*$")]
     pub password: Option<String>,
-    /// The current password, checked like a login; required with `password`.
+    /// The current password, checked like a login; required with `password`, ignored without
+    /// it.
     #[serde(default)]
-    #[schema(max_length = 72, pattern = r"^[^\u0000]*$")]
     pub current_password: Option<String>,
 }
 
@@ -221,7 +223,7 @@ pub(crate) struct NewKeyBody {
     )]
     pub name: String,
     /// Days until the key expires (1 to 3650); without it, the key does not expire.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "integer::optional")]
     #[schema(minimum = 1, maximum = 3650)]
     pub expires_in_days: Option<i64>,
     /// Required: a stolen access token alone must not mint a lasting credential.
@@ -238,7 +240,7 @@ pub(crate) struct UsersQuery {
     #[param(minimum = 1, maximum = 200, default = 50)]
     pub limit: Option<u32>,
     /// Users to skip.
-    #[param(minimum = 0)]
+    #[param(value_type = Option<u64>, minimum = 0, maximum = 4294967295_u64)]
     pub offset: Option<u32>,
     /// A case-insensitive part of the username or email; at most 64 printable characters.
     #[param(max_length = 64, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
@@ -280,7 +282,7 @@ pub(crate) struct AuditParams {
     #[param(minimum = 1, maximum = 200, default = 50)]
     pub limit: Option<u32>,
     /// Events to skip.
-    #[param(minimum = 0)]
+    #[param(value_type = Option<u64>, minimum = 0, maximum = 4294967295_u64)]
     pub offset: Option<u32>,
 }
 

@@ -58,11 +58,12 @@ pub(crate) struct RegisterBody {
     /// (zxcvbn score `password.min_strength`).
     #[schema(min_length = 8, max_length = 72, pattern = r"^[^\u0000]*$")]
     pub password: String,
-    /// Optional; at most 254 characters, like `name@example.com`; unique without regard to case.
+    /// Optional; at most 254 characters, like `name@example.com` (at most 64 before the `@`);
+    /// unique without regard to case.
     #[serde(default)]
     #[schema(
         max_length = 254,
-        pattern = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+        pattern = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
     )]
     pub email: Option<String>,
 }
@@ -81,7 +82,7 @@ pub(crate) struct LoginBody {
     pub password: String,
     /// The access token's lifetime in seconds, clamped to `jwt.min_access_ttl_secs` ..
     /// `jwt.max_access_ttl_secs`; the response says the real one.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::integer::optional")]
     #[schema(example = 900)]
     pub expires_in: Option<i64>,
 }
