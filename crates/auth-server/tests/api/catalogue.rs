@@ -33,6 +33,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/admin/audit"),
     ("GET", "/health"),
     ("GET", "/.well-known/jwks.json"),
+    ("GET", "/openapi.json"),
     // Last: it ends the admin's session, and every route after it would see only a dead token.
     ("POST", "/logout"),
 ];
