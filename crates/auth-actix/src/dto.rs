@@ -1,12 +1,35 @@
 //! The request and response shapes of the HTTP contract, in one place. Requests are read with
 //! serde (unknown fields ignored); responses are written with serde, field order as declared.
 //! Only [`UserResponse`] is public: the others are the routes' business.
+//!
+//! Each derives `ToSchema` (or `IntoParams`), so the OpenAPI document describes exactly these
+//! shapes; the constraints written on a field are the ones the server checks. Registration,
+//! login and tokens are in [`credentials`]; the small answers of the meta routes in [`meta`].
 
-use auth_core::TokenPair;
 use auth_domain::{ApiKey, AuditEvent, Role, Session, SessionId, User};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
+
+mod credentials;
+mod integer;
+mod meta;
+
+pub(crate) use credentials::{
+    LoginBody, LogoutQuery, RefreshBody, RegisterBody, ScopeParam, TokenExpiry, TokenForm,
+    TokenResponse,
+};
+pub(crate) use meta::{
+    AdminWelcome, GrantType, Health, HealthUnavailable, Jwks, ProtectedGreeting, RoleName,
+};
+
+// The patterns below are written out in each attribute (utoipa takes literals only):
+// - usernames: what `Username::parse` accepts, 3 to 32 ASCII letters, digits, `_`, `.`, `-`;
+// - emails: what `Email::parse` accepts, a dot-atom local part, `@`, dotted labels of at most
+//   63 characters and a letters-only top-level domain (the local part's limit, 64 characters,
+//   is beyond a pattern that generators can use: it is in the description);
+// - passwords: no NUL (bcrypt would stop reading there).
 
 /// RFC 3339 in UTC, to the second: how every time but the audit log's is shown.
 pub(crate) fn rfc3339(at: DateTime<Utc>) -> String {
@@ -14,21 +37,34 @@ pub(crate) fn rfc3339(at: DateTime<Utc>) -> String {
 }
 
 /// A user as the API shows it. There is no field for the password hash, so none can leak.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = User, example = json!({
+    "id": "0b9f4a52-3c1e-4c8e-9a51-6f0d2b7c1e44",
+    "username": "alice",
+    "email": "alice@example.com",
+    "role": "user",
+    "is_active": true,
+    "created_at": "2026-11-22T10:00:00Z",
+    "updated_at": "2026-11-22T10:00:00Z"
+}))]
 pub struct UserResponse {
     /// The user id.
+    #[schema(format = Uuid)]
     pub id: String,
     /// The username as registered.
     pub username: String,
     /// The email, or null.
     pub email: Option<String>,
     /// `user` or `admin`.
+    #[schema(value_type = RoleName)]
     pub role: String,
     /// Whether the user may log in.
     pub is_active: bool,
     /// RFC 3339, UTC.
+    #[schema(format = DateTime)]
     pub created_at: String,
     /// RFC 3339, UTC.
+    #[schema(format = DateTime)]
     pub updated_at: String,
 }
 
@@ -46,96 +82,30 @@ impl From<&User> for UserResponse {
     }
 }
 
-/// `TokenResponse` of the contract (RFC 6749 §5.1).
-#[derive(Debug, Serialize)]
-pub(crate) struct TokenResponse<'a> {
-    access_token: &'a str,
-    token_type: &'static str,
-    expires_in: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    refresh_token: Option<&'a str>,
-}
-
-impl<'a> From<&'a TokenPair> for TokenResponse<'a> {
-    fn from(pair: &'a TokenPair) -> Self {
-        Self {
-            access_token: &pair.access_token,
-            token_type: "bearer",
-            expires_in: pair.expires_in,
-            refresh_token: pair.refresh_token.as_ref().map(|t| t.expose()),
-        }
-    }
-}
-
-/// `POST /register`.
-#[derive(Deserialize)]
-pub(crate) struct RegisterBody {
-    pub username: String,
-    pub password: String,
-    #[serde(default)]
-    pub email: Option<String>,
-}
-
-/// `POST /login`.
-#[derive(Deserialize)]
-pub(crate) struct LoginBody {
-    pub username: String,
-    pub password: String,
-    #[serde(default)]
-    pub expires_in: Option<i64>,
-}
-
-/// The OAuth2 token request (RFC 6749 §4.3). Every field is optional here so that a missing one
-/// is answered with `invalid_request` naming it, as §5.2 asks.
-#[derive(Deserialize)]
-pub(crate) struct TokenForm {
-    pub grant_type: Option<String>,
-    pub username: Option<String>,
-    pub password: Option<String>,
-    pub refresh_token: Option<String>,
-    #[allow(dead_code)] // accepted and ignored: scopes are not used
-    pub scope: Option<String>,
-}
-
-/// `POST /refresh`.
-#[derive(Deserialize)]
-pub(crate) struct RefreshBody {
-    pub refresh_token: String,
-}
-
-/// `GET /token_expiry`.
-#[derive(Serialize)]
-pub(crate) struct TokenExpiry {
-    pub expire_time: String,
-    pub expires_in: i64,
-    pub issued_at: String,
-}
-
-/// `?scope=` of `POST /logout`.
-#[derive(Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum ScopeParam {
-    Local,
-    Others,
-    Global,
-}
-
-/// The query of `POST /logout`.
-#[derive(Deserialize)]
-pub(crate) struct LogoutQuery {
-    #[serde(default)]
-    pub scope: Option<ScopeParam>,
-}
-
 /// One of the caller's sessions.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = Session, example = json!({
+    "id": "5d2c8e8a-0f57-4a43-9b8e-2f1a6c3d7b90",
+    "created_at": "2026-11-22T10:00:00Z",
+    "last_used_at": "2026-11-22T10:05:00Z",
+    "expires_at": "2026-12-06T10:05:00Z",
+    "user_agent": "curl/8.5.0",
+    "ip": "127.0.0.1",
+    "current": true
+}))]
 pub(crate) struct SessionResponse {
+    #[schema(format = Uuid)]
     id: String,
+    #[schema(format = DateTime)]
     created_at: String,
+    #[schema(format = DateTime)]
     last_used_at: String,
+    /// When it ends unless refreshed (the idle timeout), or its absolute end if sooner.
+    #[schema(format = DateTime)]
     expires_at: String,
     user_agent: Option<String>,
     ip: Option<String>,
+    /// Whether this is the session of the token that asks.
     current: bool,
 }
 
@@ -161,36 +131,59 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     T::deserialize(deserializer).map(Some)
 }
 
-/// `PUT`/`PATCH /profile`.
-#[derive(Deserialize)]
+/// `PUT`/`PATCH /profile`: only the fields sent change.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = ProfileUpdate, example = json!({"email": "alice@example.org"}))]
 pub(crate) struct ProfileBody {
+    /// A new username (same rules as at registration).
     #[serde(default)]
+    #[schema(pattern = r"^[A-Za-z0-9_.-]{3,32}$")]
     pub username: Option<String>,
+    /// A new email (at most 64 characters before the `@`); `null` removes it.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, max_length = 254, pattern = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")]
     pub email: Option<Option<String>>,
+    /// A new password (same rules as at registration); needs `current_password`. Ends every
+    /// other session of the user and revokes all their API keys.
     #[serde(default)]
+    #[schema(min_length = 8, max_length = 72, pattern = r"^[^\u0000]*$")]
     pub password: Option<String>,
+    /// The current password, checked like a login; required with `password`, ignored without
+    /// it.
     #[serde(default)]
     pub current_password: Option<String>,
 }
 
-/// An API key as its owner sees it; `key` (the secret) only in the answer that creates it.
-#[derive(Serialize)]
+/// An API key as its owner sees it, without the key itself.
+#[derive(Serialize, ToSchema)]
+#[schema(as = ApiKey, example = json!({
+    "id": "8a4c2f3e-7b1d-4e6a-9c5f-0d2b8e7a1c34",
+    "name": "reporting job",
+    "prefix": "ak_3f9c1a2b",
+    "created_at": "2026-11-22T10:00:00Z",
+    "expires_at": "2027-02-20T10:00:00Z",
+    "last_used_at": null,
+    "revoked_at": null
+}))]
 pub(crate) struct ApiKeyResponse {
+    #[schema(format = Uuid)]
     id: String,
     name: String,
+    /// The visible part of the key, by which it is found (`ak_<8 hex>`).
     prefix: String,
+    #[schema(format = DateTime)]
     created_at: String,
+    #[schema(format = DateTime)]
     expires_at: Option<String>,
+    #[schema(format = DateTime)]
     last_used_at: Option<String>,
+    #[schema(format = DateTime)]
     revoked_at: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    key: Option<String>,
 }
 
 impl ApiKeyResponse {
-    /// `key`, with its `secret` when it was just created.
-    pub fn new(key: &ApiKey, secret: Option<String>) -> Self {
+    /// `key` as its owner sees it.
+    pub fn new(key: &ApiKey) -> Self {
         Self {
             id: key.id.to_string(),
             name: key.name.clone(),
@@ -199,64 +192,126 @@ impl ApiKeyResponse {
             expires_at: key.expires_at.map(rfc3339),
             last_used_at: key.last_used_at.map(rfc3339),
             revoked_at: key.revoked_at.map(rfc3339),
-            key: secret,
         }
     }
 }
 
+/// A new API key: the record, and the key itself, shown this once.
+#[derive(Serialize, ToSchema)]
+#[schema(as = NewApiKey)]
+pub(crate) struct NewApiKeyResponse {
+    #[serde(flatten)]
+    pub record: ApiKeyResponse,
+    /// The key (`ak_<8 hex>_<43 base64url>`), to send in the API-key header. Shown only here.
+    #[schema(example = "ak_3f9c1a2b_N2Q0ZTk1YjEtZDc4Mi00YjZkLWE0YzUtMWY3ZTg")]
+    pub key: String,
+}
+
 /// `POST /api-keys`.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = NewApiKeyRequest, example = json!({
+    "name": "reporting job",
+    "expires_in_days": 90,
+    "current_password": "correct horse battery"
+}))]
 pub(crate) struct NewKeyBody {
+    /// 1 to 64 printable characters, not only spaces.
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: String,
-    #[serde(default)]
+    /// Days until the key expires (1 to 3650); without it, the key does not expire.
+    #[serde(default, deserialize_with = "integer::optional")]
+    #[schema(minimum = 1, maximum = 3650)]
     pub expires_in_days: Option<i64>,
     /// Required: a stolen access token alone must not mint a lasting credential.
     #[serde(default)]
+    #[schema(required = true, value_type = String, max_length = 72, pattern = r"^[^\u0000]*$")]
     pub current_password: Option<String>,
 }
 
 /// The query of `GET /admin/users`.
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct UsersQuery {
+    /// Users per page.
+    #[param(minimum = 1, maximum = 200, default = 50)]
     pub limit: Option<u32>,
+    /// Users to skip.
+    #[param(value_type = Option<u64>, minimum = 0, maximum = 4294967295_u64)]
     pub offset: Option<u32>,
+    /// A case-insensitive part of the username or email; at most 64 printable characters.
+    #[param(max_length = 64, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub q: Option<String>,
 }
 
 /// A page of `GET /admin/users`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct UsersPage {
+    /// Oldest first.
     pub users: Vec<UserResponse>,
+    /// Users matching `q`, on every page.
     pub total: u64,
 }
 
-/// `PATCH /admin/users/{id}`.
-#[derive(Deserialize)]
+/// `PATCH /admin/users/{id}`: only the fields sent change.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = UserAdminUpdate, example = json!({"is_active": false}))]
 pub(crate) struct UserPatch {
     #[serde(default)]
+    #[schema(value_type = Option<RoleName>)]
     pub role: Option<Role>,
+    /// `false` disables the user and ends every session of theirs.
     #[serde(default)]
     pub is_active: Option<bool>,
 }
 
 /// The query of `GET /admin/audit`.
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct AuditParams {
+    /// Only events whose actor or target is this user.
     pub user: Option<Uuid>,
+    /// Only events at or after this time (RFC 3339; years 1 to 9999 in UTC).
     pub since: Option<DateTime<Utc>>,
+    /// Only events at or before this time (RFC 3339; years 1 to 9999 in UTC).
     pub until: Option<DateTime<Utc>>,
+    /// Events per page.
+    #[param(minimum = 1, maximum = 200, default = 50)]
     pub limit: Option<u32>,
+    /// Events to skip.
+    #[param(value_type = Option<u64>, minimum = 0, maximum = 4294967295_u64)]
     pub offset: Option<u32>,
 }
 
 /// An audit event; its time to the microsecond, unlike every other time shown.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = AuditEvent, example = json!({
+    "id": "3e0f6a1c-9b2d-4f7e-8a5c-1d4b7e2f9a60",
+    "at": "2026-11-22T10:00:00.123456Z",
+    "action": "login",
+    "outcome": "success",
+    "actor": "0b9f4a52-3c1e-4c8e-9a51-6f0d2b7c1e44",
+    "target": "0b9f4a52-3c1e-4c8e-9a51-6f0d2b7c1e44",
+    "ip": "127.0.0.1",
+    "detail": "password"
+}))]
 pub(crate) struct AuditResponse {
+    #[schema(format = Uuid)]
     id: String,
+    #[schema(format = DateTime)]
     at: String,
+    /// e.g. `login`, `register`, `api_key.created` (see the audit table in docs/api.md).
     action: String,
+    /// `success` or `failure`.
     outcome: String,
+    /// The user who acted, when known.
+    #[schema(format = Uuid)]
     actor: Option<String>,
+    /// The user acted on, when known.
+    #[schema(format = Uuid)]
     target: Option<String>,
     ip: Option<String>,
     detail: Option<String>,
@@ -278,8 +333,10 @@ impl From<&AuditEvent> for AuditResponse {
 }
 
 /// A page of `GET /admin/audit`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct AuditPage {
+    /// Newest first.
     pub events: Vec<AuditResponse>,
+    /// Events matching the filters, on every page.
     pub total: u64,
 }

@@ -14,10 +14,13 @@
 //! - the service: `GET /health`, `GET /.well-known/jwks.json`
 //! - OAuth 2.0 for other services: `POST /introspect` (RFC 7662), `POST /revoke` (RFC 7009),
 //!   `GET /.well-known/oauth-authorization-server` (RFC 8414)
+//! - the description: `GET /openapi.json` (OpenAPI 3.1, generated from the code: [`openapi`])
+//!   and Swagger UI at `GET /docs/`, compiled in
 //!
-//! [`app`] is [`configure`] plus what a whole server wants: a JSON 404 for unknown routes,
-//! trailing-slash tolerance, `X-Content-Type-Options: nosniff` and one log line per request. The
-//! bundled server and the tests use it. An embedder's own routes beside the API take the
+//! [`served_routes`] lists them. [`app`] is [`configure`] plus what a whole server wants: a JSON
+//! 404 for unknown routes, trailing-slash tolerance, `GET /docs` redirected to `/docs/`, CORS for
+//! the origins of [`HttpSettings::cors_allowed_origins`], `X-Content-Type-Options: nosniff` and
+//! one log line per request. The bundled server and the tests use it. An embedder's own routes beside the API take the
 //! extractors:
 //!
 //! ```no_run
@@ -87,9 +90,11 @@
 //!   `error` field one of the [`ErrorCode`]s.
 #![forbid(unsafe_code)]
 
+mod cors;
 mod dto;
 mod error;
 mod extract;
+mod openapi;
 mod rate_limit;
 mod routes;
 
@@ -105,13 +110,16 @@ use actix_web::{
 };
 use auth_core::AuthService;
 
+pub use cors::check_cors_origin;
 pub use dto::UserResponse;
 pub use error::{ApiError, ErrorCode};
 pub use extract::{
     AdminSession, AdminUser, CurrentUser, FormBody, JsonBody, VerifiedToken, bearer_token,
     client_ip,
 };
+pub use openapi::{API_KEY_HEADER, HTTP_BEARER, OAUTH2_PASSWORD, openapi};
 pub use rate_limit::RateLimited;
+pub use routes::{docs::UNDESCRIBED as UNDESCRIBED_ROUTES, served_routes};
 
 /// HTTP-level settings.
 #[derive(Clone, Debug)]
@@ -129,11 +137,14 @@ pub struct HttpSettings {
     /// URLs of the RFC 8414 metadata; `None`: from each request's `Host` (and, from a trusted
     /// proxy, `X-Forwarded-Host`/`-Proto`).
     pub public_url: Option<String>,
+    /// Origins whose browser apps may call the API (CORS), each as [`check_cors_origin`]
+    /// accepts it; empty: no CORS headers at all.
+    pub cors_allowed_origins: Vec<String>,
 }
 
 impl Default for HttpSettings {
     /// 64 KiB bodies, no trusted proxies, API keys in `X-API-Key`, 60 requests a minute per IP
-    /// on the credential routes, public URL from each request.
+    /// on the credential routes, public URL from each request, no CORS.
     fn default() -> Self {
         Self {
             max_body_bytes: 64 * 1024,
@@ -141,6 +152,7 @@ impl Default for HttpSettings {
             api_key_header: "X-API-Key".to_owned(),
             rate_limit_per_minute: 60,
             public_url: None,
+            cors_allowed_origins: Vec::new(),
         }
     }
 }
@@ -169,10 +181,14 @@ impl AuthState {
 }
 
 /// Mounts every route of the contract (listed in the [crate] docs) and its state into `cfg`;
-/// query and path errors become JSON errors (422 `validation_error`, 404 `not_found`).
+/// query and path errors become JSON errors (422 `validation_error`, 404 `not_found`). The
+/// OpenAPI document is built here, once, for `state`'s settings.
 pub fn configure(state: AuthState) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
-        cfg.app_data(web::Data::new(state))
+        let (document, swagger_ui) = routes::docs::app_data(&state);
+        cfg.app_data(document)
+            .app_data(swagger_ui)
+            .app_data(web::Data::new(state))
             .app_data(web::QueryConfig::default().error_handler(|err, _| {
                 ApiError::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
@@ -194,8 +210,9 @@ pub fn configure(state: AuthState) -> impl FnOnce(&mut web::ServiceConfig) {
 }
 
 /// The whole application: [`configure`] plus a JSON 404 for unknown routes, trailing-slash
-/// tolerance (`/admin/` is `/admin`), `X-Content-Type-Options: nosniff`, and one log line per
-/// request (method, path without query, status, latency).
+/// tolerance (`/admin/` is `/admin`), `GET /docs` redirected to `/docs/`, CORS for the origins of
+/// [`HttpSettings::cors_allowed_origins`] (and for no other), `X-Content-Type-Options: nosniff`,
+/// and one log line per request (method, path without query, status, latency).
 pub fn app(
     state: AuthState,
 ) -> App<
@@ -207,10 +224,14 @@ pub fn app(
         InitError = (),
     >,
 > {
+    let cors = cors::cors(&state.http);
     App::new()
         .configure(configure(state))
         .default_service(web::to(routes::not_found))
+        .wrap(cors)
+        .wrap(from_fn(cors::listed_origins_only))
         .wrap(NormalizePath::trim())
+        .wrap(from_fn(routes::docs::redirect_bare_docs))
         .wrap(DefaultHeaders::new().add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")))
         .wrap(from_fn(log_request))
 }

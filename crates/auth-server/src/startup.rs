@@ -245,6 +245,10 @@ pub fn open_store(settings: &Settings) -> anyhow::Result<DieselStore> {
 
 /// Builds the service and HTTP state from the settings. Blocking (opens the database).
 pub fn build_state(settings: &Settings, env: AppEnv) -> anyhow::Result<AuthState> {
+    for origin in &settings.server.cors_allowed_origins {
+        auth_actix::check_cors_origin(origin)
+            .map_err(|why| anyhow::anyhow!("server.cors_allowed_origins: {why}"))?;
+    }
     let store = Arc::new(open_store(settings)?);
     let keys = token_keys(settings, env)?;
     let signing = keys.signing_key();
@@ -303,6 +307,7 @@ pub fn build_state(settings: &Settings, env: AppEnv) -> anyhow::Result<AuthState
             api_key_header: settings.security.api_key_header.clone(),
             rate_limit_per_minute: settings.security.rate_limit_per_minute,
             public_url: settings.server.public_url.clone(),
+            cors_allowed_origins: settings.server.cors_allowed_origins.clone(),
         },
     ))
 }

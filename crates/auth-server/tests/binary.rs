@@ -718,3 +718,86 @@ fn kill_9_during_writes_loses_no_acknowledged_write() {
     );
     assert_eq!(status, 200);
 }
+
+#[test]
+fn the_binary_describes_itself_serves_swagger_ui_offline_and_answers_listed_origins() {
+    let dir = tempfile::tempdir().unwrap();
+    // A list setting from the environment, comma-separated, as operators set it.
+    let server = Server::start_with_env(
+        dir.path(),
+        &config_dir(),
+        &[(
+            "AUTH__SERVER__CORS_ALLOWED_ORIGINS",
+            "https://app.example.com,http://localhost:5173",
+        )],
+    );
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into();
+    let text = |path: &str| {
+        let mut response = agent.get(server.url(path)).call().unwrap();
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let body = response.body_mut().read_to_string().unwrap_or_default();
+        (status, content_type, body)
+    };
+
+    let (status, content_type, document) = text("/openapi.json");
+    assert_eq!((status, content_type.as_str()), (200, "application/json"));
+    let document: Value = serde_json::from_str(&document).unwrap();
+    assert_eq!(document["openapi"], "3.1.0");
+    assert!(document["paths"]["/token"]["post"].is_object());
+
+    let response = agent.get(server.url("/docs")).call().unwrap();
+    assert_eq!(response.status().as_u16(), 308);
+    assert_eq!(response.headers().get("location").unwrap(), "/docs/");
+    let (status, content_type, page) = text("/docs/");
+    assert_eq!((status, content_type.as_str()), (200, "text/html"));
+    for cdn in ["unpkg", "jsdelivr", "cdnjs", "http://", "https://"] {
+        assert!(!page.contains(cdn), "{cdn} in {page}");
+    }
+    for asset in [
+        "swagger-ui.css",
+        "swagger-ui-bundle.js",
+        "swagger-ui-standalone-preset.js",
+        "swagger-initializer.js",
+    ] {
+        assert!(page.contains(asset), "{asset} not in {page}");
+        let (status, _, body) = text(&format!("/docs/{asset}"));
+        assert_eq!(status, 200, "{asset}");
+        assert!(body.len() > 100, "{asset}");
+    }
+
+    let preflight = |origin: &str| {
+        agent
+            .options(server.url("/users/me"))
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "GET")
+            .header("Access-Control-Request-Headers", "authorization")
+            .call()
+            .unwrap()
+    };
+    let response = preflight("http://localhost:5173");
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .unwrap(),
+        "http://localhost:5173"
+    );
+    let response = preflight("https://elsewhere.example");
+    assert_eq!(response.status().as_u16(), 405);
+    assert!(
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+}

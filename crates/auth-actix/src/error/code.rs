@@ -3,6 +3,10 @@
 use std::fmt;
 
 use serde::{Serialize, Serializer};
+use utoipa::{
+    PartialSchema, ToSchema,
+    openapi::{ObjectBuilder, RefOr, Schema, schema::Type},
+};
 
 /// The `error` field of every error body. Clients match on these strings, so each one is fixed:
 /// [`ErrorCode::as_str`] is what the wire carries. New codes may be added; existing ones never
@@ -159,6 +163,21 @@ impl Serialize for ErrorCode {
         serializer.serialize_str(self.as_str())
     }
 }
+
+/// Described as a string that is one of [`ErrorCode::ALL`].
+impl PartialSchema for ErrorCode {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(
+                "The machine-readable code; new codes may be added, existing ones never change.",
+            ))
+            .enum_values(Some(ErrorCode::ALL.iter().map(|code| code.as_str())))
+            .into()
+    }
+}
+
+impl ToSchema for ErrorCode {}
 
 #[cfg(test)]
 mod tests {

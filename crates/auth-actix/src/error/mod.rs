@@ -10,6 +10,7 @@ use actix_web::{
 };
 use auth_core::{AuthError, TokenError};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 pub use code::ErrorCode;
 
@@ -25,12 +26,34 @@ pub struct ApiError {
     oauth: bool,
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
+/// The body of every error.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Error, example = json!({"error": "not_authenticated", "detail": "Not authenticated"}))]
+pub(crate) struct ErrorBody<'a> {
     error: ErrorCode,
+    /// The message for people.
     detail: &'a str,
+    /// Only at `POST /token`: the same text as `detail` (RFC 6749 §5.2).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
     error_description: Option<&'a str>,
+}
+
+/// The body of an error at `POST /token` (RFC 6749 §5.2): the error body with
+/// `error_description` always present. Described only; [`ErrorBody`] writes it.
+#[derive(ToSchema)]
+#[schema(as = OAuthError, example = json!({
+    "error": "invalid_grant",
+    "detail": "Incorrect username or password",
+    "error_description": "Incorrect username or password"
+}))]
+#[allow(dead_code)] // described only
+pub(crate) struct OAuthErrorBody {
+    error: ErrorCode,
+    /// The message for people.
+    detail: String,
+    /// The same text as `detail`.
+    error_description: String,
 }
 
 impl ApiError {

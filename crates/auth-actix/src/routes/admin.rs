@@ -11,8 +11,11 @@ use uuid::Uuid;
 
 use crate::{
     AuthState,
-    dto::{AuditPage, AuditParams, AuditResponse, UserPatch, UserResponse, UsersPage, UsersQuery},
-    error::{ApiError, ErrorCode},
+    dto::{
+        AdminWelcome, AuditPage, AuditParams, AuditResponse, UserPatch, UserResponse, UsersPage,
+        UsersQuery,
+    },
+    error::{ApiError, ErrorBody, ErrorCode},
     extract::{AdminSession, AdminUser, JsonBody},
 };
 
@@ -58,11 +61,39 @@ fn storable(field: &str, at: Option<DateTime<Utc>>) -> Result<Option<DateTime<Ut
 }
 
 /// `GET /admin`: any admin, by session or API key.
+#[utoipa::path(
+    get,
+    path = "/admin",
+    tag = "admin",
+    operation_id = "admin_welcome",
+    summary = "The tutorial's admin route",
+    responses(
+        (status = 200, description = "A greeting, for admins", body = AdminWelcome),
+        (status = 403, description = "`forbidden`: not an admin (the role is read from the store)", body = ErrorBody),
+    ),
+    security(("OAuth2PasswordBearer" = []), ("HTTPBearer" = []), ("APIKeyHeader" = [])),
+)]
 pub(super) async fn welcome(AdminUser(_): AdminUser) -> HttpResponse {
-    HttpResponse::Ok().json(serde_json::json!({ "msg": "welcome admin" }))
+    HttpResponse::Ok().json(AdminWelcome {
+        msg: "welcome admin",
+    })
 }
 
 /// `GET /admin/users?q=&limit=&offset=`: a page of users, `q` matching usernames and emails.
+#[utoipa::path(
+    get,
+    path = "/admin/users",
+    tag = "admin",
+    operation_id = "list_users",
+    summary = "Find users",
+    params(UsersQuery),
+    responses(
+        (status = 200, description = "A page of users, oldest first", body = UsersPage),
+        (status = 403, description = "`forbidden` (not an admin) or `session_required` (an API key)", body = ErrorBody),
+        (status = 422, description = "`validation_error`: a bad `limit`, `offset` or `q`", body = ErrorBody),
+    ),
+    security(("OAuth2PasswordBearer" = []), ("HTTPBearer" = [])),
+)]
 pub(super) async fn list_users(
     state: web::Data<AuthState>,
     _: AdminSession,
@@ -92,6 +123,20 @@ pub(super) async fn list_users(
 }
 
 /// `GET /admin/users/{id}`.
+#[utoipa::path(
+    get,
+    path = "/admin/users/{id}",
+    tag = "admin",
+    operation_id = "get_user",
+    summary = "One user",
+    params(("id" = Uuid, Path, description = "The user id")),
+    responses(
+        (status = 200, description = "The user", body = UserResponse),
+        (status = 403, description = "`forbidden` (not an admin) or `session_required` (an API key)", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+    ),
+    security(("OAuth2PasswordBearer" = []), ("HTTPBearer" = [])),
+)]
 pub(super) async fn get_user(
     state: web::Data<AuthState>,
     _: AdminSession,
@@ -102,6 +147,23 @@ pub(super) async fn get_user(
 }
 
 /// `PATCH /admin/users/{id}`: changes the role or whether the user may log in.
+#[utoipa::path(
+    patch,
+    path = "/admin/users/{id}",
+    tag = "admin",
+    operation_id = "update_user",
+    summary = "Change a user's role, or disable or enable them",
+    description = "Disabling ends every session of the user. The last active admin cannot be demoted or disabled.",
+    params(("id" = Uuid, Path, description = "The user id")),
+    request_body = UserPatch,
+    responses(
+        (status = 200, description = "The changed user", body = UserResponse),
+        (status = 403, description = "`forbidden` (not an admin) or `session_required` (an API key)", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`last_admin`", body = ErrorBody),
+    ),
+    security(("OAuth2PasswordBearer" = []), ("HTTPBearer" = [])),
+)]
 pub(super) async fn patch_user(
     state: web::Data<AuthState>,
     AdminSession(actor): AdminSession,
@@ -116,6 +178,21 @@ pub(super) async fn patch_user(
 }
 
 /// `DELETE /admin/users/{id}`.
+#[utoipa::path(
+    delete,
+    path = "/admin/users/{id}",
+    tag = "admin",
+    operation_id = "delete_user",
+    summary = "Delete a user, with their sessions and API keys",
+    params(("id" = Uuid, Path, description = "The user id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, description = "`forbidden` (not an admin) or `session_required` (an API key)", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`last_admin`: the last active admin cannot be deleted", body = ErrorBody),
+    ),
+    security(("OAuth2PasswordBearer" = []), ("HTTPBearer" = [])),
+)]
 pub(super) async fn delete_user(
     state: web::Data<AuthState>,
     AdminSession(actor): AdminSession,
@@ -129,6 +206,20 @@ pub(super) async fn delete_user(
 }
 
 /// `DELETE /admin/users/{id}/sessions`: logs the user out everywhere.
+#[utoipa::path(
+    delete,
+    path = "/admin/users/{id}/sessions",
+    tag = "admin",
+    operation_id = "end_user_sessions",
+    summary = "Log a user out everywhere",
+    params(("id" = Uuid, Path, description = "The user id")),
+    responses(
+        (status = 204, description = "Every session of the user ended"),
+        (status = 403, description = "`forbidden` (not an admin) or `session_required` (an API key)", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+    ),
+    security(("OAuth2PasswordBearer" = []), ("HTTPBearer" = [])),
+)]
 pub(super) async fn end_user_sessions(
     state: web::Data<AuthState>,
     AdminSession(actor): AdminSession,
@@ -142,6 +233,20 @@ pub(super) async fn end_user_sessions(
 }
 
 /// `GET /admin/audit?user=&since=&until=&limit=&offset=`: a page of the audit log.
+#[utoipa::path(
+    get,
+    path = "/admin/audit",
+    tag = "admin",
+    operation_id = "audit_log",
+    summary = "Read the audit log",
+    params(AuditParams),
+    responses(
+        (status = 200, description = "A page of events, newest first", body = AuditPage),
+        (status = 403, description = "`forbidden` (not an admin) or `session_required` (an API key)", body = ErrorBody),
+        (status = 422, description = "`validation_error`: a bad filter or page", body = ErrorBody),
+    ),
+    security(("OAuth2PasswordBearer" = []), ("HTTPBearer" = [])),
+)]
 pub(super) async fn audit_log(
     state: web::Data<AuthState>,
     _: AdminSession,

@@ -1,5 +1,5 @@
 //! Routes about the service rather than a user: health, the published keys, and the JSON
-//! answers for unknown routes (404) and unsupported methods (405).
+//! answers for unknown routes (404) and unsupported methods (405, with `Allow`).
 
 use actix_web::{
     HttpResponse,
@@ -9,39 +9,70 @@ use actix_web::{
 
 use crate::{
     AuthState,
+    dto::{Health, HealthUnavailable, Jwks},
     error::{ApiError, ErrorCode},
 };
 
 /// `GET /health`: 200 when the store answers, 503 otherwise.
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "meta",
+    operation_id = "health",
+    summary = "Whether the server and its database answer",
+    responses(
+        (status = 200, description = "Up", body = Health),
+        (status = 503, description = "The database cannot be reached", body = HealthUnavailable),
+    ),
+)]
 pub(super) async fn health(state: web::Data<AuthState>) -> HttpResponse {
     match state.service.health().await {
-        Ok(()) => HttpResponse::Ok().json(serde_json::json!({"status": "ok", "database": "ok"})),
+        Ok(()) => HttpResponse::Ok().json(Health {
+            status: "ok",
+            database: "ok",
+        }),
         Err(e) => {
             tracing::warn!(error = %auth_core::cause_chain(&e), "health check failed");
-            HttpResponse::ServiceUnavailable().json(serde_json::json!({
-                "status": "unavailable",
-                "database": "unavailable",
-                "error": ErrorCode::ServiceUnavailable,
-                "detail": "The database cannot be reached",
-            }))
+            HttpResponse::ServiceUnavailable().json(HealthUnavailable {
+                status: "unavailable",
+                database: "unavailable",
+                error: ErrorCode::ServiceUnavailable,
+                detail: "The database cannot be reached",
+            })
         }
     }
 }
 
 /// `GET /.well-known/jwks.json`: the public keys that verify our tokens.
+#[utoipa::path(
+    get,
+    path = "/.well-known/jwks.json",
+    tag = "meta",
+    operation_id = "jwks",
+    summary = "The public keys that verify access tokens (JWKS)",
+    responses(
+        (status = 200, description = "Cacheable for 5 minutes", body = Jwks,
+            headers(("Cache-Control" = String, description = "`public, max-age=300`"))),
+    ),
+)]
 pub(super) async fn jwks(state: web::Data<AuthState>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
         .json(state.service.verifier().jwks())
 }
 
-/// The fallback of every resource: a JSON 405.
-pub(super) async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::new(
+/// The fallback of every resource: a JSON 405 whose `Allow` lists the methods the resource
+/// serves (RFC 9110 §15.5.6).
+pub(super) fn method_not_allowed(allow: &str) -> HttpResponse {
+    let mut response = actix_web::ResponseError::error_response(&ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         ErrorCode::MethodNotAllowed,
         "Method Not Allowed",
-    ))
+    ));
+    if let Ok(value) = header::HeaderValue::from_str(allow) {
+        response.headers_mut().insert(header::ALLOW, value);
+    }
+    response
 }
 
 /// The app-wide fallback: a JSON 404.

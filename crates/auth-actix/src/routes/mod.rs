@@ -10,20 +10,27 @@
 //! | [`admin`] | `GET /admin`, `/admin/users…`, `GET /admin/audit`: administration |
 //! | [`meta`] | `GET /health`, `GET /.well-known/jwks.json`, and the JSON 404 and 405 |
 //! | [`oauth`] | `POST /introspect`, `POST /revoke`, `GET /.well-known/oauth-authorization-server`: OAuth 2.0 for other services |
+//! | [`docs`] | `GET /openapi.json`, and Swagger UI at `GET /docs/` |
 //!
-//! The request and response shapes are in [`crate::dto`]. [`routes`] mounts everything here, in
-//! one table, so the whole contract can be read at a glance.
+//! The request and response shapes are in [`crate::dto`]. [`table`] lists every route, in one
+//! place, so the whole contract can be read at a glance: [`routes`] mounts it, [`served_routes`]
+//! reads it, and [`Operations`] lists the handlers whose `#[utoipa::path]` describe it.
 
 mod admin;
 mod api_keys;
 mod credentials;
+pub(crate) mod docs;
 mod meta;
 mod oauth;
 mod profile;
 mod sessions;
 mod token;
 
-use actix_web::{HttpResponse, http::header, web};
+use actix_web::{
+    HttpResponse, Route,
+    http::{Method, header},
+    web,
+};
 use auth_core::TokenPair;
 
 use crate::dto::TokenResponse;
@@ -38,55 +45,151 @@ fn token_response(pair: &TokenPair) -> HttpResponse {
         .json(TokenResponse::from(pair))
 }
 
-/// A resource whose unsupported methods get a JSON 405.
-fn resource(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(meta::method_not_allowed))
+/// A path and, for each method it serves, the handler.
+type Resource = (&'static str, Vec<(Method, Route)>);
+
+/// Every route of the contract. The OpenAPI document describes each of them but the Swagger UI
+/// pages ([`docs::UNDESCRIBED`]); a test holds the document and this table to each other.
+fn table() -> Vec<Resource> {
+    use Method as M;
+    let on = |method: Method, route: Route| (method.clone(), route.method(method));
+    vec![
+        (
+            "/register",
+            vec![on(M::POST, web::to(credentials::register))],
+        ),
+        ("/login", vec![on(M::POST, web::to(credentials::login))]),
+        ("/token", vec![on(M::POST, web::to(token::token))]),
+        ("/refresh", vec![on(M::POST, web::to(token::refresh))]),
+        ("/sessions", vec![on(M::GET, web::to(sessions::list))]),
+        (
+            "/sessions/{id}",
+            vec![on(M::DELETE, web::to(sessions::delete))],
+        ),
+        (
+            "/profile",
+            vec![
+                on(M::GET, web::to(profile::show)),
+                on(M::PUT, web::to(profile::replace)),
+                on(M::PATCH, web::to(profile::update)),
+            ],
+        ),
+        ("/users/me", vec![on(M::GET, web::to(profile::me))]),
+        ("/token_expiry", vec![on(M::GET, web::to(token::expiry))]),
+        ("/protected", vec![on(M::GET, web::to(profile::protected))]),
+        ("/admin", vec![on(M::GET, web::to(admin::welcome))]),
+        ("/logout", vec![on(M::POST, web::to(credentials::logout))]),
+        ("/health", vec![on(M::GET, web::to(meta::health))]),
+        (
+            "/.well-known/jwks.json",
+            vec![on(M::GET, web::to(meta::jwks))],
+        ),
+        (
+            "/api-keys",
+            vec![
+                on(M::POST, web::to(api_keys::create)),
+                on(M::GET, web::to(api_keys::list)),
+            ],
+        ),
+        (
+            "/api-keys/{id}",
+            vec![on(M::DELETE, web::to(api_keys::delete))],
+        ),
+        (
+            "/login/api-key",
+            vec![on(M::POST, web::to(credentials::login_with_api_key))],
+        ),
+        ("/admin/users", vec![on(M::GET, web::to(admin::list_users))]),
+        (
+            "/admin/users/{id}",
+            vec![
+                on(M::GET, web::to(admin::get_user)),
+                on(M::PATCH, web::to(admin::patch_user)),
+                on(M::DELETE, web::to(admin::delete_user)),
+            ],
+        ),
+        (
+            "/admin/users/{id}/sessions",
+            vec![on(M::DELETE, web::to(admin::end_user_sessions))],
+        ),
+        ("/admin/audit", vec![on(M::GET, web::to(admin::audit_log))]),
+        ("/introspect", vec![on(M::POST, web::to(oauth::introspect))]),
+        ("/revoke", vec![on(M::POST, web::to(oauth::revoke))]),
+        (
+            "/.well-known/oauth-authorization-server",
+            vec![on(M::GET, web::to(oauth::metadata))],
+        ),
+        (
+            "/openapi.json",
+            vec![on(M::GET, web::to(docs::openapi_json))],
+        ),
+        ("/docs", vec![on(M::GET, web::to(docs::swagger_ui_index))]),
+        (
+            "/docs/{file:.*}",
+            vec![on(M::GET, web::to(docs::swagger_ui_file))],
+        ),
+    ]
 }
 
-/// Mounts every route of the contract.
+/// Mounts every route of [`table`]. Each resource answers the methods it does not serve with a
+/// JSON 405 whose `Allow` lists the ones it does.
 pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/register").route(web::post().to(credentials::register)))
-        .service(resource("/login").route(web::post().to(credentials::login)))
-        .service(resource("/token").route(web::post().to(token::token)))
-        .service(resource("/refresh").route(web::post().to(token::refresh)))
-        .service(resource("/sessions").route(web::get().to(sessions::list)))
-        .service(resource("/sessions/{id}").route(web::delete().to(sessions::delete)))
-        .service(
-            resource("/profile")
-                .route(web::get().to(profile::show))
-                .route(web::put().to(profile::update))
-                .route(web::patch().to(profile::update)),
-        )
-        .service(resource("/users/me").route(web::get().to(profile::show)))
-        .service(resource("/token_expiry").route(web::get().to(token::expiry)))
-        .service(resource("/protected").route(web::get().to(profile::protected)))
-        .service(resource("/admin").route(web::get().to(admin::welcome)))
-        .service(resource("/logout").route(web::post().to(credentials::logout)))
-        .service(resource("/health").route(web::get().to(meta::health)))
-        .service(resource("/.well-known/jwks.json").route(web::get().to(meta::jwks)))
-        .service(
-            resource("/api-keys")
-                .route(web::post().to(api_keys::create))
-                .route(web::get().to(api_keys::list)),
-        )
-        .service(resource("/api-keys/{id}").route(web::delete().to(api_keys::delete)))
-        .service(resource("/login/api-key").route(web::post().to(credentials::login_with_api_key)))
-        .service(resource("/admin/users").route(web::get().to(admin::list_users)))
-        .service(
-            resource("/admin/users/{id}")
-                .route(web::get().to(admin::get_user))
-                .route(web::patch().to(admin::patch_user))
-                .route(web::delete().to(admin::delete_user)),
-        )
-        .service(
-            resource("/admin/users/{id}/sessions")
-                .route(web::delete().to(admin::end_user_sessions)),
-        )
-        .service(resource("/admin/audit").route(web::get().to(admin::audit_log)))
-        .service(resource("/introspect").route(web::post().to(oauth::introspect)))
-        .service(resource("/revoke").route(web::post().to(oauth::revoke)))
-        .service(
-            resource("/.well-known/oauth-authorization-server")
-                .route(web::get().to(oauth::metadata)),
+    for (path, methods) in table() {
+        let allow = methods
+            .iter()
+            .map(|(method, _)| method.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let resource = methods.into_iter().fold(
+            web::resource(path).default_service(web::to(move || {
+                let response = meta::method_not_allowed(&allow);
+                async move { response }
+            })),
+            |resource, (_, route)| resource.route(route),
         );
+        cfg.service(resource);
+    }
 }
+
+/// Every route [`configure`](crate::configure) mounts, as (method, path pattern) in the order
+/// mounted. Path parameters are written as actix-web writes them (`{id}`, `{file:.*}`).
+pub fn served_routes() -> Vec<(Method, &'static str)> {
+    table()
+        .into_iter()
+        .flat_map(|(path, methods)| methods.into_iter().map(move |(method, _)| (method, path)))
+        .collect()
+}
+
+/// The described operations: every handler of [`table`] but the Swagger UI pages, with the
+/// schemas their annotations name. [`crate::openapi`] adds the rest of the document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    credentials::register,
+    credentials::login,
+    token::token,
+    token::refresh,
+    sessions::list,
+    sessions::delete,
+    profile::show,
+    profile::replace,
+    profile::update,
+    profile::me,
+    token::expiry,
+    profile::protected,
+    admin::welcome,
+    credentials::logout,
+    meta::health,
+    meta::jwks,
+    api_keys::create,
+    api_keys::list,
+    api_keys::delete,
+    credentials::login_with_api_key,
+    admin::list_users,
+    admin::get_user,
+    admin::patch_user,
+    admin::delete_user,
+    admin::end_user_sessions,
+    admin::audit_log,
+    docs::openapi_json,
+))]
+pub(crate) struct Operations;

@@ -8,14 +8,30 @@ use chrono::{DateTime, Utc};
 use super::token_response;
 use crate::{
     AuthState,
-    dto::{RefreshBody, TokenExpiry, TokenForm, rfc3339},
-    error::{ApiError, ErrorCode},
+    dto::{RefreshBody, TokenExpiry, TokenForm, TokenResponse, rfc3339},
+    error::{ApiError, ErrorBody, ErrorCode, OAuthErrorBody},
     extract::{CurrentUser, FormBody, JsonBody, client_info},
     rate_limit::{OAuthRateLimited, RateLimited},
 };
 
 /// `POST /token`: the password and refresh-token grants of RFC 6749, form-encoded, with its
 /// error format.
+#[utoipa::path(
+    post,
+    path = "/token",
+    tag = "tokens",
+    operation_id = "token",
+    summary = "OAuth2 token endpoint (password and refresh-token grants)",
+    description = "RFC 6749 §4.3 and §6, form-encoded, as FastAPI's `OAuth2PasswordRequestForm` clients send it. No `grant_type` means `password`; `scope` is accepted and ignored. Every error has `error_description` and is never cached. Swagger UI's Authorize button logs in here.",
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "A new session's tokens (password grant) or the rotated pair (refresh grant); never cached", body = TokenResponse),
+        (status = 400, description = "`invalid_request` (wrong content type, a missing field, a password over 72 bytes), `invalid_grant` (wrong credentials, disabled account, bad refresh token) or `unsupported_grant_type`", body = OAuthErrorBody),
+        (status = 413, description = "`payload_too_large`", body = OAuthErrorBody),
+        (status = 429, description = "`too_many_attempts` or `too_many_requests`", body = OAuthErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "`service_unavailable`: the database cannot be reached, or the server is too busy hashing passwords", body = OAuthErrorBody),
+    ),
+)]
 pub(super) async fn token(
     _: OAuthRateLimited,
     req: HttpRequest,
@@ -69,6 +85,20 @@ pub(super) async fn token(
 }
 
 /// `POST /refresh`: a rotated token pair for a refresh token, in JSON.
+#[utoipa::path(
+    post,
+    path = "/refresh",
+    tag = "tokens",
+    operation_id = "refresh",
+    summary = "Rotate a refresh token",
+    description = "A new access token and a new refresh token in the same session; the old refresh token is retired. Presenting a retired one again (after a short grace period) ends the whole session.",
+    request_body = RefreshBody,
+    responses(
+        (status = 200, description = "The rotated pair; never cached", body = TokenResponse),
+        (status = 401, description = "`invalid_grant`: unknown, retired, expired or revoked", body = ErrorBody),
+        (status = 429, description = "`too_many_requests`", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    ),
+)]
 pub(super) async fn refresh(
     _: RateLimited,
     req: HttpRequest,
@@ -84,6 +114,18 @@ pub(super) async fn refresh(
 }
 
 /// `GET /token_expiry`: when the caller's access token was issued and when it expires.
+#[utoipa::path(
+    get,
+    path = "/token_expiry",
+    tag = "tokens",
+    operation_id = "token_expiry",
+    summary = "The presented token's times",
+    responses(
+        (status = 200, description = "When it was issued and when it expires", body = TokenExpiry),
+        (status = 403, description = "`session_required`: an API key is not a token", body = ErrorBody),
+    ),
+    security(("OAuth2PasswordBearer" = []), ("HTTPBearer" = [])),
+)]
 pub(super) async fn expiry(CurrentUser(me): CurrentUser) -> Result<HttpResponse, ApiError> {
     let at = |secs| {
         DateTime::from_timestamp(secs, 0)

@@ -115,6 +115,10 @@ pub struct ServerSettings {
     /// metadata; default: from each request's `Host`.
     #[serde(default, deserialize_with = "strict::option_text")]
     pub public_url: Option<String>,
+    /// Origins whose browser apps may call the API (CORS; comma-separated in the environment);
+    /// empty: no CORS headers.
+    #[serde(deserialize_with = "strict::list")]
+    pub cors_allowed_origins: Vec<String>,
 }
 
 /// `[database]`

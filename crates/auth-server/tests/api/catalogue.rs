@@ -36,6 +36,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/introspect"),
     ("POST", "/revoke"),
     ("GET", "/.well-known/oauth-authorization-server"),
+    ("GET", "/openapi.json"),
     // Last: it ends the admin's session, and every route after it would see only a dead token.
     ("POST", "/logout"),
 ];

@@ -32,12 +32,14 @@ fn library_defaults_are_the_servers_defaults() {
         api_key_header,
         rate_limit_per_minute,
         public_url,
+        cors_allowed_origins,
     } = HttpSettings::default();
     assert_eq!(state.http.max_body_bytes, max_body_bytes);
     assert_eq!(state.http.trusted_proxies, trusted_proxies);
     assert_eq!(state.http.api_key_header, api_key_header);
     assert_eq!(state.http.rate_limit_per_minute, rate_limit_per_minute);
     assert_eq!(state.http.public_url, public_url);
+    assert_eq!(state.http.cors_allowed_origins, cors_allowed_origins);
 
     let AuthConfig {
         access_ttl,

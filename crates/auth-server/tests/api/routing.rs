@@ -80,12 +80,18 @@ async fn unknown_routes_and_methods_are_json(app: TestApp) {
     app.send(TestRequest::get().uri("/no/such/route"))
         .await
         .assert(404, "not_found");
-    app.send(TestRequest::get().uri("/login"))
-        .await
-        .assert(405, "method_not_allowed");
-    app.send(TestRequest::delete().uri("/profile"))
-        .await
-        .assert(405, "method_not_allowed");
+    // A 405 names the methods the route serves (RFC 9110 §15.5.6).
+    let reply = app.send(TestRequest::get().uri("/login")).await;
+    reply.assert(405, "method_not_allowed");
+    assert_eq!(reply.header("allow"), Some("POST"));
+    let reply = app.send(TestRequest::delete().uri("/profile")).await;
+    reply.assert(405, "method_not_allowed");
+    assert_eq!(reply.header("allow"), Some("GET, PUT, PATCH"));
+    let reply = app
+        .send(TestRequest::put().uri(&format!("/admin/users/{}/", uuid::Uuid::nil())))
+        .await;
+    reply.assert(405, "method_not_allowed");
+    assert_eq!(reply.header("allow"), Some("GET, PATCH, DELETE"));
     let token = app.user("alice").await;
     app.send(
         TestRequest::post()

@@ -1,0 +1,117 @@
+//! The API describes itself: `GET /openapi.json` (the OpenAPI 3.1 document of [`crate::openapi`])
+//! and Swagger UI at `GET /docs/`, whose files are compiled into the binary (no CDN, works
+//! offline). `GET /docs` redirects to `/docs/`, where the page's relative links resolve.
+
+use std::sync::Arc;
+
+use actix_web::{
+    Error, HttpResponse,
+    body::MessageBody,
+    dev::{ServiceRequest, ServiceResponse},
+    http::{Method, header},
+    middleware::Next,
+    web,
+};
+use utoipa_swagger_ui::Config;
+
+use crate::{AuthState, error::ApiError};
+
+/// The routes served but not described: Swagger UI's page and files (as FastAPI leaves its own
+/// `/docs` out of its document).
+pub const UNDESCRIBED: &[&str] = &["/docs", "/docs/{file:.*}"];
+
+/// Where Swagger UI finds the document.
+const OPENAPI_URL: &str = "/openapi.json";
+
+/// The document, serialized once when the app is configured.
+pub(crate) struct OpenApiJson(web::Bytes);
+
+/// Swagger UI's settings, shared by the requests for its files.
+pub(crate) struct SwaggerConfig(Arc<Config<'static>>);
+
+/// What the docs routes need in `app_data`: the document of `state`, and Swagger UI's settings.
+pub(crate) fn app_data(state: &AuthState) -> (web::Data<OpenApiJson>, web::Data<SwaggerConfig>) {
+    let document =
+        serde_json::to_vec(&crate::openapi(state)).expect("an OpenAPI document always serializes");
+    let config = Config::new([OPENAPI_URL])
+        // Swagger UI would send the document to validator.swagger.io: nothing leaves the page.
+        .validator_url("none")
+        .persist_authorization(true)
+        .display_operation_id(true)
+        .try_it_out_enabled(true);
+    (
+        web::Data::new(OpenApiJson(web::Bytes::from(document))),
+        web::Data::new(SwaggerConfig(Arc::new(config))),
+    )
+}
+
+/// `GET /openapi.json`: the OpenAPI 3.1 document of this server.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "meta",
+    operation_id = "openapi",
+    summary = "This document",
+    description = "The OpenAPI 3.1 document of this server, generated from its code. Swagger UI shows it at `/docs/`.",
+    responses((status = 200, description = "The document", content_type = "application/json", body = Object)),
+)]
+pub(super) async fn openapi_json(document: web::Data<OpenApiJson>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(header::ContentType::json())
+        .body(document.0.clone())
+}
+
+/// `GET /docs/` (trailing slashes are trimmed before routing, so this is also `/docs//`; the
+/// bare `/docs` was redirected by [`redirect_bare_docs`]): Swagger UI's page.
+pub(super) async fn swagger_ui_index(config: web::Data<SwaggerConfig>) -> HttpResponse {
+    swagger_ui("index.html", &config)
+}
+
+/// `GET /docs/{file}`: one of Swagger UI's files; 404 `not_found` for any other name.
+pub(super) async fn swagger_ui_file(
+    file: web::Path<String>,
+    config: web::Data<SwaggerConfig>,
+) -> HttpResponse {
+    swagger_ui(&file, &config)
+}
+
+fn swagger_ui(file: &str, config: &SwaggerConfig) -> HttpResponse {
+    match utoipa_swagger_ui::serve(file, config.0.clone()) {
+        Ok(Some(file)) => {
+            let mut response = HttpResponse::Ok();
+            if file.gzpipped {
+                response.insert_header(header::ContentEncoding::Gzip);
+            }
+            response
+                .content_type(file.content_type)
+                .body(file.bytes.into_owned())
+        }
+        Ok(None) => actix_web::ResponseError::error_response(&ApiError::not_found()),
+        Err(error) => {
+            tracing::error!(%error, file, "cannot serve a Swagger UI file");
+            actix_web::ResponseError::error_response(&ApiError::not_found())
+        }
+    }
+}
+
+/// Put outside path normalization, which trims the slash that tells `/docs` from `/docs/`: a
+/// `GET` (or `HEAD`) of `/docs` is redirected to `/docs/` (308, query kept), where Swagger UI's
+/// relative links resolve.
+pub(crate) async fn redirect_bare_docs(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    if req.path() == "/docs" && matches!(*req.method(), Method::GET | Method::HEAD) {
+        let location = match req.query_string() {
+            "" => "/docs/".to_owned(),
+            query => format!("/docs/?{query}"),
+        };
+        let response = HttpResponse::PermanentRedirect()
+            .insert_header((header::LOCATION, location))
+            .finish();
+        return Ok(req.into_response(response).map_into_right_body());
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
+}

@@ -1,0 +1,372 @@
+//! The document is part of the contract: `GET /openapi.json` describes every route the app
+//! serves and nothing else, each operation names the security schemes the route really accepts,
+//! and every undocumented method is a 405 whose `Allow` lists the documented ones.
+
+use std::collections::BTreeSet;
+
+use actix_web::{http::Method, test::TestRequest};
+use serde_json::{Value, json};
+
+use crate::helpers::TestApp;
+
+crate::on_every_store!(
+    the_document_is_openapi_3_1_and_describes_exactly_the_served_routes,
+    every_described_operation_is_routed_and_every_other_method_is_405_with_allow,
+    operations_name_the_security_schemes_the_routes_accept,
+    security_schemes_and_limits_follow_the_settings,
+    errors_bodies_parameters_and_examples_are_described,
+);
+
+const NIL: &str = "00000000-0000-0000-0000-000000000000";
+const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
+
+async fn document(app: &TestApp) -> Value {
+    let reply = app.send(TestRequest::get().uri("/openapi.json")).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+    reply.body
+}
+
+/// (METHOD, path template) of every operation in the document.
+fn described(doc: &Value) -> BTreeSet<(String, String)> {
+    let mut operations = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            assert!(METHODS.contains(&method.as_str()), "{method} {path}");
+            operations.insert((method.to_uppercase(), path.clone()));
+        }
+    }
+    operations
+}
+
+fn operation<'a>(doc: &'a Value, method: &str, path: &str) -> &'a Value {
+    let operation = &doc["paths"][path][method.to_lowercase()];
+    assert!(operation.is_object(), "{method} {path} is not described");
+    operation
+}
+
+/// The schemes an operation accepts, each requirement a single scheme.
+fn schemes(operation: &Value) -> BTreeSet<String> {
+    operation["security"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|requirement| requirement.as_object().unwrap().keys().cloned())
+        .collect()
+}
+
+fn request(method: &str, path: &str) -> TestRequest {
+    TestRequest::default()
+        .method(Method::from_bytes(method.as_bytes()).unwrap())
+        .uri(path)
+}
+
+async fn the_document_is_openapi_3_1_and_describes_exactly_the_served_routes(app: TestApp) {
+    let doc = document(&app).await;
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1."),
+        "{}",
+        doc["openapi"]
+    );
+    assert_eq!(doc["info"]["title"], "auth-server");
+
+    // What `configure` mounts, read from the route table it mounts.
+    let served: BTreeSet<(String, String)> = auth_actix::served_routes()
+        .into_iter()
+        .filter(|(_, path)| !auth_actix::UNDESCRIBED_ROUTES.contains(path))
+        .map(|(method, path)| (method.to_string(), path.to_owned()))
+        .collect();
+    let described = described(&doc);
+    let undescribed: Vec<_> = served.difference(&described).collect();
+    let unserved: Vec<_> = described.difference(&served).collect();
+    assert!(
+        undescribed.is_empty() && unserved.is_empty(),
+        "served but not described: {undescribed:?}; described but not served: {unserved:?}"
+    );
+    assert!(served.len() >= 27, "{served:?}");
+    // Only Swagger UI's own pages are left out, as FastAPI leaves out its /docs.
+    let hidden: BTreeSet<&str> = auth_actix::served_routes()
+        .into_iter()
+        .map(|(_, path)| path)
+        .filter(|path| auth_actix::UNDESCRIBED_ROUTES.contains(path))
+        .collect();
+    assert_eq!(hidden, BTreeSet::from(["/docs", "/docs/{file:.*}"]));
+
+    // The malformed-input catalogue covers every described route too.
+    let catalogue: BTreeSet<(String, String)> = crate::catalogue::ROUTES
+        .iter()
+        .map(|(method, path)| (method.to_string(), path.to_string()))
+        .collect();
+    assert_eq!(
+        catalogue, described,
+        "catalogue::ROUTES is not the document"
+    );
+}
+
+async fn every_described_operation_is_routed_and_every_other_method_is_405_with_allow(
+    app: TestApp,
+) {
+    let doc = document(&app).await;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let uri = path.replace("{id}", NIL);
+        let documented: BTreeSet<String> = item
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|m| m.to_uppercase())
+            .collect();
+        for method in &documented {
+            // Without credentials: an authenticated route refuses before anything else, so no
+            // answer here can be a "no such resource" 404; a public one answers on its own terms.
+            let reply = app.send(request(method, &uri)).await;
+            let what = format!("{method} {path}: {} {}", reply.status, reply.text);
+            assert!(
+                ![404, 405].contains(&reply.status.as_u16()),
+                "not routed: {what}"
+            );
+            let secured = !schemes(&item[method.to_lowercase()]).is_empty();
+            assert_eq!(reply.status == 401, secured, "{what}");
+        }
+        for method in [
+            "GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD", "TRACE",
+        ] {
+            if documented.contains(method) {
+                continue;
+            }
+            let reply = app.send(request(method, &uri)).await;
+            let what = format!("{method} {path}: {}", reply.text);
+            assert_eq!(reply.status, 405, "{what}");
+            if method != "HEAD" {
+                assert_eq!(reply.error_code(), "method_not_allowed", "{what}");
+            }
+            let allow: BTreeSet<String> = reply
+                .header("allow")
+                .unwrap_or_else(|| panic!("no Allow: {what}"))
+                .split(',')
+                .map(|m| m.trim().to_owned())
+                .collect();
+            assert_eq!(allow, documented, "{what}");
+        }
+    }
+}
+
+async fn operations_name_the_security_schemes_the_routes_accept(app: TestApp) {
+    let doc = document(&app).await;
+    let bearer_only = BTreeSet::from(["HTTPBearer".to_owned(), "OAuth2PasswordBearer".to_owned()]);
+    let key_ok: BTreeSet<String> = bearer_only
+        .iter()
+        .cloned()
+        .chain(["APIKeyHeader".to_owned()])
+        .collect();
+    // docs/api.md's "auth" column.
+    let expected = |method: &str, path: &str| -> BTreeSet<String> {
+        match (method, path) {
+            ("POST", "/register" | "/login" | "/token" | "/refresh")
+            | ("GET", "/health" | "/.well-known/jwks.json" | "/openapi.json") => BTreeSet::new(),
+            ("POST", "/login/api-key") => BTreeSet::from(["APIKeyHeader".to_owned()]),
+            ("GET", "/profile" | "/users/me" | "/protected" | "/admin") => key_ok.clone(),
+            _ => bearer_only.clone(),
+        }
+    };
+    for (method, path) in described(&doc) {
+        assert_eq!(
+            schemes(operation(&doc, &method, &path)),
+            expected(&method, &path),
+            "{method} {path}"
+        );
+    }
+
+    // And the routes behave so: an admin's API key is accepted where the document lists
+    // APIKeyHeader, and refused with 403 `session_required` where it does not.
+    let admin = app.admin("root").await;
+    let key = app.api_key(&admin).await;
+    for (method, path) in described(&doc) {
+        let op = operation(&doc, &method, &path);
+        if method != "GET" || schemes(op).is_empty() {
+            continue;
+        }
+        let uri = path.replace("{id}", NIL);
+        let reply = app
+            .send(request(&method, &uri).insert_header(("X-API-Key", key.clone())))
+            .await;
+        if schemes(op).contains("APIKeyHeader") {
+            assert_eq!(reply.status, 200, "{method} {path}: {}", reply.text);
+        } else {
+            reply.assert(403, "session_required");
+        }
+    }
+    let reply = app
+        .send(
+            TestRequest::post()
+                .uri("/login/api-key")
+                .insert_header(("X-API-Key", key)),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+}
+
+async fn security_schemes_and_limits_follow_the_settings(app: TestApp) {
+    let doc = document(&app).await;
+    let schemes = &doc["components"]["securitySchemes"];
+    assert_eq!(
+        schemes["OAuth2PasswordBearer"],
+        json!({
+            "type": "oauth2",
+            "flows": {"password": {"tokenUrl": "/token", "scopes": {}}},
+            "description": schemes["OAuth2PasswordBearer"]["description"],
+        })
+    );
+    assert_eq!(schemes["HTTPBearer"]["type"], "http");
+    assert_eq!(schemes["HTTPBearer"]["scheme"], "bearer");
+    assert_eq!(schemes["HTTPBearer"]["bearerFormat"], "JWT");
+    assert_eq!(schemes["APIKeyHeader"]["type"], "apiKey");
+    assert_eq!(schemes["APIKeyHeader"]["in"], "header");
+    assert_eq!(schemes["APIKeyHeader"]["name"], "X-API-Key");
+    let password = |doc: &Value| {
+        doc["components"]["schemas"]["RegisterRequest"]["properties"]["password"].clone()
+    };
+    assert_eq!(password(&doc)["minLength"], 8);
+
+    // The document is built for the server's settings.
+    let app = app.with_settings(&[
+        ("security.api_key_header", "X-Service-Key"),
+        ("password.min_length", "12"),
+    ]);
+    let doc = document(&app).await;
+    assert_eq!(
+        doc["components"]["securitySchemes"]["APIKeyHeader"]["name"],
+        "X-Service-Key"
+    );
+    assert_eq!(password(&doc)["minLength"], 12);
+    assert_eq!(
+        doc["components"]["schemas"]["ProfileUpdate"]["properties"]["password"]["minLength"],
+        12
+    );
+}
+
+async fn errors_bodies_parameters_and_examples_are_described(app: TestApp) {
+    let doc = document(&app).await;
+    let schemas = &doc["components"]["schemas"];
+    let error_ref = json!({"$ref": "#/components/schemas/Error"});
+    // The error body: `error` (one of the codes) and `detail`; at /token, `error_description`.
+    assert_eq!(schemas["Error"]["required"], json!(["error", "detail"]));
+    let codes = schemas["ErrorCode"]["enum"].as_array().unwrap();
+    for code in auth_actix::ErrorCode::ALL {
+        assert!(codes.contains(&json!(code.as_str())), "{code}");
+    }
+    assert_eq!(
+        schemas["OAuthError"]["required"],
+        json!(["error", "detail", "error_description"])
+    );
+
+    for (method, path) in described(&doc) {
+        let op = operation(&doc, &method, &path);
+        let what = format!("{method} {path}");
+        let responses = op["responses"].as_object().unwrap();
+        assert!(
+            responses.keys().any(|status| status.starts_with('2')),
+            "{what}"
+        );
+        for (status, response) in responses {
+            if status.starts_with('2') {
+                continue;
+            }
+            let body = &response["content"]["application/json"]["schema"];
+            let expected = match (path.as_str(), status.as_str()) {
+                ("/token", _) => json!({"$ref": "#/components/schemas/OAuthError"}),
+                ("/health", "503") => json!({"$ref": "#/components/schemas/HealthUnavailable"}),
+                _ => error_ref.clone(),
+            };
+            assert_eq!(body, &expected, "{what} {status}");
+        }
+        if schemes(op).contains("HTTPBearer") {
+            // RFC 6750: a bearer route's 401 says how to authenticate.
+            let unauthorized = &responses["401"];
+            assert!(
+                unauthorized["headers"]["WWW-Authenticate"].is_object(),
+                "{what}"
+            );
+        }
+        let body = &op["requestBody"]["content"];
+        if body["application/json"].is_object() {
+            for status in ["400", "413", "422"] {
+                assert!(responses.contains_key(status), "{what} {status}");
+            }
+        }
+        if path.contains("{id}") {
+            assert!(responses.contains_key("404"), "{what}");
+        }
+    }
+
+    // Request bodies: JSON, and the OAuth2 form at /token.
+    assert_eq!(
+        operation(&doc, "POST", "/token")["requestBody"]["content"]["application/x-www-form-urlencoded"]
+            ["schema"],
+        json!({"$ref": "#/components/schemas/TokenRequest"})
+    );
+    assert_eq!(
+        operation(&doc, "POST", "/register")["requestBody"]["content"]["application/json"]["schema"],
+        json!({"$ref": "#/components/schemas/RegisterRequest"})
+    );
+    assert_eq!(
+        operation(&doc, "POST", "/register")["responses"]["201"]["content"]["application/json"]["schema"],
+        json!({"$ref": "#/components/schemas/User"})
+    );
+
+    // Response schemas with examples; the examples have exactly the fields the server sends.
+    let reply = app.register("alice").await;
+    let user_fields: BTreeSet<&String> = reply.body.as_object().unwrap().keys().collect();
+    let example = &schemas["User"]["example"];
+    assert_eq!(
+        example.as_object().unwrap().keys().collect::<BTreeSet<_>>(),
+        user_fields
+    );
+    let login = app.login("alice").await;
+    let example = &schemas["TokenResponse"]["example"];
+    assert_eq!(
+        example.as_object().unwrap().keys().collect::<BTreeSet<_>>(),
+        login.as_object().unwrap().keys().collect::<BTreeSet<_>>()
+    );
+    for schema in [
+        "User",
+        "TokenResponse",
+        "Session",
+        "ApiKey",
+        "AuditEvent",
+        "Error",
+    ] {
+        assert!(
+            schemas[schema]["example"].is_object(),
+            "{schema} has no example"
+        );
+    }
+
+    // Query parameters.
+    let parameters = |method: &str, path: &str| -> Vec<String> {
+        operation(&doc, method, path)["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                assert_eq!(p["in"], "query", "{p}");
+                p["name"].as_str().unwrap().to_owned()
+            })
+            .collect()
+    };
+    assert_eq!(parameters("POST", "/logout"), ["scope"]);
+    let scope = &operation(&doc, "POST", "/logout")["parameters"][0]["schema"];
+    assert_eq!(scope["enum"], json!(["local", "others", "global"]));
+    let users = parameters("GET", "/admin/users");
+    for name in ["limit", "offset", "q"] {
+        assert!(users.contains(&name.to_owned()), "{users:?}");
+    }
+    assert_eq!(
+        parameters("GET", "/admin/audit"),
+        ["user", "since", "until", "limit", "offset"]
+    );
+    let limit = &operation(&doc, "GET", "/admin/users")["parameters"][0]["schema"];
+    assert_eq!(
+        (&limit["minimum"], &limit["maximum"]),
+        (&json!(1), &json!(200))
+    );
+}
