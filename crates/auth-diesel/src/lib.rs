@@ -14,6 +14,7 @@
 
 mod connection;
 mod listener;
+mod outage;
 mod rows;
 mod schema;
 mod store;
@@ -22,4 +23,4 @@ pub mod testing;
 
 pub use connection::{Backend, ConnectError, migrate};
 pub use listener::Heard;
-pub use store::{DieselStore, INVALIDATION_CHANNEL};
+pub use store::{DieselStore, INVALIDATION_CHANNEL, PRUNE_LOCK_KEY, PoolState};
