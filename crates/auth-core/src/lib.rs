@@ -48,11 +48,14 @@
 //!     AuthConfig::default(),
 //! );
 //! service
-//!     .register(Registration {
-//!         username: "alice".into(),
-//!         password: Password::new("correct horse battery"),
-//!         email: None,
-//!     })
+//!     .register(
+//!         Registration {
+//!             username: "alice".into(),
+//!             password: Password::new("correct horse battery"),
+//!             email: None,
+//!         },
+//!         ClientInfo::default(),
+//!     )
 //!     .await?;
 //! let tokens = service
 //!     .login(
@@ -96,6 +99,10 @@ mod lockout;
 #[cfg(feature = "service")]
 mod login;
 #[cfg(feature = "service")]
+mod maintenance;
+#[cfg(feature = "service")]
+mod observer;
+#[cfg(feature = "service")]
 mod password;
 #[cfg(feature = "service")]
 mod profile;
@@ -129,6 +136,8 @@ pub use {
     error::{AuthError, cause_chain},
     hashing::HashPoolConfig,
     login::LoginAttempt,
+    maintenance::Retention,
+    observer::{Observer, Outcome},
     password::{HashError, PasswordHasher},
     profile::{ProfileUpdate, Registration},
     service::AuthService,
