@@ -8,7 +8,7 @@
 //! | [`profile`] | `GET`/`PUT`/`PATCH /profile`, `GET /users/me`, `GET /protected`: the caller |
 //! | [`api_keys`] | `POST`/`GET /api-keys`, `DELETE /api-keys/{id}`: the caller's API keys |
 //! | [`admin`] | `GET /admin`, `/admin/users…`, `GET /admin/audit`: administration |
-//! | [`meta`] | `GET /health`, `GET /.well-known/jwks.json`, and the JSON 404 and 405 |
+//! | [`meta`] | `GET /health`, `/health/live`, `/health/ready`, `GET /.well-known/jwks.json`, `GET /metrics`, and the JSON 404 and 405 |
 //!
 //! The request and response shapes are in [`crate::dto`]. [`routes`] mounts everything here, in
 //! one table, so the whole contract can be read at a glance.
@@ -61,6 +61,9 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/admin").route(web::get().to(admin::welcome)))
         .service(resource("/logout").route(web::post().to(credentials::logout)))
         .service(resource("/health").route(web::get().to(meta::health)))
+        .service(resource("/health/live").route(web::get().to(meta::live)))
+        .service(resource("/health/ready").route(web::get().to(meta::health)))
+        .service(resource("/metrics").route(web::get().to(meta::metrics)))
         .service(resource("/.well-known/jwks.json").route(web::get().to(meta::jwks)))
         .service(
             resource("/api-keys")

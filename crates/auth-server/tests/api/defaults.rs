@@ -31,11 +31,14 @@ fn library_defaults_are_the_servers_defaults() {
         trusted_proxies,
         api_key_header,
         rate_limit_per_minute,
+        metrics,
     } = HttpSettings::default();
     assert_eq!(state.http.max_body_bytes, max_body_bytes);
     assert_eq!(state.http.trusted_proxies, trusted_proxies);
     assert_eq!(state.http.api_key_header, api_key_header);
     assert_eq!(state.http.rate_limit_per_minute, rate_limit_per_minute);
+    assert_eq!(state.http.metrics, metrics);
+    assert!(state.metrics().is_none());
 
     let AuthConfig {
         access_ttl,
