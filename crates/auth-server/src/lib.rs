@@ -1,6 +1,9 @@
 //! The bundled authentication server: settings, CLI, telemetry and wiring of the auth crates.
 #![forbid(unsafe_code)]
 
+pub mod cli;
+mod keyfile;
+pub mod prune;
 pub mod settings;
 pub mod startup;
 pub mod telemetry;
