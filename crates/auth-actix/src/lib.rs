@@ -11,7 +11,8 @@
 //!   `GET /sessions`, `DELETE /sessions/{id}`, `POST`/`GET /api-keys`, `DELETE /api-keys/{id}`
 //! - administration: `GET /admin`, `GET /admin/users`, `GET`/`PATCH`/`DELETE
 //!   /admin/users/{id}`, `DELETE /admin/users/{id}/sessions`, `GET /admin/audit`
-//! - the service: `GET /health`, `GET /.well-known/jwks.json`
+//! - the service: `GET /health`, `GET /health/live`, `GET /health/ready`,
+//!   `GET /.well-known/jwks.json`, and `GET /metrics` when [`HttpSettings::metrics`] is on
 //! - OAuth 2.0 for other services: `POST /introspect` (RFC 7662), `POST /revoke` (RFC 7009),
 //!   `GET /.well-known/oauth-authorization-server` (RFC 8414)
 //! - the description: `GET /openapi.json` (OpenAPI 3.1, generated from the code: [`openapi`])
@@ -19,8 +20,9 @@
 //!
 //! [`served_routes`] lists them. [`app`] is [`configure`] plus what a whole server wants: a JSON
 //! 404 for unknown routes, trailing-slash tolerance, `GET /docs` redirected to `/docs/`, CORS for
-//! the origins of [`HttpSettings::cors_allowed_origins`], `X-Content-Type-Options: nosniff` and
-//! one log line per request. The bundled server and the tests use it. An embedder's own routes beside the API take the
+//! the origins of [`HttpSettings::cors_allowed_origins`], `X-Content-Type-Options: nosniff`, a
+//! request id (`X-Request-Id`, [`RequestId`]) with a tracing span around each request, one log
+//! line per request, and the request metrics ([`Metrics`]). The bundled server and the tests use it. An embedder's own routes beside the
 //! extractors:
 //!
 //! ```no_run
@@ -94,18 +96,20 @@ mod cors;
 mod dto;
 mod error;
 mod extract;
+mod metrics;
 mod openapi;
 mod rate_limit;
+mod request_id;
 mod routes;
 
-use std::{net::IpAddr, time::Instant};
+use std::{net::IpAddr, sync::Arc};
 
 use actix_web::{
     App, Error,
     body::MessageBody,
     dev::{ServiceFactory, ServiceRequest, ServiceResponse},
     http::{StatusCode, header},
-    middleware::{DefaultHeaders, Next, NormalizePath, from_fn},
+    middleware::{DefaultHeaders, NormalizePath, from_fn},
     web,
 };
 use auth_core::AuthService;
@@ -117,8 +121,10 @@ pub use extract::{
     AdminSession, AdminUser, CurrentUser, FormBody, JsonBody, VerifiedToken, bearer_token,
     client_ip,
 };
+pub use metrics::{Metrics, UNMATCHED};
 pub use openapi::{API_KEY_HEADER, HTTP_BEARER, OAUTH2_PASSWORD, openapi};
 pub use rate_limit::RateLimited;
+pub use request_id::{REQUEST_ID_HEADER, RequestId};
 pub use routes::{docs::UNDESCRIBED as UNDESCRIBED_ROUTES, served_routes};
 
 /// HTTP-level settings.
@@ -140,11 +146,13 @@ pub struct HttpSettings {
     /// Origins whose browser apps may call the API (CORS), each as [`check_cors_origin`]
     /// accepts it; empty: no CORS headers at all.
     pub cors_allowed_origins: Vec<String>,
+    /// Record metrics and serve them at `GET /metrics` (Prometheus text format).
+    pub metrics: bool,
 }
 
 impl Default for HttpSettings {
     /// 64 KiB bodies, no trusted proxies, API keys in `X-API-Key`, 60 requests a minute per IP
-    /// on the credential routes, public URL from each request, no CORS.
+    /// on the credential routes, public URL from each request, no CORS, no metrics.
     fn default() -> Self {
         Self {
             max_body_bytes: 64 * 1024,
@@ -153,30 +161,44 @@ impl Default for HttpSettings {
             rate_limit_per_minute: 60,
             public_url: None,
             cors_allowed_origins: Vec::new(),
+            metrics: false,
         }
     }
 }
 
-/// What the routes need: the service, the HTTP settings, and the per-IP rate limiter.
+/// What the routes need: the service, the HTTP settings, the per-IP rate limiter, and the
+/// metrics when they are on.
 #[derive(Clone, Debug)]
 pub struct AuthState {
     /// The authentication service.
     pub service: AuthService,
     /// HTTP-level settings.
     pub http: HttpSettings,
-    limiter: std::sync::Arc<rate_limit::IpRateLimiter>,
+    limiter: Arc<rate_limit::IpRateLimiter>,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl AuthState {
-    /// The state for `service` with `http` settings.
+    /// The state for `service` with `http` settings. With `http.metrics`, a new [`Metrics`]
+    /// registry receives the service's reports ([`AuthService::observe_with`]).
     pub fn new(service: AuthService, http: HttpSettings) -> Self {
-        let limiter =
-            std::sync::Arc::new(rate_limit::IpRateLimiter::new(http.rate_limit_per_minute));
+        let limiter = Arc::new(rate_limit::IpRateLimiter::new(http.rate_limit_per_minute));
+        let metrics = http.metrics.then(|| {
+            let metrics = Arc::new(Metrics::new());
+            service.observe_with(metrics.clone());
+            metrics
+        });
         Self {
             service,
             http,
             limiter,
+            metrics,
         }
+    }
+
+    /// The metrics, when [`HttpSettings::metrics`] is on (for adding sampled gauges).
+    pub fn metrics(&self) -> Option<&Metrics> {
+        self.metrics.as_deref()
     }
 }
 
@@ -212,7 +234,8 @@ pub fn configure(state: AuthState) -> impl FnOnce(&mut web::ServiceConfig) {
 /// The whole application: [`configure`] plus a JSON 404 for unknown routes, trailing-slash
 /// tolerance (`/admin/` is `/admin`), `GET /docs` redirected to `/docs/`, CORS for the origins of
 /// [`HttpSettings::cors_allowed_origins`] (and for no other), `X-Content-Type-Options: nosniff`,
-/// and one log line per request (method, path without query, status, latency).
+/// and, outermost, the request id, its span, one log line per request and the request metrics
+/// ([`RequestId`]).
 pub fn app(
     state: AuthState,
 ) -> App<
@@ -233,31 +256,7 @@ pub fn app(
         .wrap(NormalizePath::trim())
         .wrap(from_fn(routes::docs::redirect_bare_docs))
         .wrap(DefaultHeaders::new().add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")))
-        .wrap(from_fn(log_request))
-}
-
-/// Logs one line per request. Only the path is logged, never the query string or headers, so a
-/// token sent where it does not belong never reaches the log.
-async fn log_request(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    let started = Instant::now();
-    let method = req.method().clone();
-    let path: String = req.path().chars().take(200).collect();
-    let response = next.call(req).await;
-    let status = match &response {
-        Ok(response) => response.status().as_u16(),
-        Err(error) => error.as_response_error().status_code().as_u16(),
-    };
-    tracing::info!(
-        %method,
-        %path,
-        status,
-        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
-        "request"
-    );
-    response
+        .wrap(from_fn(request_id::trace_request))
 }
 
 /// The embedding guide, `docs/embedding.md`, compiled as doctests so that its examples cannot

@@ -46,11 +46,14 @@ fn login(c: &mut Criterion) {
     let service = service_at(store.clone(), 10);
     let register = |service: &AuthService, username: &str| {
         runtime
-            .block_on(service.register(Registration {
-                username: username.into(),
-                password: Password::new(PASSWORD),
-                email: None,
-            }))
+            .block_on(service.register(
+                Registration {
+                    username: username.into(),
+                    password: Password::new(PASSWORD),
+                    email: None,
+                },
+                ClientInfo::default(),
+            ))
             .unwrap();
     };
     register(&service, "alice");

@@ -48,11 +48,14 @@
 //!     AuthConfig::default(),
 //! );
 //! service
-//!     .register(Registration {
-//!         username: "alice".into(),
-//!         password: Password::new("correct horse battery"),
-//!         email: None,
-//!     })
+//!     .register(
+//!         Registration {
+//!             username: "alice".into(),
+//!             password: Password::new("correct horse battery"),
+//!             email: None,
+//!         },
+//!         ClientInfo::default(),
+//!     )
 //!     .await?;
 //! let tokens = service
 //!     .login(
@@ -98,6 +101,10 @@ mod lockout;
 #[cfg(feature = "service")]
 mod login;
 #[cfg(feature = "service")]
+mod maintenance;
+#[cfg(feature = "service")]
+mod observer;
+#[cfg(feature = "service")]
 mod password;
 #[cfg(feature = "service")]
 mod profile;
@@ -134,6 +141,8 @@ pub use {
     hashing::HashPoolConfig,
     import::{ImportOutcome, ImportedUser, is_importable_bcrypt},
     login::LoginAttempt,
+    maintenance::Retention,
+    observer::{Observer, Outcome},
     password::{HashError, PasswordHasher},
     profile::{ProfileUpdate, Registration},
     service::AuthService,

@@ -16,6 +16,7 @@ use crate::{
     audit::{self, EventBuilder},
     error::AuthError,
     lockout::PasswordAttempt,
+    observer::Outcome,
     service::{AuthService, Inner},
     sessions::TokenPair,
 };
@@ -107,7 +108,30 @@ impl AuthService {
     /// An unknown user costs one bcrypt verification like a wrong password, and both give
     /// [`AuthError::InvalidCredentials`]. A disabled account is reported only after the right
     /// password, so the state of an account is never revealed to someone who does not own it.
+    ///
+    /// Its outcome is reported to the [`Observer`](crate::Observer).
     pub async fn login(
+        &self,
+        attempt: LoginAttempt,
+        client: ClientInfo,
+    ) -> Result<TokenPair, AuthError> {
+        let result = self.check_password_and_open_session(attempt, client).await;
+        self.inner.observer().login(match &result {
+            Ok(_) => Outcome::Success,
+            Err(
+                AuthError::InvalidCredentials
+                | AuthError::InvalidPassword(_)
+                | AuthError::InvalidUsername(_),
+            ) => Outcome::Failure,
+            Err(AuthError::AccountDisabled) => Outcome::Disabled,
+            Err(AuthError::TooManyAttempts { .. }) => Outcome::Locked,
+            Err(AuthError::Overloaded { .. }) => Outcome::Overloaded,
+            Err(_) => Outcome::Error,
+        });
+        result
+    }
+
+    async fn check_password_and_open_session(
         &self,
         attempt: LoginAttempt,
         client: ClientInfo,

@@ -1,8 +1,8 @@
 //! Accounts as their owners see them: registration and profile changes.
 
 use auth_domain::{
-    AuditAction, Email, Invalidation, NewPassword, NewUser, Password, Role, SessionRevocation,
-    User, UserChanges, UserId, Username, now,
+    AuditAction, ClientInfo, Email, Invalidation, NewPassword, NewUser, Password, Role,
+    SessionRevocation, User, UserChanges, UserId, Username, now,
 };
 
 use crate::{
@@ -37,8 +37,13 @@ pub struct ProfileUpdate {
 }
 
 impl AuthService {
-    /// Creates a user with the `user` role.
-    pub async fn register(&self, registration: Registration) -> Result<User, AuthError> {
+    /// Creates a user with the `user` role; the audit event records `client`'s address, as a
+    /// login's does.
+    pub async fn register(
+        &self,
+        registration: Registration,
+        client: ClientInfo,
+    ) -> Result<User, AuthError> {
         let username = Username::parse(&registration.username)?;
         let email = registration
             .email
@@ -67,7 +72,8 @@ impl AuthService {
             inner.record(
                 audit::event(AuditAction::Register, true)
                     .by(user.id)
-                    .on(user.id),
+                    .on(user.id)
+                    .ip(client.ip),
             );
             Ok(user)
         })

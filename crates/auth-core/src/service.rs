@@ -2,7 +2,10 @@
 //! operations live in the modules named for them: `login`, `sessions`, `profile`, `api_keys`
 //! and `admin`.
 
-use std::{fmt, sync::Arc};
+use std::{
+    fmt,
+    sync::{Arc, RwLock},
+};
 
 use auth_domain::{AuditEvent, Invalidation, NewPassword, Store};
 use chrono::TimeDelta;
@@ -13,6 +16,7 @@ use crate::{
     error::AuthError,
     hashing::HashPool,
     login::LoginStripes,
+    observer::{Observer, Unobserved},
     password::PasswordHasher,
     strength,
     token::{TokenIssuer, TokenKeys, TokenVerifier},
@@ -27,9 +31,15 @@ pub(crate) struct Inner {
     pub(crate) verifier: TokenVerifier,
     pub(crate) config: AuthConfig,
     pub(crate) login_stripes: LoginStripes,
+    observer: RwLock<Arc<dyn Observer>>,
 }
 
 impl Inner {
+    /// Where outcomes are reported ([`AuthService::observe_with`]).
+    pub(crate) fn observer(&self) -> Arc<dyn Observer> {
+        Arc::clone(&self.observer.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
     /// [`AuthError::WeakPassword`] when zxcvbn, knowing `context` (username, email), judges
     /// `password` below the configured strength.
     pub(crate) fn check_strength(
@@ -43,14 +53,15 @@ impl Inner {
         }
     }
 
-    /// Writes an audit event to the store and to the log (`target: "audit"`). A store failure
-    /// is logged, not returned: the action it describes has already happened. Absent fields
-    /// are left out of the log line.
     /// Forgets cached credentials that a committed change made invalid (see [`crate::cache`]).
     pub(crate) fn invalidate(&self, what: Invalidation) {
         self.cache.invalidate(what);
     }
 
+    /// Writes an audit event to the store and to the log (`target: "audit"`), inside the
+    /// current span (a request's, with its id). A store failure is logged, not returned: the
+    /// action it describes has already happened. Absent fields are left out of the log line;
+    /// present ones are written as plain values.
     pub(crate) fn record(&self, event: AuditEvent) {
         tracing::info!(
             target: "audit",
@@ -109,6 +120,7 @@ impl AuthService {
                 verifier: keys.verifier(),
                 config,
                 login_stripes: LoginStripes::new(),
+                observer: RwLock::new(Arc::new(Unobserved)),
             }),
             hash_pool: Arc::new(hash_pool),
         }
@@ -118,6 +130,16 @@ impl AuthService {
     /// metrics).
     pub fn cache(&self) -> &CredentialCache {
         &self.inner.cache
+    }
+
+    /// Reports outcomes (logins, refreshes, store failures) to `observer` from now on, in place
+    /// of any earlier one, on every clone of this service. For metrics: see [`Observer`].
+    pub fn observe_with(&self, observer: Arc<dyn Observer>) {
+        *self
+            .inner
+            .observer
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = observer;
     }
 
     /// Password operations waiting for a hashing thread.
@@ -135,27 +157,45 @@ impl AuthService {
         &self.inner.config
     }
 
-    /// Runs blocking work (bcrypt, store calls) on the blocking pool.
+    /// Runs blocking work (store calls) on the blocking pool, inside the caller's tracing span
+    /// (so that its log lines and audit events carry the request's id).
     pub(crate) async fn blocking<T, F>(&self, work: F) -> Result<T, AuthError>
     where
         T: Send + 'static,
         F: FnOnce(&Inner) -> Result<T, AuthError> + Send + 'static,
     {
         let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || work(&inner))
+        let span = tracing::Span::current();
+        let result = tokio::task::spawn_blocking(move || span.in_scope(|| work(&inner)))
             .await
-            .map_err(AuthError::internal)?
+            .map_err(AuthError::internal)
+            .and_then(|result| result);
+        self.report_store_failure(result)
     }
 
     /// Runs work that hashes or verifies a password (and the store calls around it) on the
-    /// hashing pool; [`AuthError::Overloaded`] at once when its queue is full.
+    /// hashing pool, inside the caller's tracing span; [`AuthError::Overloaded`] at once when
+    /// its queue is full.
     pub(crate) async fn hashing<T, F>(&self, work: F) -> Result<T, AuthError>
     where
         T: Send + 'static,
         F: FnOnce(&Inner) -> Result<T, AuthError> + Send + 'static,
     {
         let inner = Arc::clone(&self.inner);
-        self.hash_pool.run(move || work(&inner)).await?
+        let span = tracing::Span::current();
+        let result = self
+            .hash_pool
+            .run(move || span.in_scope(|| work(&inner)))
+            .await
+            .and_then(|result| result);
+        self.report_store_failure(result)
+    }
+
+    fn report_store_failure<T>(&self, result: Result<T, AuthError>) -> Result<T, AuthError> {
+        if let Err(AuthError::Unavailable(_)) = &result {
+            self.inner.observer().store_unavailable();
+        }
+        result
     }
 
     /// Whether the store answers.

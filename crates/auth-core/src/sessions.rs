@@ -12,6 +12,7 @@ use chrono::TimeDelta;
 use crate::{
     audit::{self, EventBuilder},
     error::AuthError,
+    observer::Outcome,
     service::{AuthService, Inner},
     token::RefreshToken,
 };
@@ -184,59 +185,71 @@ impl AuthService {
     ) -> Result<TokenPair, AuthError> {
         // Ours are 43 characters; anything much longer is not ours and is not worth hashing.
         if presented.expose().len() > 256 {
+            self.inner.observer().refresh(Outcome::Invalid);
             return Err(AuthError::InvalidGrant);
         }
         let ttl = self.inner.config.access_ttl;
-        self.blocking(move |inner| {
-            let replacement = RefreshToken::generate();
-            let at = now();
-            let outcome = inner.store.rotate_refresh_token(&RefreshRotation {
-                presented: presented.digest(),
-                replacement: replacement.digest(),
-                at,
-                reuse_grace: inner.config.refresh_reuse_grace,
-                idle_ttl: inner.config.session_idle_ttl,
-            })?;
-            let (session, user) = match outcome {
-                RefreshOutcome::Rotated { session, user } => (session, user),
-                RefreshOutcome::ReuseDetected { session, user } => {
-                    inner.invalidate(Invalidation::Session(session));
-                    tracing::warn!(user_id = %user, session_id = %session, "refresh token reuse detected; session revoked");
+        let result = self
+            .blocking(move |inner| {
+                let refused = |outcome| {
+                    inner.observer().refresh(outcome);
+                    Err(AuthError::InvalidGrant)
+                };
+                let replacement = RefreshToken::generate();
+                let at = now();
+                let outcome = inner.store.rotate_refresh_token(&RefreshRotation {
+                    presented: presented.digest(),
+                    replacement: replacement.digest(),
+                    at,
+                    reuse_grace: inner.config.refresh_reuse_grace,
+                    idle_ttl: inner.config.session_idle_ttl,
+                })?;
+                let (session, user) = match outcome {
+                    RefreshOutcome::Rotated { session, user } => (session, user),
+                    RefreshOutcome::ReuseDetected { session, user } => {
+                        inner.invalidate(Invalidation::Session(session));
+                        tracing::warn!(user_id = %user, session_id = %session, "refresh token reuse detected; session revoked");
+                        inner.record(
+                            audit::event(AuditAction::Refresh, false)
+                                .on(user)
+                                .ip(client.ip)
+                                .detail(format!("reuse_detected; session {session} revoked")),
+                        );
+                        return refused(Outcome::ReuseDetected);
+                    }
+                    RefreshOutcome::Invalid => {
+                        inner.record(audit::event(AuditAction::Refresh, false).ip(client.ip).detail("invalid"));
+                        return refused(Outcome::Invalid);
+                    }
+                };
+                if !user.is_active {
                     inner.record(
                         audit::event(AuditAction::Refresh, false)
-                            .on(user)
+                            .on(user.id)
                             .ip(client.ip)
-                            .detail(format!("reuse_detected; session {session} revoked")),
+                            .detail("disabled"),
                     );
-                    return Err(AuthError::InvalidGrant);
+                    return refused(Outcome::Disabled);
                 }
-                RefreshOutcome::Invalid => {
-                    inner.record(audit::event(AuditAction::Refresh, false).ip(client.ip).detail("invalid"));
-                    return Err(AuthError::InvalidGrant);
-                }
-            };
-            if !user.is_active {
-                inner.record(
-                    audit::event(AuditAction::Refresh, false)
-                        .on(user.id)
-                        .ip(client.ip)
-                        .detail("disabled"),
-                );
-                return Err(AuthError::InvalidGrant);
-            }
-            let (access_token, claims) = inner
-                .issuer
-                .issue(&user, session.id, ttl, at)
-                .map_err(AuthError::signing)?;
-            inner.record(audit::event(AuditAction::Refresh, true).by(user.id).on(user.id).ip(client.ip));
-            Ok(TokenPair {
-                access_token,
-                expires_in: ttl.num_seconds(),
-                refresh_token: Some(replacement),
-                claims,
+                let (access_token, claims) = inner
+                    .issuer
+                    .issue(&user, session.id, ttl, at)
+                    .map_err(AuthError::signing)?;
+                inner.record(audit::event(AuditAction::Refresh, true).by(user.id).on(user.id).ip(client.ip));
+                inner.observer().refresh(Outcome::Success);
+                Ok(TokenPair {
+                    access_token,
+                    expires_in: ttl.num_seconds(),
+                    refresh_token: Some(replacement),
+                    claims,
+                })
             })
-        })
-        .await
+            .await;
+        // Refusals were reported where they were decided; what is left is a failure.
+        if let Err(AuthError::Unavailable(_) | AuthError::Internal(_)) = &result {
+            self.inner.observer().refresh(Outcome::Error);
+        }
+        result
     }
 
     /// The caller's live sessions, newest first.

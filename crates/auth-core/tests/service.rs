@@ -35,11 +35,14 @@ const PASSWORD: &str = "correct horse battery";
 impl Harness {
     async fn register(&self, username: &str) -> Result<auth_domain::User, AuthError> {
         self.service
-            .register(Registration {
-                username: username.into(),
-                password: Password::new(PASSWORD),
-                email: None,
-            })
+            .register(
+                Registration {
+                    username: username.into(),
+                    password: Password::new(PASSWORD),
+                    email: None,
+                },
+                ClientInfo::default(),
+            )
             .await
     }
 
@@ -99,11 +102,14 @@ async fn duplicate_username_in_another_case_is_taken() {
 async fn registration_parses_every_field() {
     let h = harness();
     let register = |username: &str, password: &str, email: Option<&str>| {
-        h.service.register(Registration {
-            username: username.into(),
-            password: Password::new(password),
-            email: email.map(Into::into),
-        })
+        h.service.register(
+            Registration {
+                username: username.into(),
+                password: Password::new(password),
+                email: email.map(Into::into),
+            },
+            ClientInfo::default(),
+        )
     };
     assert!(matches!(
         register("a", PASSWORD, None).await,
@@ -151,11 +157,14 @@ async fn overlong_password_at_login_is_refused_not_truncated() {
         "quartz-violet-harbor-lemon-tugboat-marble-ginger-canyon-whistle-pepper-x".to_owned();
     assert_eq!(seventy_two.len(), 72);
     h.service
-        .register(Registration {
-            username: "alice".into(),
-            password: Password::new(seventy_two.clone()),
-            email: None,
-        })
+        .register(
+            Registration {
+                username: "alice".into(),
+                password: Password::new(seventy_two.clone()),
+                email: None,
+            },
+            ClientInfo::default(),
+        )
         .await
         .unwrap();
     h.login_with("alice", &seventy_two).await.unwrap();
@@ -360,11 +369,14 @@ async fn renaming_keeps_tokens_bound_to_the_user_id() {
 async fn profile_email_can_be_removed() {
     let h = harness();
     h.service
-        .register(Registration {
-            username: "alice".into(),
-            password: Password::new(PASSWORD),
-            email: Some("alice@example.com".into()),
-        })
+        .register(
+            Registration {
+                username: "alice".into(),
+                password: Password::new(PASSWORD),
+                email: Some("alice@example.com".into()),
+            },
+            ClientInfo::default(),
+        )
         .await
         .unwrap();
     let caller = h

@@ -279,8 +279,13 @@ impl ManageConnection for Manager {
 pub(crate) type DbPool = Pool<Manager>;
 pub(crate) type PooledDb = PooledConnection<Manager>;
 
-/// Opens the pool after migrating with a first, concrete connection.
-pub(crate) fn open_pool(url: &str, pool_size: u32) -> Result<(DbPool, Backend), ConnectError> {
+/// Opens the pool after migrating with a first, concrete connection. Failed connection
+/// attempts go to `outages` (which logs an outage once), not to r2d2's log line per attempt.
+pub(crate) fn open_pool(
+    url: &str,
+    pool_size: u32,
+    outages: std::sync::Arc<crate::outage::OutageWatch>,
+) -> Result<(DbPool, Backend), ConnectError> {
     let url = DatabaseUrl::parse(url)?;
     let mut first = url.open_first()?;
     let applied = run_migrations(&mut first)?;
@@ -293,6 +298,7 @@ pub(crate) fn open_pool(url: &str, pool_size: u32) -> Result<(DbPool, Backend), 
         .max_size(pool_size.max(1))
         .min_idle(Some(1))
         .connection_timeout(CHECKOUT_TIMEOUT)
+        .error_handler(Box::new(crate::outage::ReportOutages(outages)))
         .build(Manager(url))
         .map_err(|e| ConnectError::Pool(e.to_string()))?;
     Ok((pool, backend))

@@ -16,6 +16,7 @@
 
 mod connection;
 mod listener;
+mod outage;
 mod rows;
 mod schema;
 pub mod source;
@@ -25,4 +26,4 @@ pub mod testing;
 
 pub use connection::{Backend, ConnectError, migrate};
 pub use listener::Heard;
-pub use store::{DieselStore, INVALIDATION_CHANNEL};
+pub use store::{DieselStore, INVALIDATION_CHANNEL, PRUNE_LOCK_KEY, PoolState};

@@ -53,6 +53,15 @@ impl DieselStore {
         let spawned = thread::Builder::new()
             .name("auth-listen".into())
             .spawn(move || {
+                // The loss is logged once, not at every reconnection attempt while the
+                // database is down; hearing it again re-arms the log line.
+                let connected = std::cell::Cell::new(true);
+                let on = |heard: Heard| {
+                    if heard == Heard::Connected {
+                        connected.set(true);
+                    }
+                    on(heard);
+                };
                 while !stop.load(Ordering::Acquire) {
                     let outcome = if postgres {
                         listen_once(&url, &on, &stop)
@@ -63,8 +72,10 @@ impl DieselStore {
                         return;
                     }
                     on(Heard::Lost);
-                    if let Err(e) = outcome {
-                        tracing::warn!(error = %e, "invalidation listener lost its connection; cache suspended");
+                    if let Err(e) = outcome
+                        && connected.replace(false)
+                    {
+                        tracing::warn!(error = %e, "invalidation listener lost its connection; cache suspended until it is back");
                     }
                     thread::sleep(RECONNECT);
                 }

@@ -9,6 +9,7 @@ mod audit;
 mod claims;
 mod identity;
 mod invalidation;
+mod prune;
 mod secret;
 mod session;
 mod store;
@@ -22,6 +23,7 @@ pub use identity::{
     Email, EmailError, Role, RoleError, SessionId, UserId, Username, UsernameError,
 };
 pub use invalidation::Invalidation;
+pub use prune::{PruneOutcome, PrunePolicy, PruneReport};
 pub use secret::{
     BCRYPT_MAX_PASSWORD_BYTES, NewPassword, Password, PasswordError, PasswordHash, RefreshTokenHash,
 };
@@ -29,8 +31,8 @@ pub use session::{
     ClientInfo, NewSession, RefreshOutcome, RefreshRotation, Session, SessionRevocation,
 };
 pub use store::{
-    ApiKeyStore, AuditStore, Conflict, LoginThrottleStore, SessionStore, Store, StoreError,
-    UserStore,
+    ApiKeyStore, AuditStore, Conflict, LoginThrottleStore, PruneStore, SessionStore, Store,
+    StoreError, UserStore,
 };
 pub use throttle::{AttemptVerdict, LockoutPolicy, LoginThrottle};
 pub use user::{NewUser, User, UserChanges};

@@ -2,8 +2,9 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     ApiKey, ApiKeyId, AttemptVerdict, AuditEvent, AuditQuery, LockoutPolicy, LoginThrottle,
-    NewApiKey, NewSession, NewUser, PasswordHash, RefreshOutcome, RefreshRotation, Session,
-    SessionId, SessionRevocation, User, UserChanges, UserId, UserQuery, Username,
+    NewApiKey, NewSession, NewUser, PasswordHash, PruneOutcome, PrunePolicy, RefreshOutcome,
+    RefreshRotation, Session, SessionId, SessionRevocation, User, UserChanges, UserId, UserQuery,
+    Username,
 };
 
 /// Which unique value a write collided with.
@@ -39,6 +40,33 @@ impl StoreError {
     /// A [`StoreError::Unavailable`] caused by `cause`.
     pub fn unavailable(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         StoreError::Unavailable(cause.into())
+    }
+
+    /// A [`StoreError::Unavailable`] during an outage that the store logs itself, once when it
+    /// starts and once when it ends: callers should not log each such failure again.
+    pub fn outage(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        StoreError::Unavailable(Box::new(Outage(cause.into())))
+    }
+
+    /// Whether this is an [outage](Self::outage) failure, already logged by the store.
+    pub fn is_outage(&self) -> bool {
+        matches!(self, StoreError::Unavailable(cause) if cause.is::<Outage>())
+    }
+}
+
+/// The cause of an [`StoreError::outage`]: the store's own cause, unchanged in messages.
+#[derive(Debug)]
+struct Outage(Box<dyn std::error::Error + Send + Sync>);
+
+impl std::fmt::Display for Outage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for Outage {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
     }
 }
 
@@ -158,7 +186,24 @@ pub trait LoginThrottleStore: Send + Sync {
     fn clear_login_failures(&self, key: &str) -> Result<(), StoreError>;
 }
 
-/// Everything the authentication service needs from persistence.
-pub trait Store: UserStore + SessionStore + ApiKeyStore + AuditStore + LoginThrottleStore {}
+/// Removing what is past its use. Methods block.
+pub trait PruneStore: Send + Sync {
+    /// Removes what `policy` says is past its use (ended sessions with their refresh tokens,
+    /// decayed login-throttle rows, old audit events, read cache-invalidation announcements),
+    /// deleting at most `policy.batch_size` rows per statement, and reports how many rows of
+    /// each table it removed. Nothing a live credential needs is removed, so no cache needs
+    /// telling. [`PruneOutcome::Busy`] when another process is pruning the same database (a
+    /// store shared by several processes lets one prune at a time).
+    fn prune(&self, policy: &PrunePolicy) -> Result<PruneOutcome, StoreError>;
+}
 
-impl<T: UserStore + SessionStore + ApiKeyStore + AuditStore + LoginThrottleStore> Store for T {}
+/// Everything the authentication service needs from persistence.
+pub trait Store:
+    UserStore + SessionStore + ApiKeyStore + AuditStore + LoginThrottleStore + PruneStore
+{
+}
+
+impl<T> Store for T where
+    T: UserStore + SessionStore + ApiKeyStore + AuditStore + LoginThrottleStore + PruneStore
+{
+}

@@ -1,23 +1,28 @@
-//! `auth-server`: serve (the default), migrate, create-admin, gen-secret, gen-key, users,
-//! import-users.
+//! `auth-server`: serve (the default), migrate, create-admin, prune, users, gen-secret,
+//! gen-key, import-users.
 
-use std::io::BufRead;
+use std::{
+    io::{BufRead, IsTerminal},
+    process::ExitCode,
+    sync::OnceLock,
+};
 
 use anyhow::{Context, bail};
-use auth_core::AdminOutcome;
+use auth_core::{AdminOutcome, AuthError};
 use auth_domain::Password;
 use auth_server::{
+    cli,
     import::{ImportOptions, import_users},
-    settings::{AppEnv, Settings},
+    prune,
+    settings::{AppEnv, LogFormat, Settings},
     startup,
     telemetry::{self, LogTo},
 };
 use clap::{Parser, Subcommand};
 
-/// The authentication server. Settings: config/default.toml, config/{AUTH_ENV}.toml, then
-/// AUTH__SECTION__KEY environment variables (see docs/operations.md).
+/// The authentication server.
 #[derive(Parser)]
-#[command(name = "auth-server", version, about)]
+#[command(name = "auth-server", version, about, after_help = cli::SETTINGS_HELP)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -30,12 +35,16 @@ enum Command {
     /// Apply pending database migrations and exit.
     Migrate,
     /// Create an admin, or promote an existing user. The password of a new admin is read from
-    /// the first line of standard input, never from the command line.
+    /// the first line of standard input (asked for, unechoed, in a terminal), never from the
+    /// command line.
     CreateAdmin {
         /// The admin's username.
         #[arg(long)]
         username: String,
     },
+    /// Remove what is past its use (ended sessions and their refresh tokens, decayed
+    /// login-throttle rows, old audit events) and print how many rows of each table.
+    Prune,
     /// Print a new random HMAC secret for jwt.secret.
     GenSecret,
     /// Operator commands on users, for when there is no HTTP access.
@@ -92,8 +101,24 @@ enum UsersCommand {
     },
 }
 
-fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+/// Whether the log is JSON, so that a fatal error is logged as JSON too.
+static JSON_LOG: OnceLock<bool> = OnceLock::new();
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            if JSON_LOG.get() == Some(&true) {
+                tracing::error!(error = format!("{error:#}"), "auth-server failed");
+            } else {
+                eprintln!("{}", cli::error_text(&error));
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
         Some(Command::GenSecret) => {
             println!("{}", startup::generate_secret());
@@ -103,12 +128,27 @@ fn main() -> anyhow::Result<()> {
         _ => {}
     }
     let command = cli.command.unwrap_or(Command::Serve);
-    telemetry::init(match command {
+    let env = AppEnv::from_env()?;
+    // Read before logging starts, since the log's format is one of them: a refusal is printed.
+    let settings = Settings::load(env, &[])?;
+    let to = match command {
         Command::Serve => LogTo::Stdout,
         _ => LogTo::Stderr,
-    });
-    let env = AppEnv::from_env()?;
-    let settings = Settings::load(env, &[])?;
+    };
+    telemetry::init(to, settings.log.format);
+    let _ = JSON_LOG.set(settings.log.format == LogFormat::Json);
+    let overlay = settings
+        .overlay
+        .as_ref()
+        .map_or_else(|| "none".to_owned(), |path| path.display().to_string());
+    tracing::info!(
+        env = env.as_str(),
+        overlay,
+        "settings loaded (overlay file: {overlay})"
+    );
+    for warning in settings.warnings() {
+        tracing::warn!("{warning}");
+    }
     match command {
         Command::Serve => serve(settings, env),
         Command::Migrate => {
@@ -117,6 +157,14 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::CreateAdmin { username } => create_admin(settings, env, &username),
+        Command::Prune => {
+            let service = startup::build_state(&settings, env)?.service;
+            let said = actix_web::rt::System::new()
+                .block_on(prune::prune_once(&service, &settings))
+                .context("cannot prune")?;
+            print!("{said}");
+            Ok(())
+        }
         Command::Users { command } => users(settings, env, command),
         Command::ImportUsers {
             from,
@@ -170,12 +218,16 @@ fn gen_key(algorithm: &str, out_dir: &std::path::Path) -> anyhow::Result<()> {
 
 fn serve(settings: Settings, env: AppEnv) -> anyhow::Result<()> {
     let state = startup::build_state(&settings, env)?;
+    let service = state.service.clone();
     actix_web::rt::System::new().block_on(async move {
         let (server, addrs) = startup::bind(&settings, state)?;
         for addr in addrs {
             tracing::info!(env = env.as_str(), "listening on http://{addr}");
         }
-        server.await.context("server failed")
+        prune::schedule(service, &settings);
+        server.await.context("server failed")?;
+        tracing::info!("stopped");
+        Ok(())
     })
 }
 
@@ -192,10 +244,7 @@ fn users(settings: Settings, env: AppEnv, command: UsersCommand) -> anyhow::Resu
     actix_web::rt::System::new().block_on(async move {
         match command {
             UsersCommand::List => {
-                println!(
-                    "{:<36}  {:<32}  {:<6}  {:<6}  {:<20}  email",
-                    "id", "username", "role", "active", "created"
-                );
+                let mut users = Vec::new();
                 let mut offset = 0;
                 loop {
                     let query = auth_domain::UserQuery {
@@ -207,22 +256,14 @@ fn users(settings: Settings, env: AppEnv, command: UsersCommand) -> anyhow::Resu
                         .list_users(query)
                         .await
                         .context("cannot list users")?;
-                    for user in &page {
-                        println!(
-                            "{:<36}  {:<32}  {:<6}  {:<6}  {:<20}  {}",
-                            user.id,
-                            user.username,
-                            user.role,
-                            if user.is_active { "yes" } else { "no" },
-                            user.created_at.format("%Y-%m-%d %H:%M:%S"),
-                            user.email.as_ref().map_or("-", |e| e.as_str())
-                        );
-                    }
                     offset += page.len() as u32;
-                    if page.is_empty() || u64::from(offset) >= total {
+                    let last = page.is_empty() || u64::from(offset) >= total;
+                    users.extend(page);
+                    if last {
                         break;
                     }
                 }
+                print!("{}", cli::users_table(&users));
                 Ok(())
             }
             UsersCommand::Disable { username } => {
@@ -246,16 +287,16 @@ fn users(settings: Settings, env: AppEnv, command: UsersCommand) -> anyhow::Resu
 
 fn create_admin(settings: Settings, env: AppEnv, username: &str) -> anyhow::Result<()> {
     let state = startup::build_state(&settings, env)?;
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .context("cannot read the password from standard input")?;
-    let password = line.trim_end_matches(['\r', '\n']);
     actix_web::rt::System::new().block_on(async move {
+        // Promoting keeps the password: only a new admin needs one.
+        let password = match state.service.user_by_username(username).await {
+            Ok(_) => Password::new(""),
+            Err(AuthError::NotFound) => Password::new(new_admin_password(username)?),
+            Err(e) => return Err(e).context("cannot create the admin"),
+        };
         let (user, outcome) = state
             .service
-            .ensure_admin(username, Password::new(password))
+            .ensure_admin(username, password)
             .await
             .context("cannot create the admin")?;
         match outcome {
@@ -270,4 +311,32 @@ fn create_admin(settings: Settings, env: AppEnv, username: &str) -> anyhow::Resu
         }
         Ok(())
     })
+}
+
+/// A new admin's password: asked for twice, unechoed, in a terminal; otherwise the first line
+/// of standard input, which must be there.
+fn new_admin_password(username: &str) -> anyhow::Result<String> {
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password(format!("Password for the new admin {username}: "))
+            .context("cannot read the password from the terminal")?;
+        let again = rpassword::prompt_password("The same password again: ")
+            .context("cannot read the password from the terminal")?;
+        if first != again {
+            bail!("the two passwords differ; no admin was created");
+        }
+        return Ok(first);
+    }
+    let mut line = String::new();
+    let read = std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
+    if read == 0 {
+        bail!(
+            "no password on standard input: create-admin reads the new admin's password from \
+             the first line of standard input, e.g. printf '%s\\n' \"$ADMIN_PASSWORD\" | \
+             auth-server create-admin --username {username} (run in a terminal, it asks for it)"
+        );
+    }
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }

@@ -52,20 +52,37 @@ fn read_pem(path: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
     fs::read(path).with_context(|| format!("cannot read {what} {}", path.display()))
 }
 
+/// The key in the PEM files. A refusal names the file, and what it holds when that is another
+/// kind of key (an EC key given for RS256).
 fn asymmetric_key(
     algorithm: Algorithm,
     private: Option<&Path>,
     public: Option<&Path>,
     what: &str,
 ) -> anyhow::Result<JwtKey> {
-    let private = private
-        .map(|p| read_pem(p, "the private key file"))
-        .transpose()?;
-    let public = public
-        .map(|p| read_pem(p, "the public key file"))
-        .transpose()?;
-    JwtKey::from_pem(algorithm, private.as_deref(), public.as_deref())
-        .with_context(|| format!("{what}: unusable {algorithm:?} key"))
+    let read = |path: Option<&Path>, role: &str| -> anyhow::Result<_> {
+        let Some(path) = path else { return Ok(None) };
+        let pem = read_pem(path, &format!("{what}.{role}"))?;
+        if let Some(why) =
+            crate::keyfile::mismatch(&format!("{what}.{role}"), path, &pem, algorithm)
+        {
+            bail!(why);
+        }
+        Ok(Some(pem))
+    };
+    let private_pem = read(private, "private_key_file")?;
+    let public_pem = read(public, "public_key_file")?;
+    JwtKey::from_pem(algorithm, private_pem.as_deref(), public_pem.as_deref()).with_context(|| {
+        let files: Vec<String> = [private, public]
+            .into_iter()
+            .flatten()
+            .map(|p| p.display().to_string())
+            .collect();
+        format!(
+            "{what}: unusable {algorithm:?} key in {}",
+            files.join(" and ")
+        )
+    })
 }
 
 /// The HMAC key for `secret`: long enough for `algorithm` everywhere, and in production hard
@@ -299,7 +316,7 @@ pub fn build_state(settings: &Settings, env: AppEnv) -> anyhow::Result<AuthState
         config,
     );
     listen_for_other_instances(&store, service.cache());
-    Ok(AuthState::new(
+    let state = AuthState::new(
         service,
         HttpSettings {
             max_body_bytes: settings.server.max_body_bytes,
@@ -308,8 +325,42 @@ pub fn build_state(settings: &Settings, env: AppEnv) -> anyhow::Result<AuthState
             rate_limit_per_minute: settings.security.rate_limit_per_minute,
             public_url: settings.server.public_url.clone(),
             cors_allowed_origins: settings.server.cors_allowed_origins.clone(),
+            metrics: settings.metrics.enabled,
         },
-    ))
+    );
+    if let Some(metrics) = state.metrics() {
+        store_gauges(metrics, &store);
+    }
+    Ok(state)
+}
+
+/// The store's gauges, read at each scrape: its pool, and whether the database answers.
+fn store_gauges(metrics: &auth_actix::Metrics, store: &Arc<DieselStore>) {
+    let pool = |read: fn(auth_diesel::PoolState) -> u32| {
+        let store = Arc::clone(store);
+        move || f64::from(read(store.pool_state()))
+    };
+    metrics.sampled_gauge(
+        "auth_store_connections_in_use",
+        "Database connections callers hold now",
+        pool(|state| state.in_use()),
+    );
+    metrics.sampled_gauge(
+        "auth_store_connections_open",
+        "Database connections open, idle or in use",
+        pool(|state| state.connections),
+    );
+    metrics.sampled_gauge(
+        "auth_store_connections_max",
+        "The most database connections the pool opens (database.pool_size)",
+        pool(|state| state.max_size),
+    );
+    let up = Arc::clone(store);
+    metrics.sampled_gauge(
+        "auth_store_up",
+        "1 while the database answers, 0 during an outage",
+        move || f64::from(u8::from(up.is_available())),
+    );
 }
 
 /// Other processes (instances on PostgreSQL, the CLI beside the server on SQLite) may change

@@ -134,11 +134,14 @@ async fn import_the_fastapi_apps_users(source: &str, target: &str, dir: &Path) {
     // A user of ours already has one of the names.
     let ours = state(target);
     ours.service
-        .register(Registration {
-            username: "Grace".into(),
-            password: Password::new("our grace's passphrase"),
-            email: None,
-        })
+        .register(
+            Registration {
+                username: "Grace".into(),
+                password: Password::new("our grace's passphrase"),
+                email: None,
+            },
+            auth_domain::ClientInfo::default(),
+        )
         .await
         .unwrap();
     let args = ["--from", source, "--email-column", "email"];

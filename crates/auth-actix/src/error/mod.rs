@@ -241,6 +241,11 @@ impl From<AuthError> for ApiError {
                 (StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::ValidationError)
             }
             AuthError::NotFound => return Self::not_found(),
+            // An outage is logged by the store when it starts and ends, not per request.
+            AuthError::Unavailable(cause) if cause.is_outage() => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::ServiceUnavailable,
+            ),
             AuthError::Unavailable(_) => {
                 tracing::error!(error = %auth_core::cause_chain(&error), "store unavailable");
                 (

@@ -31,17 +31,17 @@ use crate::{
 )]
 pub(super) async fn register(
     _: RateLimited,
+    req: HttpRequest,
     state: web::Data<AuthState>,
     JsonBody(body): JsonBody<RegisterBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let user = state
-        .service
-        .register(Registration {
-            username: body.username,
-            password: Password::new(body.password),
-            email: body.email,
-        })
-        .await?;
+    let client = client_info(&req, &state.http.trusted_proxies);
+    let registration = Registration {
+        username: body.username,
+        password: Password::new(body.password),
+        email: body.email,
+    };
+    let user = state.service.register(registration, client).await?;
     Ok(HttpResponse::Created().json(UserResponse::from(&user)))
 }
 

@@ -1,5 +1,6 @@
-//! Routes about the service rather than a user: health, the published keys, and the JSON
-//! answers for unknown routes (404) and unsupported methods (405, with `Allow`).
+//! Routes about the service rather than a user: health and readiness, metrics, the published
+//! keys, and the JSON answers for unknown routes (404) and unsupported methods (405, with
+//! `Allow`).
 
 use actix_web::{
     HttpResponse,
@@ -7,13 +8,16 @@ use actix_web::{
     web,
 };
 
+use auth_core::AuthError;
+
 use crate::{
     AuthState,
     dto::{Health, HealthUnavailable, Jwks},
     error::{ApiError, ErrorCode},
 };
 
-/// `GET /health`: 200 when the store answers, 503 otherwise.
+/// `GET /health` and `GET /health/ready` (readiness): 200 when the store answers, 503 with the
+/// JSON error body otherwise.
 #[utoipa::path(
     get,
     path = "/health",
@@ -32,7 +36,10 @@ pub(super) async fn health(state: web::Data<AuthState>) -> HttpResponse {
             database: "ok",
         }),
         Err(e) => {
-            tracing::warn!(error = %auth_core::cause_chain(&e), "health check failed");
+            // An outage is logged by the store when it starts and ends, not at every probe.
+            if !matches!(&e, AuthError::Unavailable(cause) if cause.is_outage()) {
+                tracing::warn!(error = %auth_core::cause_chain(&e), "health check failed");
+            }
             HttpResponse::ServiceUnavailable().json(HealthUnavailable {
                 status: "unavailable",
                 database: "unavailable",
@@ -41,6 +48,20 @@ pub(super) async fn health(state: web::Data<AuthState>) -> HttpResponse {
             })
         }
     }
+}
+
+/// `GET /health/live` (liveness): 200 while the process serves requests; asks no store.
+pub(super) async fn live() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
+}
+
+/// `GET /metrics`: every metric in the Prometheus text format; 404 when metrics are off.
+pub(super) async fn metrics(state: web::Data<AuthState>) -> Result<HttpResponse, ApiError> {
+    let metrics = state.metrics().ok_or_else(ApiError::not_found)?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(metrics.render(&state.service)))
 }
 
 /// `GET /.well-known/jwks.json`: the public keys that verify our tokens.

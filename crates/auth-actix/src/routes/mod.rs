@@ -8,7 +8,7 @@
 //! | [`profile`] | `GET`/`PUT`/`PATCH /profile`, `GET /users/me`, `GET /protected`: the caller |
 //! | [`api_keys`] | `POST`/`GET /api-keys`, `DELETE /api-keys/{id}`: the caller's API keys |
 //! | [`admin`] | `GET /admin`, `/admin/users…`, `GET /admin/audit`: administration |
-//! | [`meta`] | `GET /health`, `GET /.well-known/jwks.json`, and the JSON 404 and 405 |
+//! | [`meta`] | `GET /health`, `/health/live`, `/health/ready`, `GET /.well-known/jwks.json`, `GET /metrics`, and the JSON 404 and 405 |
 //! | [`oauth`] | `POST /introspect`, `POST /revoke`, `GET /.well-known/oauth-authorization-server`: OAuth 2.0 for other services |
 //! | [`docs`] | `GET /openapi.json`, and Swagger UI at `GET /docs/` |
 //!
@@ -80,6 +80,9 @@ fn table() -> Vec<Resource> {
         ("/admin", vec![on(M::GET, web::to(admin::welcome))]),
         ("/logout", vec![on(M::POST, web::to(credentials::logout))]),
         ("/health", vec![on(M::GET, web::to(meta::health))]),
+        ("/health/live", vec![on(M::GET, web::to(meta::live))]),
+        ("/health/ready", vec![on(M::GET, web::to(meta::health))]),
+        ("/metrics", vec![on(M::GET, web::to(meta::metrics))]),
         (
             "/.well-known/jwks.json",
             vec![on(M::GET, web::to(meta::jwks))],

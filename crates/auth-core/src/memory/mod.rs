@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 mod api_keys;
 mod audit;
 mod login_throttle;
+mod prune;
 mod sessions;
 mod users;
 

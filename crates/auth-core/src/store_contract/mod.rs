@@ -3,7 +3,7 @@
 //!
 //! Each function checks one behaviour against a fresh, empty store and panics when it is not
 //! met; they are grouped by store trait (users with the admin rules, sessions with refresh
-//! rotation, API keys, audit, login throttling).
+//! rotation, API keys, audit, login throttling, pruning).
 //! [`store_contract_tests!`](crate::store_contract_tests) turns the whole list into `#[test]`s;
 //! this workspace runs it against [`MemoryStore`](crate::MemoryStore), SQLite and PostgreSQL,
 //! and a custom store can run it too:
@@ -22,12 +22,14 @@
 mod api_keys;
 mod audit;
 mod login_throttle;
+mod prune;
 mod sessions;
 mod users;
 
 pub use api_keys::*;
 pub use audit::*;
 pub use login_throttle::*;
+pub use prune::*;
 pub use sessions::*;
 pub use users::*;
 
@@ -90,6 +92,7 @@ macro_rules! store_contract_tests {
             password_hash_upgrades_never_undo_a_change,
             revoking_an_api_key_ends_the_sessions_opened_with_it,
             revoking_all_of_a_users_api_keys_spares_other_users,
+            pruning_removes_what_is_past_its_use_and_keeps_the_rest,
         );
     };
     // Internal: one test per name, each given the attributes (kept as one token tree here so

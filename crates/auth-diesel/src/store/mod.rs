@@ -16,13 +16,37 @@ use diesel::{
     result::{DatabaseErrorKind, Error as DieselError},
 };
 
-use crate::connection::{Backend, ConnectError, DbConnection, DbPool, PooledDb, open_pool};
+use crate::{
+    connection::{Backend, ConnectError, DbConnection, DbPool, PooledDb, open_pool},
+    outage::OutageWatch,
+};
 
 mod api_keys;
 mod audit;
 mod login_throttle;
+mod prune;
 mod sessions;
 mod users;
+
+pub use prune::PRUNE_LOCK_KEY;
+
+/// The connection pool's state, for metrics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolState {
+    /// Open connections, idle or in use.
+    pub connections: u32,
+    /// Open connections that no caller holds.
+    pub idle: u32,
+    /// The most connections the pool opens (`pool_size`).
+    pub max_size: u32,
+}
+
+impl PoolState {
+    /// Connections callers hold now.
+    pub fn in_use(&self) -> u32 {
+        self.connections.saturating_sub(self.idle)
+    }
+}
 
 /// A [`Store`](auth_domain::Store) over SQLite or PostgreSQL. Methods block; call them from a
 /// blocking pool (as `auth_core::AuthService` does).
@@ -33,6 +57,7 @@ pub struct DieselStore {
     url: String,
     // Set when the store is dropped, so that its listener thread ends.
     stopped: Arc<AtomicBool>,
+    outages: Arc<OutageWatch>,
 }
 
 impl Drop for DieselStore {
@@ -54,12 +79,14 @@ impl DieselStore {
     /// Opens `sqlite://PATH` (creating the file and its folder) or `postgres://...`, applies
     /// pending migrations, and opens a pool of at most `pool_size` connections.
     pub fn connect(url: &str, pool_size: u32) -> Result<Self, ConnectError> {
-        let (pool, backend) = open_pool(url, pool_size)?;
+        let outages = Arc::new(OutageWatch::default());
+        let (pool, backend) = open_pool(url, pool_size, Arc::clone(&outages))?;
         Ok(Self {
             pool,
             backend,
             url: url.to_owned(),
             stopped: Arc::new(AtomicBool::new(false)),
+            outages,
         })
     }
 
@@ -80,8 +107,35 @@ impl DieselStore {
         self.backend
     }
 
+    /// The pool's connections now: open, idle, and the most it opens.
+    pub fn pool_state(&self) -> PoolState {
+        let state = self.pool.state();
+        PoolState {
+            connections: state.connections,
+            idle: state.idle_connections,
+            max_size: self.pool.max_size(),
+        }
+    }
+
+    /// Whether the last attempt to get a database connection succeeded: false from the first
+    /// failure of an outage until a connection is had again.
+    pub fn is_available(&self) -> bool {
+        self.outages.is_up()
+    }
+
+    /// A pooled connection. A failure starts an outage, logged once (here or by the pool's
+    /// error handler) and again when a connection is had; the error says it was logged.
     fn conn(&self) -> Result<PooledDb, StoreError> {
-        self.pool.get().map_err(StoreError::unavailable)
+        match self.pool.get() {
+            Ok(conn) => {
+                self.outages.succeeded();
+                Ok(conn)
+            }
+            Err(e) => {
+                self.outages.failed(&e);
+                Err(StoreError::outage(e))
+            }
+        }
     }
 }
 

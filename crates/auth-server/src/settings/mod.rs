@@ -6,6 +6,7 @@
 //! against its range, so a mistyped value stops the server instead of meaning something else.
 
 mod errors;
+mod operations;
 mod public_url;
 mod secret;
 mod strict;
@@ -16,6 +17,7 @@ use anyhow::{Context, bail};
 use config::{Config, Environment, File, FileFormat};
 use serde::Deserialize;
 
+pub use operations::{AuditSettings, LogFormat, LogSettings, MaintenanceSettings, MetricsSettings};
 pub use secret::{MIN_HMAC_SECRET_BITS, Secret, estimated_bits, hmac_secret_weakness};
 
 const DEFAULTS: &str = include_str!("../../../../config/default.toml");
@@ -26,8 +28,18 @@ const MAX_SECS: i128 = 315_360_000;
 const U32_MAX: i128 = u32::MAX as i128;
 
 /// The sections of the settings; each must be a table.
-const SECTIONS: [&str; 7] = [
-    "server", "database", "jwt", "password", "session", "security", "cache",
+const SECTIONS: [&str; 11] = [
+    "server",
+    "database",
+    "jwt",
+    "password",
+    "session",
+    "security",
+    "cache",
+    "log",
+    "metrics",
+    "maintenance",
+    "audit",
 ];
 
 /// The environment a process runs in; picks the overlay file and the production checks.
@@ -90,6 +102,17 @@ pub struct Settings {
     pub security: SecuritySettings,
     /// `[cache]`
     pub cache: CacheSettings,
+    /// `[log]`
+    pub log: LogSettings,
+    /// `[metrics]`
+    pub metrics: MetricsSettings,
+    /// `[maintenance]`
+    pub maintenance: MaintenanceSettings,
+    /// `[audit]`
+    pub audit: AuditSettings,
+    /// The overlay file that was read (`config/{AUTH_ENV}.toml`), if there was one.
+    #[serde(skip)]
+    pub overlay: Option<PathBuf>,
 }
 
 /// `[server]`
@@ -277,36 +300,46 @@ pub struct SecuritySettings {
 }
 
 impl Settings {
-    /// Loads the settings for `env`, reading the overlay from `config_dir` (default `config`,
-    /// or `AUTH_CONFIG_DIR`), then `AUTH__...` variables, then `overrides` (for tests; values
-    /// are strings, as in environment variables).
+    /// Loads the settings for `env`, reading the overlay `{env}.toml` from `config` (or the
+    /// folder `AUTH_CONFIG_DIR` names, which must exist), then `AUTH__...` variables, then
+    /// `overrides` (for tests; values are strings, as in environment variables).
     pub fn load(env: AppEnv, overrides: &[(&str, &str)]) -> anyhow::Result<Self> {
         errors::refuse_non_unicode_variables()?;
-        let config_dir = std::env::var("AUTH_CONFIG_DIR").unwrap_or_else(|_| "config".into());
-        let overlay = PathBuf::from(config_dir).join(env.as_str());
-        let mut builder = Config::builder()
-            .add_source(File::from_str(DEFAULTS, FileFormat::Toml))
-            .add_source(
-                File::with_name(&overlay.to_string_lossy())
-                    .format(FileFormat::Toml)
-                    .required(false),
-            )
-            .add_source(
-                // No `try_parsing`: it turned an all-digit secret into a float and "007" into
-                // 7. Values stay strings; `strict` reads numbers, booleans and lists from them.
-                Environment::with_prefix("AUTH")
-                    .prefix_separator("__")
-                    .separator("__")
-                    .try_parsing(false),
-            );
+        let overlay = operations::overlay_file(env)?;
+        let mut builder = Config::builder().add_source(File::from_str(DEFAULTS, FileFormat::Toml));
+        if let Some(overlay) = &overlay {
+            builder = builder.add_source(File::from(overlay.as_path()).format(FileFormat::Toml));
+        }
+        builder = builder.add_source(
+            // No `try_parsing`: it turned an all-digit secret into a float and "007" into
+            // 7. Values stay strings; `strict` reads numbers, booleans and lists from them.
+            Environment::with_prefix("AUTH")
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(false),
+        );
         for (key, value) in overrides {
             builder = builder.set_override(*key, *value)?;
         }
         let config = builder.build().context("cannot read the settings")?;
         errors::refuse_non_table_sections(&config, &SECTIONS)?;
-        let settings: Settings = config.try_deserialize().map_err(errors::explain)?;
+        let mut settings: Settings = config.try_deserialize().map_err(errors::explain)?;
         settings.check(env)?;
+        settings.overlay = overlay;
         Ok(settings)
+    }
+
+    /// What is allowed but unwise, for the log (which is set up from these settings, so they
+    /// cannot log it themselves).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if self.password.bcrypt_cost < 10 {
+            warnings.push(format!(
+                "password.bcrypt_cost is {}, below 10: acceptable for tests only",
+                self.password.bcrypt_cost
+            ));
+        }
+        warnings
     }
 
     fn check(&self, env: AppEnv) -> anyhow::Result<()> {
@@ -329,16 +362,10 @@ impl Settings {
         if let Some(url) = &self.server.public_url {
             public_url::check(url)?;
         }
-        if self.password.bcrypt_cost < 10 {
-            if env == AppEnv::Production {
-                bail!(
-                    "password.bcrypt_cost is {}; production needs at least 10 (12 recommended)",
-                    self.password.bcrypt_cost
-                );
-            }
-            tracing::warn!(
-                cost = self.password.bcrypt_cost,
-                "password.bcrypt_cost is below 10: acceptable for tests only"
+        if self.password.bcrypt_cost < 10 && env == AppEnv::Production {
+            bail!(
+                "password.bcrypt_cost is {}; production needs at least 10 (12 recommended)",
+                self.password.bcrypt_cost
             );
         }
         Ok(())

@@ -158,6 +158,25 @@ fn boolean_of(raw: Raw) -> Result<bool, String> {
     }
 }
 
+/// `deserialize_with` for a boolean setting.
+pub(super) fn boolean<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    boolean_of(Raw::deserialize(d)?).map_err(de::Error::custom)
+}
+
+/// `deserialize_with` for a setting that is one of a few words (`T::from_str` says which, and
+/// its error what is expected).
+pub(super) fn parsed<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: FromStr<Err = String>,
+{
+    let raw = Raw::deserialize(d)?;
+    let shown = raw.to_string();
+    let text: String = text_of(raw).map_err(de::Error::custom)?;
+    text.parse()
+        .map_err(|expected| de::Error::custom(format!("{expected}, got {shown}")))
+}
+
 /// `deserialize_with` for an optional boolean setting (use with `default`).
 pub(super) fn option_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
     match Option::<Raw>::deserialize(d)? {

@@ -33,6 +33,7 @@ fn library_defaults_are_the_servers_defaults() {
         rate_limit_per_minute,
         public_url,
         cors_allowed_origins,
+        metrics,
     } = HttpSettings::default();
     assert_eq!(state.http.max_body_bytes, max_body_bytes);
     assert_eq!(state.http.trusted_proxies, trusted_proxies);
@@ -40,6 +41,8 @@ fn library_defaults_are_the_servers_defaults() {
     assert_eq!(state.http.rate_limit_per_minute, rate_limit_per_minute);
     assert_eq!(state.http.public_url, public_url);
     assert_eq!(state.http.cors_allowed_origins, cors_allowed_origins);
+    assert_eq!(state.http.metrics, metrics);
+    assert!(state.metrics().is_none());
 
     let AuthConfig {
         access_ttl,

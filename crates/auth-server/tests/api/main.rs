@@ -21,6 +21,7 @@ mod input_hardening;
 mod login;
 mod oauth;
 mod openapi;
+mod operations;
 mod outage;
 mod profile;
 mod register;
