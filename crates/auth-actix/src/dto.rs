@@ -221,13 +221,20 @@ pub(crate) struct UsersQuery {
     pub limit: Option<u32>,
     pub offset: Option<u32>,
     pub q: Option<String>,
+    /// The `next` of the previous page.
+    pub after: Option<String>,
+    /// Whether to count the matches; by default only without `after`.
+    pub total: Option<bool>,
 }
 
 /// A page of `GET /admin/users`.
 #[derive(Serialize)]
 pub(crate) struct UsersPage {
     pub users: Vec<UserResponse>,
-    pub total: u64,
+    /// Null when not counted.
+    pub total: Option<u64>,
+    /// The cursor of the next page, null on the last.
+    pub next: Option<String>,
 }
 
 /// `PATCH /admin/users/{id}`.
@@ -247,6 +254,10 @@ pub(crate) struct AuditParams {
     pub until: Option<DateTime<Utc>>,
     pub limit: Option<u32>,
     pub offset: Option<u32>,
+    /// The `next` of the previous page.
+    pub after: Option<String>,
+    /// Whether to count the matches; by default only without `after`.
+    pub total: Option<bool>,
 }
 
 /// An audit event; its time to the microsecond, unlike every other time shown.
@@ -281,5 +292,8 @@ impl From<&AuditEvent> for AuditResponse {
 #[derive(Serialize)]
 pub(crate) struct AuditPage {
     pub events: Vec<AuditResponse>,
-    pub total: u64,
+    /// Null when not counted.
+    pub total: Option<u64>,
+    /// The cursor of the next page, null on the last.
+    pub next: Option<String>,
 }

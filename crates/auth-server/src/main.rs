@@ -136,18 +136,19 @@ fn users(settings: Settings, env: AppEnv, command: UsersCommand) -> anyhow::Resu
                     "{:<36}  {:<32}  {:<6}  {:<6}  {:<20}  email",
                     "id", "username", "role", "active", "created"
                 );
-                let mut offset = 0;
+                // Page by cursor: each page is one index range, however many users there are.
+                let mut after = None;
                 loop {
                     let query = auth_domain::UserQuery {
-                        q: None,
+                        after,
                         limit: auth_core::MAX_PAGE,
-                        offset,
+                        ..Default::default()
                     };
-                    let (page, total) = service
+                    let page = service
                         .list_users(query)
                         .await
                         .context("cannot list users")?;
-                    for user in &page {
+                    for user in &page.items {
                         println!(
                             "{:<36}  {:<32}  {:<6}  {:<6}  {:<20}  {}",
                             user.id,
@@ -158,9 +159,9 @@ fn users(settings: Settings, env: AppEnv, command: UsersCommand) -> anyhow::Resu
                             user.email.as_ref().map_or("-", |e| e.as_str())
                         );
                     }
-                    offset += page.len() as u32;
-                    if page.is_empty() || u64::from(offset) >= total {
-                        break;
+                    match page.next {
+                        Some(next) => after = Some(next),
+                        None => break,
                     }
                 }
                 Ok(())
