@@ -245,6 +245,10 @@ pub(crate) struct UsersQuery {
     /// A case-insensitive part of the username or email; at most 64 printable characters.
     #[param(max_length = 64, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub q: Option<String>,
+    /// The `next` of the previous page.
+    pub after: Option<String>,
+    /// Whether to count the matches; by default only without `after`.
+    pub total: Option<bool>,
 }
 
 /// A page of `GET /admin/users`.
@@ -252,8 +256,10 @@ pub(crate) struct UsersQuery {
 pub(crate) struct UsersPage {
     /// Oldest first.
     pub users: Vec<UserResponse>,
-    /// Users matching `q`, on every page.
-    pub total: u64,
+    /// Null when not counted.
+    pub total: Option<u64>,
+    /// The cursor of the next page, null on the last.
+    pub next: Option<String>,
 }
 
 /// `PATCH /admin/users/{id}`: only the fields sent change.
@@ -284,6 +290,10 @@ pub(crate) struct AuditParams {
     /// Events to skip.
     #[param(value_type = Option<u64>, minimum = 0, maximum = 4294967295_u64)]
     pub offset: Option<u32>,
+    /// The `next` of the previous page.
+    pub after: Option<String>,
+    /// Whether to count the matches; by default only without `after`.
+    pub total: Option<bool>,
 }
 
 /// An audit event; its time to the microsecond, unlike every other time shown.
@@ -337,6 +347,8 @@ impl From<&AuditEvent> for AuditResponse {
 pub(crate) struct AuditPage {
     /// Newest first.
     pub events: Vec<AuditResponse>,
-    /// Events matching the filters, on every page.
-    pub total: u64,
+    /// Null when not counted.
+    pub total: Option<u64>,
+    /// The cursor of the next page, null on the last.
+    pub next: Option<String>,
 }

@@ -4,8 +4,8 @@
 //! the system without an active admin.
 
 use auth_domain::{
-    AuditAction, AuditEvent, AuditQuery, Invalidation, NewPassword, NewUser, Password, Role,
-    SessionRevocation, User, UserChanges, UserId, UserQuery, Username, now,
+    AuditAction, AuditEvent, AuditQuery, Cursor, Invalidation, NewPassword, NewUser, Password,
+    Role, SessionRevocation, User, UserChanges, UserId, UserQuery, Username, now,
 };
 
 use crate::{
@@ -58,6 +58,28 @@ fn event(action: AuditAction, success: bool, actor: &Actor, target: UserId) -> A
 /// The most users or events one page may hold.
 pub const MAX_PAGE: u32 = 200;
 
+/// One page of a listing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Page<T> {
+    /// The items, in the listing's order.
+    pub items: Vec<T>,
+    /// How many items match the filters in all, counted as the query's `count` said.
+    pub total: Option<u64>,
+    /// Where the next page starts (give it as the query's `after`); `None` on the last page.
+    pub next: Option<Cursor>,
+}
+
+impl<T> Page<T> {
+    /// The page out of `items`, which the store read with a limit of `limit + 1`: one more
+    /// item than shown says that there is a next page, without counting.
+    fn of(mut items: Vec<T>, limit: u32, total: Option<u64>, cursor: fn(&T) -> Cursor) -> Self {
+        let more = items.len() > limit as usize;
+        items.truncate(limit as usize);
+        let next = items.last().filter(|_| more).map(cursor);
+        Self { items, total, next }
+    }
+}
+
 /// What `ensure_admin` did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AdminOutcome {
@@ -70,12 +92,15 @@ pub enum AdminOutcome {
 }
 
 impl AuthService {
-    /// Users matching `query` (oldest first) and how many match; `limit` is capped at
-    /// [`MAX_PAGE`].
-    pub async fn list_users(&self, mut query: UserQuery) -> Result<(Vec<User>, u64), AuthError> {
-        query.limit = query.limit.min(MAX_PAGE);
-        self.blocking(move |inner| Ok(inner.store.list_users(&query)?))
-            .await
+    /// A page of the users matching `query` (oldest first), with where the next page starts
+    /// and how many match (as `query.count` says); `limit` is capped at [`MAX_PAGE`].
+    pub async fn list_users(&self, mut query: UserQuery) -> Result<Page<User>, AuthError> {
+        let limit = query.limit.min(MAX_PAGE);
+        query.limit = limit + 1;
+        let (users, total) = self
+            .blocking(move |inner| Ok(inner.store.list_users(&query)?))
+            .await?;
+        Ok(Page::of(users, limit, total, Cursor::of_user))
     }
 
     /// The user with this username (any case), or [`AuthError::NotFound`].
@@ -182,15 +207,15 @@ impl AuthService {
         .await
     }
 
-    /// Audit events matching `query` (newest first) and how many match; `limit` is capped at
-    /// [`MAX_PAGE`].
-    pub async fn audit_log(
-        &self,
-        mut query: AuditQuery,
-    ) -> Result<(Vec<AuditEvent>, u64), AuthError> {
-        query.limit = query.limit.min(MAX_PAGE);
-        self.blocking(move |inner| Ok(inner.store.audit_events(&query)?))
-            .await
+    /// A page of the audit events matching `query` (newest first), with where the next page
+    /// starts and how many match (as `query.count` says); `limit` is capped at [`MAX_PAGE`].
+    pub async fn audit_log(&self, mut query: AuditQuery) -> Result<Page<AuditEvent>, AuthError> {
+        let limit = query.limit.min(MAX_PAGE);
+        query.limit = limit + 1;
+        let (events, total) = self
+            .blocking(move |inner| Ok(inner.store.audit_events(&query)?))
+            .await?;
+        Ok(Page::of(events, limit, total, Cursor::of_event))
     }
 
     /// Creates an active admin, or promotes (and re-enables) an existing user, for the CLI.

@@ -133,7 +133,7 @@ pub use memory::MemoryStore;
 
 #[cfg(feature = "service")]
 pub use {
-    admin::{Actor, AdminOutcome, MAX_PAGE},
+    admin::{Actor, AdminOutcome, MAX_PAGE, Page},
     api_keys::API_KEY_PREFIX,
     cache::{CacheConfig, CredentialCache},
     config::AuthConfig,

@@ -114,6 +114,41 @@ pub struct AuditEvent {
     pub detail: Option<String>,
 }
 
+/// Where a page of a listing starts: just after the item with this sort key (the last item of
+/// the previous page). Users are listed by `(created_at, id)` ascending and audit events by
+/// `(at, id)` descending, so a page after a cursor is one indexed range read, however deep.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    /// The time of that item: a user's `created_at`, an event's `at`.
+    pub at: DateTime<Utc>,
+    /// Its id, which orders items of the same time.
+    pub id: Uuid,
+}
+
+/// Whether, and how far, a listing counts the items that match its filters (whatever `after`,
+/// `offset` and `limit` say). Counting reads every match, so it may stop early.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Count {
+    /// No count: the total is `None`.
+    #[default]
+    Skip,
+    /// Count at most this many: a total of this many means "at least this many".
+    UpTo(u64),
+    /// Count every match.
+    All,
+}
+
+impl Count {
+    /// The total this count reports when `matches` items match.
+    pub fn total(self, matches: u64) -> Option<u64> {
+        match self {
+            Count::Skip => None,
+            Count::UpTo(most) => Some(matches.min(most)),
+            Count::All => Some(matches),
+        }
+    }
+}
+
 /// Which audit events to list.
 #[derive(Clone, Debug, Default)]
 pub struct AuditQuery {
@@ -123,19 +158,45 @@ pub struct AuditQuery {
     pub since: Option<DateTime<Utc>>,
     /// Before this time.
     pub until: Option<DateTime<Utc>>,
+    /// Only events after this one in the listing's order (older, or as old with a smaller id).
+    pub after: Option<Cursor>,
     /// At most this many (newest first).
     pub limit: u32,
-    /// Skip this many.
+    /// Skip this many (after `after`, if given). Costs a read of every skipped event.
     pub offset: u32,
+    /// Whether to count the matching events.
+    pub count: Count,
 }
 
 /// Which users to list.
 #[derive(Clone, Debug, Default)]
 pub struct UserQuery {
-    /// Case-insensitive substring of the username or email.
+    /// A case-insensitive prefix of the username or of the email.
     pub q: Option<String>,
+    /// Only users after this one in the listing's order (newer, or as new with a larger id).
+    pub after: Option<Cursor>,
     /// At most this many (oldest first).
     pub limit: u32,
-    /// Skip this many.
+    /// Skip this many (after `after`, if given). Costs a read of every skipped user.
     pub offset: u32,
+    /// Whether to count the matching users.
+    pub count: Count,
+}
+
+impl Cursor {
+    /// The cursor just after `user` in the users listing.
+    pub fn of_user(user: &crate::User) -> Self {
+        Self {
+            at: user.created_at,
+            id: user.id.0,
+        }
+    }
+
+    /// The cursor just after `event` in the audit log.
+    pub fn of_event(event: &AuditEvent) -> Self {
+        Self {
+            at: event.at,
+            id: event.id,
+        }
+    }
 }

@@ -17,7 +17,7 @@ mod throttle;
 mod user;
 
 pub use api_key::{ApiKey, ApiKeyId, NewApiKey};
-pub use audit::{AuditAction, AuditEvent, AuditQuery, UserQuery};
+pub use audit::{AuditAction, AuditEvent, AuditQuery, Count, Cursor, UserQuery};
 pub use claims::{ACCESS_TOKEN_TYPE, Claims};
 pub use identity::{
     Email, EmailError, Role, RoleError, SessionId, UserId, Username, UsernameError,

@@ -96,8 +96,9 @@ pub trait UserStore: Send + Sync {
     /// Deletes a user with their sessions and API keys; `NotFound` for an unknown id,
     /// [`Conflict::LastAdmin`] for the last active admin (atomically, as `update_user`).
     fn delete_user(&self, id: UserId) -> Result<(), StoreError>;
-    /// Users matching `query`, oldest first, and how many match in all.
-    fn list_users(&self, query: &UserQuery) -> Result<(Vec<User>, u64), StoreError>;
+    /// Users matching `query`, oldest first, and how many match in all, counted as
+    /// `query.count` says (`None` for [`Count::Skip`](crate::Count::Skip)).
+    fn list_users(&self, query: &UserQuery) -> Result<(Vec<User>, Option<u64>), StoreError>;
     /// Whether the backend answers.
     fn ping(&self) -> Result<(), StoreError>;
 }
@@ -162,8 +163,12 @@ pub trait ApiKeyStore: Send + Sync {
 pub trait AuditStore: Send + Sync {
     /// Appends an event.
     fn record(&self, event: &AuditEvent) -> Result<(), StoreError>;
-    /// Events matching `query`, newest first, and how many match in all.
-    fn audit_events(&self, query: &AuditQuery) -> Result<(Vec<AuditEvent>, u64), StoreError>;
+    /// Events matching `query`, newest first, and how many match in all, counted as
+    /// `query.count` says (`None` for [`Count::Skip`](crate::Count::Skip)).
+    fn audit_events(
+        &self,
+        query: &AuditQuery,
+    ) -> Result<(Vec<AuditEvent>, Option<u64>), StoreError>;
 }
 
 /// Failed-login counting per username (existing or not). Methods block.

@@ -245,22 +245,22 @@ fn users(settings: Settings, env: AppEnv, command: UsersCommand) -> anyhow::Resu
         match command {
             UsersCommand::List => {
                 let mut users = Vec::new();
-                let mut offset = 0;
+                // Page by cursor: each page is one index range, however many users there are.
+                let mut after = None;
                 loop {
                     let query = auth_domain::UserQuery {
-                        q: None,
+                        after,
                         limit: auth_core::MAX_PAGE,
-                        offset,
+                        ..Default::default()
                     };
-                    let (page, total) = service
+                    let page = service
                         .list_users(query)
                         .await
                         .context("cannot list users")?;
-                    offset += page.len() as u32;
-                    let last = page.is_empty() || u64::from(offset) >= total;
-                    users.extend(page);
-                    if last {
-                        break;
+                    users.extend(page.items);
+                    match page.next {
+                        Some(next) => after = Some(next),
+                        None => break,
                     }
                 }
                 print!("{}", cli::users_table(&users));

@@ -152,8 +152,16 @@ async fn import_the_fastapi_apps_users(source: &str, target: &str, dir: &Path) {
     assert!(dry.starts_with("DRY RUN"), "{dry}");
     assert_eq!(section(&dry, "imported"), IMPORTED);
     assert_eq!(section(&dry, "exists"), ["grace (id 12)"]);
-    let (_, users) = ours.service.list_users(Default::default()).await.unwrap();
-    assert_eq!(users, 1);
+    let users = ours
+        .service
+        .list_users(auth_domain::UserQuery {
+            limit: 200,
+            count: auth_domain::Count::All,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(users.total, Some(1));
 
     let (output, report, stderr) = import(dir, target, &args);
     assert!(output.status.success(), "{report}\n{stderr}");
@@ -208,7 +216,7 @@ async fn import_the_fastapi_apps_users(source: &str, target: &str, dir: &Path) {
         limit: 200,
         ..Default::default()
     };
-    let (events, _) = ours.service.audit_log(query).await.unwrap();
+    let events = ours.service.audit_log(query).await.unwrap().items;
     let imported = events
         .iter()
         .filter(|e| e.action == "user.imported")

@@ -10,7 +10,10 @@ impl AuditStore for MemoryStore {
         Ok(())
     }
 
-    fn audit_events(&self, query: &AuditQuery) -> Result<(Vec<AuditEvent>, u64), StoreError> {
+    fn audit_events(
+        &self,
+        query: &AuditQuery,
+    ) -> Result<(Vec<AuditEvent>, Option<u64>), StoreError> {
         let state = self.state();
         let mut events: Vec<AuditEvent> = state
             .audit
@@ -24,7 +27,12 @@ impl AuditStore for MemoryStore {
             })
             .cloned()
             .collect();
+        let total = events.len() as u64;
         events.sort_by(|a, b| b.at.cmp(&a.at).then(b.id.cmp(&a.id)));
-        Ok(page(events, query.offset, query.limit))
+        if let Some(after) = query.after {
+            events.retain(|e| (e.at, e.id) < (after.at, after.id));
+        }
+        let (events, _) = page(events, query.offset, query.limit);
+        Ok((events, query.count.total(total)))
     }
 }

@@ -123,24 +123,29 @@ impl UserStore for MemoryStore {
         Ok(())
     }
 
-    fn list_users(&self, query: &UserQuery) -> Result<(Vec<User>, u64), StoreError> {
+    fn list_users(&self, query: &UserQuery) -> Result<(Vec<User>, Option<u64>), StoreError> {
         let state = self.state();
-        let needle = query.q.as_deref().map(str::to_lowercase);
+        let prefix = query.q.as_deref().map(str::to_ascii_lowercase);
         let mut users: Vec<User> = state
             .users
             .values()
             .filter(|u| {
-                needle.as_deref().is_none_or(|needle| {
-                    u.username.normalized().contains(needle)
+                prefix.as_deref().is_none_or(|prefix| {
+                    u.username.normalized().starts_with(prefix)
                         || u.email
                             .as_ref()
-                            .is_some_and(|e| e.normalized().contains(needle))
+                            .is_some_and(|e| e.normalized().starts_with(prefix))
                 })
             })
             .cloned()
             .collect();
-        users.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
-        Ok(page(users, query.offset, query.limit))
+        let total = users.len() as u64;
+        users.sort_by_key(|u| (u.created_at, u.id));
+        if let Some(after) = query.after {
+            users.retain(|u| (u.created_at, u.id.0) > (after.at, after.id));
+        }
+        let (users, _) = page(users, query.offset, query.limit);
+        Ok((users, query.count.total(total)))
     }
 
     fn ping(&self) -> Result<(), StoreError> {

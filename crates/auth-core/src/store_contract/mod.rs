@@ -3,7 +3,7 @@
 //!
 //! Each function checks one behaviour against a fresh, empty store and panics when it is not
 //! met; they are grouped by store trait (users with the admin rules, sessions with refresh
-//! rotation, API keys, audit, login throttling, pruning).
+//! rotation, API keys, audit, login throttling, pruning; the listing of users has its own file).
 //! [`store_contract_tests!`](crate::store_contract_tests) turns the whole list into `#[test]`s;
 //! this workspace runs it against [`MemoryStore`](crate::MemoryStore), SQLite and PostgreSQL,
 //! and a custom store can run it too:
@@ -24,6 +24,7 @@ mod audit;
 mod login_throttle;
 mod prune;
 mod sessions;
+mod user_listing;
 mod users;
 
 pub use api_keys::*;
@@ -31,6 +32,7 @@ pub use audit::*;
 pub use login_throttle::*;
 pub use prune::*;
 pub use sessions::*;
+pub use user_listing::*;
 pub use users::*;
 
 use auth_domain::{
@@ -83,9 +85,12 @@ macro_rules! store_contract_tests {
             concurrent_demotions_of_the_last_two_admins_leave_one,
             deleting_a_user_removes_their_sessions_and_keys,
             users_are_listed_filtered_and_paged,
+            user_prefixes_match_exactly_at_their_bounds,
+            users_are_paged_after_a_cursor,
             api_keys_are_found_by_prefix_with_their_user,
             api_keys_are_revoked_only_by_their_owner,
             audit_events_are_filtered_by_user_and_time,
+            audit_events_are_paged_after_a_cursor,
             login_attempts_lock_a_username_and_success_clears_them,
             concurrent_login_attempts_never_pass_the_limit,
             quiet_failure_counts_decay,

@@ -130,11 +130,8 @@ pub fn pruning_removes_what_is_past_its_use_and_keeps_the_rest(store: &dyn Store
     assert!(store.login_throttle("recent").unwrap().is_some());
     assert!(store.login_throttle("locked").unwrap().is_some());
     let query = AuditQuery {
-        user: None,
-        since: None,
-        until: None,
         limit: 10,
-        offset: 0,
+        ..AuditQuery::default()
     };
     assert_eq!(store.audit_events(&query).unwrap().0, [kept_event]);
 

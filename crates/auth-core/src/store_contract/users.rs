@@ -1,11 +1,12 @@
 //! The [`UserStore`](auth_domain::UserStore) contract: creation, lookup, updates, deletion,
-//! listing, password-hash upgrades, and the rule that the last active admin stays.
+//! password-hash upgrades, and the rule that the last active admin stays (the listing is in
+//! `user_listing`).
 
 use std::sync::Barrier;
 
 use auth_domain::{
     Conflict, Email, NewUser, PasswordHash, Role, Store, StoreError, User, UserChanges, UserId,
-    UserQuery, Username, now,
+    Username, now,
 };
 use chrono::TimeDelta;
 
@@ -272,51 +273,6 @@ pub fn deleting_a_user_removes_their_sessions_and_keys(store: &dyn Store) {
     ));
     // The name is free again.
     store.create_user(new_user("alice")).unwrap();
-}
-
-/// Listing filters by a case-insensitive substring of username or email, pages, and counts.
-pub fn users_are_listed_filtered_and_paged(store: &dyn Store) {
-    let base = now();
-    for (i, (name, email)) in [
-        ("Alice", Some("alice@example.com")),
-        ("bob", Some("bob@ALICE.org")),
-        ("carol", None),
-        ("dave_", Some("d%v@example.com")),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let mut user = new_user(name);
-        user.email = email.map(|e| Email::parse(e).unwrap());
-        user.created_at = base + TimeDelta::seconds(i as i64);
-        store.create_user(user).unwrap();
-    }
-    let names = |q: Option<&str>, limit, offset| {
-        let query = UserQuery {
-            q: q.map(Into::into),
-            limit,
-            offset,
-        };
-        let (users, total) = store.list_users(&query).unwrap();
-        let names: Vec<String> = users.iter().map(|u| u.username.to_string()).collect();
-        (names, total)
-    };
-    assert_eq!(
-        names(None, 10, 0),
-        (
-            vec!["Alice".into(), "bob".into(), "carol".into(), "dave_".into()],
-            4
-        )
-    );
-    assert_eq!(names(None, 2, 1), (vec!["bob".into(), "carol".into()], 4));
-    assert_eq!(
-        names(Some("ALIce"), 10, 0),
-        (vec!["Alice".into(), "bob".into()], 2)
-    );
-    // LIKE's wildcards are taken literally.
-    assert_eq!(names(Some("%"), 10, 0), (vec!["dave_".into()], 1));
-    assert_eq!(names(Some("_"), 10, 0), (vec!["dave_".into()], 1));
-    assert_eq!(names(Some("nobody"), 10, 0), (vec![], 0));
 }
 
 /// Replacing a hash succeeds only while the stored hash is the expected one.

@@ -1,13 +1,38 @@
 //! [`AuditStore`] for [`DieselStore`].
 
-use auth_domain::{AuditEvent, AuditQuery, AuditStore, StoreError};
-use diesel::prelude::*;
+use auth_domain::{AuditEvent, AuditQuery, AuditStore, Count, StoreError};
+use diesel::{dsl::sql, prelude::*, sql_types::Integer};
 
 use super::{DieselStore, store_error};
 use crate::{
+    connection::DbConnection,
     rows::{AuditRow, naive},
     schema::audit_events,
 };
+
+/// How many events `select` finds, as `count` says.
+fn count_events(
+    conn: &mut DbConnection,
+    select: audit_events::BoxedQuery<'static, <DbConnection as Connection>::Backend>,
+    count: Count,
+) -> Result<Option<u64>, StoreError> {
+    Ok(match count {
+        Count::Skip => None,
+        Count::All => {
+            let all: i64 = select.count().get_result(conn).map_err(store_error)?;
+            Some(u64::try_from(all).unwrap_or_default())
+        }
+        Count::UpTo(most) => {
+            // Reading at most `most` rows is what makes this cheap: no COUNT stops early.
+            let rows: Vec<i32> = select
+                .select(sql::<Integer>("1"))
+                .limit(i64::try_from(most).unwrap_or(i64::MAX))
+                .load(conn)
+                .map_err(store_error)?;
+            Some(rows.len() as u64)
+        }
+    })
+}
 
 impl AuditStore for DieselStore {
     fn record(&self, event: &AuditEvent) -> Result<(), StoreError> {
@@ -18,7 +43,10 @@ impl AuditStore for DieselStore {
         Ok(())
     }
 
-    fn audit_events(&self, query: &AuditQuery) -> Result<(Vec<AuditEvent>, u64), StoreError> {
+    fn audit_events(
+        &self,
+        query: &AuditQuery,
+    ) -> Result<(Vec<AuditEvent>, Option<u64>), StoreError> {
         let filtered = || {
             let mut select = audit_events::table.into_boxed();
             if let Some(user) = query.user {
@@ -38,11 +66,18 @@ impl AuditStore for DieselStore {
             select
         };
         let mut conn = self.conn()?;
-        let total: i64 = filtered()
-            .count()
-            .get_result(&mut *conn)
-            .map_err(store_error)?;
-        let events = filtered()
+        let total = count_events(&mut conn, filtered(), query.count)?;
+        let mut page = filtered();
+        if let Some(after) = query.after {
+            // `at <= t` bounds the index range; the rest skips the ties already shown.
+            let at = naive(after.at);
+            page = page.filter(audit_events::at.le(at)).filter(
+                audit_events::at
+                    .lt(at)
+                    .or(audit_events::id.lt(after.id.to_string())),
+            );
+        }
+        let events = page
             .order((audit_events::at.desc(), audit_events::id.desc()))
             .limit(i64::from(query.limit))
             .offset(i64::from(query.offset))
@@ -52,6 +87,6 @@ impl AuditStore for DieselStore {
             .into_iter()
             .map(AuditEvent::try_from)
             .collect::<Result<_, _>>()?;
-        Ok((events, u64::try_from(total).unwrap_or_default()))
+        Ok((events, total))
     }
 }

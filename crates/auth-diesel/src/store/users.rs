@@ -14,6 +14,8 @@ use crate::{
     schema::users,
 };
 
+mod listing;
+
 /// Takes the row lock of every active admin (a write, so SQLite takes its write lock too), so
 /// that changes which could remove the last admin run one after the other.
 fn lock_admins(conn: &mut DbConnection) -> Result<(), StoreError> {
@@ -40,19 +42,6 @@ fn count_active_admins(conn: &mut DbConnection) -> Result<i64, StoreError> {
         .count()
         .get_result(conn)
         .map_err(store_error)
-}
-
-/// `%needle%` for LIKE, with LIKE's own characters escaped (by `\\`).
-fn like_pattern(needle: &str) -> String {
-    let escaped: String = needle
-        .to_lowercase()
-        .chars()
-        .flat_map(|c| match c {
-            '%' | '_' | '\\' => vec!['\\', c],
-            c => vec![c],
-        })
-        .collect();
-    format!("%{escaped}%")
 }
 
 fn load_user(conn: &mut DbConnection, id: &str) -> Result<Option<User>, StoreError> {
@@ -162,36 +151,8 @@ impl UserStore for DieselStore {
         })
     }
 
-    fn list_users(&self, query: &UserQuery) -> Result<(Vec<User>, u64), StoreError> {
-        let filtered = || {
-            let mut select = users::table.into_boxed();
-            if let Some(q) = &query.q {
-                let pattern = like_pattern(q);
-                select = select.filter(
-                    users::username_normalized
-                        .like(pattern.clone())
-                        .escape('\\')
-                        .or(users::email_normalized.like(pattern).escape('\\')),
-                );
-            }
-            select
-        };
-        let mut conn = self.conn()?;
-        let total: i64 = filtered()
-            .count()
-            .get_result(&mut *conn)
-            .map_err(store_error)?;
-        let users = filtered()
-            .order((users::created_at.asc(), users::id.asc()))
-            .limit(i64::from(query.limit))
-            .offset(i64::from(query.offset))
-            .select(UserRow::as_select())
-            .load(&mut *conn)
-            .map_err(store_error)?
-            .into_iter()
-            .map(User::try_from)
-            .collect::<Result<_, _>>()?;
-        Ok((users, u64::try_from(total).unwrap_or_default()))
+    fn list_users(&self, query: &UserQuery) -> Result<(Vec<User>, Option<u64>), StoreError> {
+        listing::list(&mut *self.conn()?, self.backend(), query)
     }
 
     fn ping(&self) -> Result<(), StoreError> {

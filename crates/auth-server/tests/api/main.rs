@@ -8,6 +8,7 @@ mod helpers;
 mod keys;
 
 mod admin;
+mod admin_paging;
 mod api_keys;
 mod authentication;
 mod blocking;
