@@ -9,6 +9,8 @@
 //! - [`AuthService`] (feature `service`, on by default): register, login, authenticate,
 //!   profile changes, logout, API keys and admin operations over any [`auth_domain::Store`].
 //!   Its async methods run bcrypt and store calls on tokio's blocking pool.
+//! - Second factors (feature `service`): TOTP enrolment with recovery codes, and the
+//!   `mfa_required` step of the password login ([`MfaConfig`], [`MfaKey`], [`MfaToken`]).
 //! - [`PasswordHasher`] (feature `service`): bcrypt with a configurable cost, the 72-byte rule,
 //!   upgrade detection.
 //! - [`MemoryStore`] (feature `memory`, on by default): a store for tests.
@@ -96,6 +98,8 @@ mod lockout;
 #[cfg(feature = "service")]
 mod login;
 #[cfg(feature = "service")]
+mod mfa;
+#[cfg(feature = "service")]
 mod password;
 #[cfg(feature = "service")]
 mod profile;
@@ -129,6 +133,7 @@ pub use {
     error::{AuthError, cause_chain},
     hashing::HashPoolConfig,
     login::LoginAttempt,
+    mfa::{MfaConfig, MfaKey, MfaKeyError, MfaToken, RecoveryCodes, SecondFactor, TotpSetup},
     password::{HashError, PasswordHasher},
     profile::{ProfileUpdate, Registration},
     service::AuthService,

@@ -2,8 +2,8 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     ApiKey, ApiKeyId, AttemptVerdict, AuditEvent, AuditQuery, LockoutPolicy, LoginThrottle,
-    NewApiKey, NewSession, NewUser, PasswordHash, RefreshOutcome, RefreshRotation, Session,
-    SessionId, SessionRevocation, User, UserChanges, UserId, UserQuery, Username,
+    MfaStore, NewApiKey, NewSession, NewUser, PasswordHash, RefreshOutcome, RefreshRotation,
+    Session, SessionId, SessionRevocation, User, UserChanges, UserId, UserQuery, Username,
 };
 
 /// Which unique value a write collided with.
@@ -159,6 +159,12 @@ pub trait LoginThrottleStore: Send + Sync {
 }
 
 /// Everything the authentication service needs from persistence.
-pub trait Store: UserStore + SessionStore + ApiKeyStore + AuditStore + LoginThrottleStore {}
+pub trait Store:
+    UserStore + SessionStore + ApiKeyStore + AuditStore + LoginThrottleStore + MfaStore
+{
+}
 
-impl<T: UserStore + SessionStore + ApiKeyStore + AuditStore + LoginThrottleStore> Store for T {}
+impl<T: UserStore + SessionStore + ApiKeyStore + AuditStore + LoginThrottleStore + MfaStore> Store
+    for T
+{
+}

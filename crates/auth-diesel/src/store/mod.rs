@@ -21,6 +21,7 @@ use crate::connection::{Backend, ConnectError, DbConnection, DbPool, PooledDb, o
 mod api_keys;
 mod audit;
 mod login_throttle;
+mod mfa;
 mod sessions;
 mod users;
 
