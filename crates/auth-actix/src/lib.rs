@@ -11,6 +11,8 @@
 //!   `GET /sessions`, `DELETE /sessions/{id}`, `POST`/`GET /api-keys`, `DELETE /api-keys/{id}`
 //! - administration: `GET /admin`, `GET /admin/users`, `GET`/`PATCH`/`DELETE
 //!   /admin/users/{id}`, `DELETE /admin/users/{id}/sessions`, `GET /admin/audit`
+//! - the second factor: `POST`/`DELETE /mfa/totp`, `POST /mfa/totp/confirm`,
+//!   `POST /login/mfa`, `DELETE /admin/users/{id}/mfa`
 //! - the service: `GET /health`, `GET /.well-known/jwks.json`
 //!
 //! [`app`] is [`configure`] plus what a whole server wants: a JSON 404 for unknown routes,
@@ -120,7 +122,8 @@ pub struct HttpSettings {
     pub trusted_proxies: Vec<IpAddr>,
     /// The header that carries an API key.
     pub api_key_header: String,
-    /// Requests per minute and client IP on login, token, register and refresh; 0 disables.
+    /// Requests per minute and client IP on login (both steps), token, register and refresh; 0
+    /// disables.
     pub rate_limit_per_minute: u32,
 }
 

@@ -9,6 +9,7 @@
 //! | [`api_keys`] | `POST`/`GET /api-keys`, `DELETE /api-keys/{id}`: the caller's API keys |
 //! | [`admin`] | `GET /admin`, `/admin/users…`, `GET /admin/audit`: administration |
 //! | [`meta`] | `GET /health`, `GET /.well-known/jwks.json`, and the JSON 404 and 405 |
+//! | [`mfa`] | `POST`/`DELETE /mfa/totp`, `POST /mfa/totp/confirm`, `POST /login/mfa`, `DELETE /admin/users/{id}/mfa`: the second factor |
 //!
 //! The request and response shapes are in [`crate::dto`]. [`routes`] mounts everything here, in
 //! one table, so the whole contract can be read at a glance.
@@ -17,6 +18,7 @@ mod admin;
 mod api_keys;
 mod credentials;
 mod meta;
+mod mfa;
 mod profile;
 mod sessions;
 mod token;
@@ -80,5 +82,13 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
             resource("/admin/users/{id}/sessions")
                 .route(web::delete().to(admin::end_user_sessions)),
         )
-        .service(resource("/admin/audit").route(web::get().to(admin::audit_log)));
+        .service(resource("/admin/audit").route(web::get().to(admin::audit_log)))
+        .service(
+            resource("/mfa/totp")
+                .route(web::post().to(mfa::enrol))
+                .route(web::delete().to(mfa::disable)),
+        )
+        .service(resource("/mfa/totp/confirm").route(web::post().to(mfa::confirm)))
+        .service(resource("/login/mfa").route(web::post().to(mfa::login)))
+        .service(resource("/admin/users/{id}/mfa").route(web::delete().to(mfa::reset)));
 }
