@@ -6,6 +6,7 @@
 //! its range, so a mistyped value stops the server instead of meaning something else.
 
 mod errors;
+mod mfa;
 mod secret;
 mod strict;
 
@@ -15,6 +16,7 @@ use anyhow::{Context, bail};
 use config::{Config, Environment, File, FileFormat};
 use serde::Deserialize;
 
+pub use mfa::MfaSettings;
 pub use secret::{MIN_HMAC_SECRET_BITS, Secret, estimated_bits, hmac_secret_weakness};
 
 const DEFAULTS: &str = include_str!("../../../../config/default.toml");
@@ -25,8 +27,8 @@ const MAX_SECS: i128 = 315_360_000;
 const U32_MAX: i128 = u32::MAX as i128;
 
 /// The sections of the settings; each must be a table.
-const SECTIONS: [&str; 7] = [
-    "server", "database", "jwt", "password", "session", "security", "cache",
+const SECTIONS: [&str; 8] = [
+    "server", "database", "jwt", "password", "session", "security", "cache", "mfa",
 ];
 
 /// The environment a process runs in; picks the overlay file and the production checks.
@@ -89,6 +91,8 @@ pub struct Settings {
     pub security: SecuritySettings,
     /// `[cache]`
     pub cache: CacheSettings,
+    /// `[mfa]`
+    pub mfa: MfaSettings,
 }
 
 /// `[server]`
@@ -317,6 +321,7 @@ impl Settings {
                 )
             },
         )?;
+        self.mfa.check()?;
         if self.password.bcrypt_cost < 10 {
             if env == AppEnv::Production {
                 bail!(

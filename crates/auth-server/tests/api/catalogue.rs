@@ -33,6 +33,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/admin/audit"),
     ("GET", "/health"),
     ("GET", "/.well-known/jwks.json"),
+    ("POST", "/mfa/totp"),
+    ("POST", "/mfa/totp/confirm"),
+    ("DELETE", "/mfa/totp"),
+    ("POST", "/login/mfa"),
+    ("DELETE", "/admin/users/{id}/mfa"),
     // Last: it ends the admin's session, and every route after it would see only a dead token.
     ("POST", "/logout"),
 ];

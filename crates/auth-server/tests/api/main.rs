@@ -18,6 +18,7 @@ mod forgery;
 mod hardening;
 mod input_hardening;
 mod login;
+mod mfa;
 mod outage;
 mod profile;
 mod register;
