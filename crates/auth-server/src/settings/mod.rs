@@ -2,7 +2,7 @@
 //! `AUTH__SECTION__KEY` environment variables.
 //!
 //! Environment variables are strings, used verbatim: never parsed into numbers or booleans on
-//! the way in. Each number or boolean setting is read strictly ([`strict`]) and checked against
+//! the way in. Each number or boolean setting is read strictly (`strict`) and checked against
 //! its range, so a mistyped value stops the server instead of meaning something else.
 
 mod errors;

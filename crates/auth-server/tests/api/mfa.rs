@@ -382,7 +382,7 @@ async fn mfa_tokens_are_single_use_bound_and_expire(app: TestApp) {
     app.get("/profile", &live)
         .await
         .assert(401, "invalid_token");
-    with_code(&app, &MfaToken::generate().expose().to_owned(), "123456")
+    with_code(&app, MfaToken::generate().expose(), "123456")
         .await
         .assert(401, "invalid_mfa_token");
     with_code(&app, &"x".repeat(10_000), "123456")
