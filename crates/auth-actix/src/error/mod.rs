@@ -260,3 +260,32 @@ impl From<TokenError> for ApiError {
         Self::invalid_token(error)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use actix_web::body::MessageBody;
+
+    use super::*;
+
+    #[test]
+    fn mfa_required_shows_its_token_only_in_the_body_and_never_caches() {
+        let token = MfaToken::generate();
+        let secret = token.expose().to_owned();
+        for error in [
+            ApiError::from(AuthError::MfaRequired(token.clone())),
+            ApiError::for_token_endpoint(AuthError::MfaRequired(token)),
+        ] {
+            assert!(!format!("{error:?} {error}").contains(&secret));
+            let response = error.error_response();
+            assert_eq!(response.status(), StatusCode::FORBIDDEN);
+            assert_eq!(
+                response.headers().get(header::CACHE_CONTROL).unwrap(),
+                "no-store"
+            );
+            let body = response.into_body().try_into_bytes().unwrap();
+            let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(body["error"], "mfa_required");
+            assert_eq!(body["mfa_token"], secret.as_str());
+        }
+    }
+}

@@ -50,3 +50,41 @@ impl MfaSettings {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{AppEnv, Settings};
+
+    const KEY: &str = "6d1f3a9c0be24e7d85a1c3f09b7e2d4a6c8e0f1a3b5d7f9e2c4a6b8d0f1e3c5a";
+
+    #[test]
+    fn the_key_is_read_but_never_printed() {
+        let settings = Settings::load(AppEnv::Test, &[("mfa.encryption_key", KEY)]).unwrap();
+        assert_eq!(settings.mfa.issuer, "auth-server");
+        assert_eq!(settings.mfa.encryption_key.as_ref().unwrap().expose(), KEY);
+        assert!(!format!("{settings:?}").contains(KEY));
+    }
+
+    #[test]
+    fn malformed_keys_and_issuers_are_refused_by_name() {
+        for (key, value, named) in [
+            ("mfa.encryption_key", &KEY[1..], "AUTH__MFA__ENCRYPTION_KEY"),
+            (
+                "mfa.encryption_key",
+                "secret words",
+                "AUTH__MFA__ENCRYPTION_KEY",
+            ),
+            ("mfa.issuer", "Example:Co", "AUTH__MFA__ISSUER"),
+            ("mfa.issuer", "", "AUTH__MFA__ISSUER"),
+        ] {
+            let err = format!(
+                "{:#}",
+                Settings::load(AppEnv::Test, &[(key, value)]).unwrap_err()
+            );
+            assert!(err.contains(key) && err.contains(named), "{err}");
+            if key == "mfa.encryption_key" {
+                assert!(!err.contains(value), "{err}");
+            }
+        }
+    }
+}
