@@ -60,6 +60,8 @@ pub struct UserResponse {
     pub role: String,
     /// Whether the user may log in.
     pub is_active: bool,
+    /// Whether logins need a second factor (TOTP).
+    pub mfa_enabled: bool,
     /// RFC 3339, UTC.
     #[schema(format = DateTime)]
     pub created_at: String,
@@ -76,6 +78,7 @@ impl From<&User> for UserResponse {
             email: user.email.as_ref().map(ToString::to_string),
             role: user.role.to_string(),
             is_active: user.is_active,
+            mfa_enabled: user.mfa_enabled,
             created_at: rfc3339(user.created_at),
             updated_at: rfc3339(user.updated_at),
         }
@@ -351,4 +354,41 @@ pub(crate) struct AuditPage {
     pub total: Option<u64>,
     /// The cursor of the next page, null on the last.
     pub next: Option<String>,
+}
+
+/// `POST /mfa/totp` and `DELETE /mfa/totp`: the caller's current password.
+#[derive(Deserialize)]
+pub(crate) struct CurrentPasswordBody {
+    #[serde(default)]
+    pub current_password: Option<String>,
+}
+
+/// `POST /mfa/totp`'s answer, shown once: the secret and the URI that enrols an app.
+#[derive(Serialize)]
+pub(crate) struct TotpSetupResponse<'a> {
+    pub secret: &'a str,
+    pub otpauth_uri: &'a str,
+}
+
+/// `POST /mfa/totp/confirm`.
+#[derive(Deserialize)]
+pub(crate) struct TotpCodeBody {
+    pub code: String,
+}
+
+/// `POST /mfa/totp/confirm`'s answer, shown once.
+#[derive(Serialize)]
+pub(crate) struct RecoveryCodesResponse<'a> {
+    pub recovery_codes: &'a [String],
+}
+
+/// `POST /login/mfa`: the `mfa_token` of a `403 mfa_required` with a TOTP code or a recovery
+/// code (exactly one of the two).
+#[derive(Deserialize)]
+pub(crate) struct MfaLoginBody {
+    pub mfa_token: String,
+    #[serde(default)]
+    pub code: Option<String>,
+    #[serde(default)]
+    pub recovery_code: Option<String>,
 }

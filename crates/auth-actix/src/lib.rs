@@ -11,6 +11,8 @@
 //!   `GET /sessions`, `DELETE /sessions/{id}`, `POST`/`GET /api-keys`, `DELETE /api-keys/{id}`
 //! - administration: `GET /admin`, `GET /admin/users`, `GET`/`PATCH`/`DELETE
 //!   /admin/users/{id}`, `DELETE /admin/users/{id}/sessions`, `GET /admin/audit`
+//! - the second factor: `POST`/`DELETE /mfa/totp`, `POST /mfa/totp/confirm`,
+//!   `POST /login/mfa`, `DELETE /admin/users/{id}/mfa`
 //! - the service: `GET /health`, `GET /health/live`, `GET /health/ready`,
 //!   `GET /.well-known/jwks.json`, and `GET /metrics` when [`HttpSettings::metrics`] is on
 //! - OAuth 2.0 for other services: `POST /introspect` (RFC 7662), `POST /revoke` (RFC 7009),
@@ -136,7 +138,7 @@ pub struct HttpSettings {
     pub trusted_proxies: Vec<IpAddr>,
     /// The header that carries an API key.
     pub api_key_header: String,
-    /// Requests per minute and client IP on login, token, register, refresh and revoke; 0
+    /// Requests per minute and client IP on login (both steps), token, register, refresh and revoke; 0
     /// disables.
     pub rate_limit_per_minute: u32,
     /// The absolute URL clients reach the server at (`https://auth.example.com`), for the

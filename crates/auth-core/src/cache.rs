@@ -230,6 +230,7 @@ mod tests {
             revoked_at: None,
             client: ClientInfo::default(),
             api_key: None,
+            mfa: false,
         };
         Arc::new((session, user))
     }

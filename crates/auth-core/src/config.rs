@@ -3,7 +3,7 @@
 use auth_domain::LockoutPolicy;
 use chrono::TimeDelta;
 
-use crate::{cache::CacheConfig, hashing::HashPoolConfig};
+use crate::{cache::CacheConfig, hashing::HashPoolConfig, mfa::MfaConfig};
 
 /// Lifetimes and limits of the service. Every default is documented on [`AuthConfig::default`].
 #[derive(Clone, Debug)]
@@ -36,6 +36,8 @@ pub struct AuthConfig {
     pub cache: CacheConfig,
     /// The password-hashing pool (`password.hash_threads`, `password.max_queued_hashes`).
     pub hashing: HashPoolConfig,
+    /// The second factor (`mfa.issuer`, `mfa.encryption_key`).
+    pub mfa: MfaConfig,
 }
 
 impl Default for AuthConfig {
@@ -44,8 +46,9 @@ impl Default for AuthConfig {
     /// all, a 10-second reuse grace; a 30-second lock after 5 failed logins in a row from one
     /// client, doubling with each further failure up to an hour, forgotten after 15 quiet
     /// minutes; and the same lock after 50 failures from all clients, forgotten after a quiet
-    /// hour; a credential cache of 100,000 entries trusted for 5 seconds at most; and a
-    /// hashing pool of one thread per core with 512 places in its queue.
+    /// hour; a credential cache of 100,000 entries trusted for 5 seconds at most; a hashing
+    /// pool of one thread per core with 512 places in its queue; and the second factor of
+    /// [`MfaConfig::default`] (no encryption key: TOTP cannot be enrolled until one is set).
     fn default() -> Self {
         Self {
             access_ttl: TimeDelta::minutes(15),
@@ -70,6 +73,7 @@ impl Default for AuthConfig {
             },
             cache: CacheConfig::default(),
             hashing: HashPoolConfig::default(),
+            mfa: MfaConfig::default(),
         }
     }
 }

@@ -4,7 +4,7 @@ use std::error::Error;
 
 use auth_domain::{EmailError, PasswordError, StoreError, UsernameError};
 
-use crate::{password::HashError, token::TokenError};
+use crate::{mfa::MfaToken, password::HashError, token::TokenError};
 
 /// Why an operation failed. Only the HTTP adapter knows status codes; the texts are safe to show.
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +47,29 @@ pub enum AuthError {
     /// The password was right but the account is disabled.
     #[error("Account is disabled")]
     AccountDisabled,
+    /// The password was right and the account has a second factor: no tokens yet. Send the
+    /// token (shown to the client once) with a code to the second step
+    /// ([`AuthService::login_with_second_factor`](crate::AuthService::login_with_second_factor)).
+    #[error("A second factor is required: send the mfa_token with a code to POST /login/mfa")]
+    MfaRequired(MfaToken),
+    /// The code given for an `mfa_token` is wrong, stale or was already used.
+    #[error("The code is wrong, expired or was already used")]
+    InvalidCode,
+    /// The `mfa_token` is unknown, expired, used, or had too many wrong codes.
+    #[error("The mfa_token is invalid, expired or used up; log in again")]
+    InvalidMfaToken,
+    /// The code that should confirm a TOTP enrolment does not match its secret.
+    #[error("The code does not match the new secret; check the device's clock and try again")]
+    InvalidEnrolmentCode,
+    /// The user's second factor is already on.
+    #[error("Two-factor authentication is already enabled")]
+    MfaAlreadyEnabled,
+    /// The user has no second factor (nor a pending enrolment) to remove.
+    #[error("Two-factor authentication is not enabled")]
+    MfaNotEnabled,
+    /// There is no pending TOTP enrolment to confirm.
+    #[error("No TOTP enrolment is pending: start one with POST /mfa/totp")]
+    MfaNotEnrolling,
     /// The refresh token is unknown, rotated, or its session has ended.
     #[error("The refresh token is invalid or expired")]
     InvalidGrant,

@@ -9,6 +9,8 @@
 //! - [`AuthService`] (feature `service`, on by default): register, login, authenticate,
 //!   profile changes, logout, API keys and admin operations over any [`auth_domain::Store`].
 //!   Its async methods run bcrypt and store calls on tokio's blocking pool.
+//! - Second factors (feature `service`): TOTP enrolment with recovery codes, and the
+//!   `mfa_required` step of the password login ([`MfaConfig`], [`MfaKey`], [`MfaToken`]).
 //! - [`PasswordHasher`] (feature `service`): bcrypt with a configurable cost, the 72-byte rule,
 //!   upgrade detection.
 //! - [`MemoryStore`] (feature `memory`, on by default): a store for tests.
@@ -103,6 +105,8 @@ mod login;
 #[cfg(feature = "service")]
 mod maintenance;
 #[cfg(feature = "service")]
+mod mfa;
+#[cfg(feature = "service")]
 mod observer;
 #[cfg(feature = "service")]
 mod password;
@@ -142,6 +146,7 @@ pub use {
     import::{ImportOutcome, ImportedUser, is_importable_bcrypt},
     login::LoginAttempt,
     maintenance::Retention,
+    mfa::{MfaConfig, MfaKey, MfaKeyError, MfaToken, RecoveryCodes, SecondFactor, TotpSetup},
     observer::{Observer, Outcome},
     password::{HashError, PasswordHasher},
     profile::{ProfileUpdate, Registration},

@@ -108,6 +108,9 @@ impl AuthService {
     /// An unknown user costs one bcrypt verification like a wrong password, and both give
     /// [`AuthError::InvalidCredentials`]. A disabled account is reported only after the right
     /// password, so the state of an account is never revealed to someone who does not own it.
+    /// So is a second factor: for an account with one, the right password answers
+    /// [`AuthError::MfaRequired`] with the token of the second step
+    /// ([`Self::login_with_second_factor`]) instead of tokens.
     ///
     /// Its outcome is reported to the [`Observer`](crate::Observer).
     pub async fn login(
@@ -173,12 +176,21 @@ impl AuthService {
                 lockout.map(PasswordAttempt::failed).transpose()?;
                 return Err(AuthError::InvalidCredentials);
             }
-            lockout.map(PasswordAttempt::succeeded).transpose()?;
+            if user.mfa_enabled && user.is_active {
+                // The password alone does not clear this client's failures: the second factor
+                // will (a wrong code counts as a failure, so guessing codes locks out too).
+                drop(lockout);
+            } else {
+                lockout.map(PasswordAttempt::succeeded).transpose()?;
+            }
             if !user.is_active {
                 audit_failure(Some(user.id), "disabled");
                 return Err(AuthError::AccountDisabled);
             }
             let user = inner.upgrade_hash(user, &attempt.password);
+            if user.mfa_enabled {
+                return Err(inner.mfa_challenge(&user, &client, ttl));
+            }
             let ip = client.ip.clone();
             let pair = inner.open_session(&user, client, ttl, None)?;
             inner.record(

@@ -233,7 +233,7 @@ impl AuthService {
                 }
                 let (access_token, claims) = inner
                     .issuer
-                    .issue(&user, session.id, ttl, at)
+                    .issue_with_amr(&user, session.id, ttl, at, crate::mfa::amr(session.mfa))
                     .map_err(AuthError::signing)?;
                 inner.record(audit::event(AuditAction::Refresh, true).by(user.id).on(user.id).ip(client.ip));
                 inner.observer().refresh(Outcome::Success);
@@ -303,6 +303,19 @@ impl Inner {
         ttl: TimeDelta,
         via_api_key: Option<&ApiKey>,
     ) -> Result<TokenPair, AuthError> {
+        self.open_session_as(user, client, ttl, via_api_key, false)
+    }
+
+    /// [`Self::open_session`] for a login that passed a second factor (`mfa`) or not: the
+    /// session remembers it, and its access tokens say so in `amr`.
+    pub(crate) fn open_session_as(
+        &self,
+        user: &User,
+        client: ClientInfo,
+        ttl: TimeDelta,
+        via_api_key: Option<&ApiKey>,
+        mfa: bool,
+    ) -> Result<TokenPair, AuthError> {
         let at = now();
         let refresh = via_api_key.is_none().then(RefreshToken::generate);
         let (idle, lifetime) = match via_api_key {
@@ -327,12 +340,13 @@ impl Inner {
                 revoked_at: None,
                 client,
                 api_key: via_api_key.map(|key| key.id),
+                mfa,
             },
             refresh_token_hash: refresh.as_ref().map(RefreshToken::digest),
         })?;
         let (access_token, claims) = self
             .issuer
-            .issue(user, session.id, ttl, at)
+            .issue_with_amr(user, session.id, ttl, at, crate::mfa::amr(mfa))
             .map_err(AuthError::signing)?;
         Ok(TokenPair {
             access_token,

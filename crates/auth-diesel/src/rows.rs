@@ -23,6 +23,7 @@ pub(crate) struct UserRow {
     is_active: bool,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    mfa_enabled: bool,
 }
 
 #[derive(AsChangeset)]
@@ -51,6 +52,7 @@ pub(crate) struct SessionRow {
     user_agent: Option<String>,
     ip: Option<String>,
     api_key_id: Option<String>,
+    mfa: bool,
 }
 
 #[derive(Insertable)]
@@ -66,15 +68,15 @@ pub(crate) fn naive(at: DateTime<Utc>) -> NaiveDateTime {
     at.naive_utc()
 }
 
-fn utc(at: NaiveDateTime) -> DateTime<Utc> {
+pub(crate) fn utc(at: NaiveDateTime) -> DateTime<Utc> {
     at.and_utc()
 }
 
-fn corrupt(what: &str) -> StoreError {
+pub(crate) fn corrupt(what: &str) -> StoreError {
     StoreError::unavailable(format!("corrupt row: invalid {what}"))
 }
 
-fn uuid(raw: &str) -> Result<Uuid, StoreError> {
+pub(crate) fn uuid(raw: &str) -> Result<Uuid, StoreError> {
     Uuid::parse_str(raw).map_err(|_| corrupt("id"))
 }
 
@@ -91,6 +93,7 @@ impl From<&User> for UserRow {
             is_active: user.is_active,
             created_at: naive(user.created_at),
             updated_at: naive(user.updated_at),
+            mfa_enabled: user.mfa_enabled,
         }
     }
 }
@@ -111,6 +114,7 @@ impl TryFrom<UserRow> for User {
             password_hash: PasswordHash::new(row.password_hash),
             role: Role::parse(&row.role).map_err(|_| corrupt("role"))?,
             is_active: row.is_active,
+            mfa_enabled: row.mfa_enabled,
             created_at: utc(row.created_at),
             updated_at: utc(row.updated_at),
         })
@@ -154,6 +158,7 @@ impl From<&Session> for SessionRow {
             user_agent: session.client.user_agent.clone(),
             ip: session.client.ip.clone(),
             api_key_id: session.api_key.map(|k| k.to_string()),
+            mfa: session.mfa,
         }
     }
 }
@@ -180,6 +185,7 @@ impl TryFrom<SessionRow> for Session {
                 .map(uuid)
                 .transpose()?
                 .map(ApiKeyId),
+            mfa: row.mfa,
         })
     }
 }

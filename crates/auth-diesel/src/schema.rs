@@ -12,6 +12,7 @@ diesel::table! {
         is_active -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        mfa_enabled -> Bool,
     }
 }
 
@@ -27,6 +28,7 @@ diesel::table! {
         user_agent -> Nullable<Text>,
         ip -> Nullable<Text>,
         api_key_id -> Nullable<Text>,
+        mfa -> Bool,
     }
 }
 
@@ -75,6 +77,36 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    mfa_totp (user_id) {
+        user_id -> Text,
+        secret -> Text,
+        created_at -> Timestamp,
+        confirmed_at -> Nullable<Timestamp>,
+        last_step -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    mfa_recovery_codes (user_id, code_hash) {
+        user_id -> Text,
+        code_hash -> Text,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    mfa_challenges (token_hash) {
+        token_hash -> Text,
+        user_id -> Text,
+        password_check -> Text,
+        access_ttl_secs -> BigInt,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        failures -> Integer,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(api_keys -> users (user_id));
@@ -84,5 +116,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     api_keys,
     audit_events,
-    login_throttles
+    login_throttles,
+    mfa_totp,
+    mfa_recovery_codes,
+    mfa_challenges
 );

@@ -40,11 +40,23 @@ pub enum AuditAction {
     AdminPromoted,
     /// `auth-server import-users` imported a user from another application's database.
     UserImported,
+    /// A right password for an account with a second factor: an `mfa_token` was handed out.
+    MfaChallenged,
+    /// A user confirmed a TOTP enrolment (the second factor is on), or failed to.
+    MfaEnrolled,
+    /// A wrong or replayed code (or recovery code) was given for an `mfa_token`.
+    MfaChallengeFailed,
+    /// A recovery code stood in for a TOTP code.
+    MfaRecoveryUsed,
+    /// A user turned their second factor off, or failed to.
+    MfaDisabled,
+    /// An admin removed a user's second factor (a lost device).
+    MfaReset,
 }
 
 impl AuditAction {
     /// Every action, in the order of the documentation.
-    pub const ALL: [AuditAction; 16] = [
+    pub const ALL: [AuditAction; 22] = [
         AuditAction::Register,
         AuditAction::Login,
         AuditAction::LoginLocked,
@@ -61,6 +73,12 @@ impl AuditAction {
         AuditAction::AdminCreated,
         AuditAction::AdminPromoted,
         AuditAction::UserImported,
+        AuditAction::MfaChallenged,
+        AuditAction::MfaEnrolled,
+        AuditAction::MfaChallengeFailed,
+        AuditAction::MfaRecoveryUsed,
+        AuditAction::MfaDisabled,
+        AuditAction::MfaReset,
     ];
 
     /// The name stored and shown, e.g. `login.locked`.
@@ -82,6 +100,12 @@ impl AuditAction {
             AuditAction::AdminCreated => "admin.created",
             AuditAction::AdminPromoted => "admin.promoted",
             AuditAction::UserImported => "user.imported",
+            AuditAction::MfaChallenged => "mfa.challenged",
+            AuditAction::MfaEnrolled => "mfa.enrolled",
+            AuditAction::MfaChallengeFailed => "mfa.challenge_failed",
+            AuditAction::MfaRecoveryUsed => "mfa.recovery_used",
+            AuditAction::MfaDisabled => "mfa.disabled",
+            AuditAction::MfaReset => "mfa.reset",
         }
     }
 }

@@ -30,4 +30,19 @@ pub struct Claims {
     pub nbf: i64,
     /// Expires at (seconds since the epoch).
     pub exp: i64,
+    /// How the user authenticated (RFC 8176 method names): `["pwd", "otp"]` for a login that
+    /// passed a second factor. Absent from other tokens, so a verifier must treat a missing
+    /// `amr` as "no second factor", never as an error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amr: Option<Vec<String>>,
+}
+
+impl Claims {
+    /// Whether the token says the user authenticated with `method` (an RFC 8176 name such as
+    /// `"otp"`); `false` for a token without `amr`.
+    pub fn has_amr(&self, method: &str) -> bool {
+        self.amr
+            .as_deref()
+            .is_some_and(|methods| methods.iter().any(|m| m == method))
+    }
 }

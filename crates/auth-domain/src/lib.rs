@@ -9,6 +9,7 @@ mod audit;
 mod claims;
 mod identity;
 mod invalidation;
+mod mfa;
 mod prune;
 mod secret;
 mod session;
@@ -23,6 +24,10 @@ pub use identity::{
     Email, EmailError, Role, RoleError, SessionId, UserId, Username, UsernameError,
 };
 pub use invalidation::Invalidation;
+pub use mfa::{
+    EncryptedTotpSecret, MfaChallenge, MfaStore, MfaTokenHash, RecoveryCodeHash, TotpEnrolment,
+    TotpRemoval,
+};
 pub use prune::{PruneOutcome, PrunePolicy, PruneReport};
 pub use secret::{
     BCRYPT_MAX_PASSWORD_BYTES, NewPassword, Password, PasswordError, PasswordHash, RefreshTokenHash,

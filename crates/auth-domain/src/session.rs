@@ -33,6 +33,9 @@ pub struct Session {
     /// The API key it was opened with, for a session from an API-key exchange: it has the
     /// key's limits and ends when the key is revoked.
     pub api_key: Option<ApiKeyId>,
+    /// Whether the login that opened it passed a second factor: its access tokens, refreshed
+    /// ones included, say so (`amr: ["pwd", "otp"]`).
+    pub mfa: bool,
 }
 
 impl Session {

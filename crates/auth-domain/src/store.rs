@@ -2,9 +2,9 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     ApiKey, ApiKeyId, AttemptVerdict, AuditEvent, AuditQuery, LockoutPolicy, LoginThrottle,
-    NewApiKey, NewSession, NewUser, PasswordHash, PruneOutcome, PrunePolicy, RefreshOutcome,
-    RefreshRotation, Session, SessionId, SessionRevocation, User, UserChanges, UserId, UserQuery,
-    Username,
+    MfaStore, NewApiKey, NewSession, NewUser, PasswordHash, PruneOutcome, PrunePolicy,
+    RefreshOutcome, RefreshRotation, Session, SessionId, SessionRevocation, User, UserChanges,
+    UserId, UserQuery, Username,
 };
 
 /// Which unique value a write collided with.
@@ -204,11 +204,17 @@ pub trait PruneStore: Send + Sync {
 
 /// Everything the authentication service needs from persistence.
 pub trait Store:
-    UserStore + SessionStore + ApiKeyStore + AuditStore + LoginThrottleStore + PruneStore
+    UserStore + SessionStore + ApiKeyStore + AuditStore + LoginThrottleStore + PruneStore + MfaStore
 {
 }
 
 impl<T> Store for T where
-    T: UserStore + SessionStore + ApiKeyStore + AuditStore + LoginThrottleStore + PruneStore
+    T: UserStore
+        + SessionStore
+        + ApiKeyStore
+        + AuditStore
+        + LoginThrottleStore
+        + PruneStore
+        + MfaStore
 {
 }

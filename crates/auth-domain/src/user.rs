@@ -18,6 +18,9 @@ pub struct User {
     pub role: Role,
     /// A disabled user cannot log in, and their sessions end.
     pub is_active: bool,
+    /// Whether logins need a second factor (an enabled TOTP enrolment). Only the
+    /// [`MfaStore`](crate::MfaStore) changes it.
+    pub mfa_enabled: bool,
     /// When the user registered.
     pub created_at: DateTime<Utc>,
     /// When the user last changed.
@@ -51,6 +54,7 @@ impl NewUser {
             password_hash: self.password_hash,
             role: self.role,
             is_active: true,
+            mfa_enabled: false,
             created_at: self.created_at,
             updated_at: self.created_at,
         }

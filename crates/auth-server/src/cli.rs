@@ -95,6 +95,7 @@ mod tests {
             password_hash: PasswordHash::new("x"),
             role: Role::User,
             is_active: true,
+            mfa_enabled: false,
             created_at: now(),
             updated_at: now(),
         };

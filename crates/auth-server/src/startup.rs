@@ -15,14 +15,16 @@ use anyhow::{Context, bail};
 use auth_actix::{AuthState, HttpSettings};
 use auth_core::{
     Algorithm, AuthConfig, AuthService, CacheConfig, CredentialCache, HashPoolConfig, JwtKey,
-    PasswordHasher, TokenKeys, generate_key_pair, min_hmac_secret_len,
+    MfaConfig, MfaKey, PasswordHasher, TokenKeys, generate_key_pair, min_hmac_secret_len,
 };
 use auth_diesel::{DieselStore, Heard};
 use auth_domain::LockoutPolicy;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::TimeDelta;
 
-use crate::settings::{AppEnv, Settings, hmac_secret_weakness};
+use crate::settings::{
+    AppEnv, MIN_HMAC_SECRET_BITS, Settings, estimated_bits, hmac_secret_weakness,
+};
 
 /// A new random HMAC secret: 64 random bytes, base64url (enough for HS512).
 pub fn generate_secret() -> String {
@@ -135,6 +137,54 @@ fn hmac_secret(settings: &Settings, env: AppEnv) -> anyhow::Result<Vec<u8>> {
         "generated a new JWT signing secret; set jwt.secret (AUTH__JWT__SECRET) in production"
     );
     Ok(secret.into_bytes())
+}
+
+/// The key that seals TOTP secrets: `mfa.encryption_key`, or (outside production) the one kept
+/// in `mfa.encryption_key_file`, generated there with mode 0600 on first start. In production
+/// the key is required and must not be guessable.
+pub fn mfa_key(settings: &Settings, env: AppEnv) -> anyhow::Result<MfaKey> {
+    const WHAT: &str = "mfa.encryption_key (AUTH__MFA__ENCRYPTION_KEY)";
+    let malformed = || anyhow::anyhow!("{WHAT} must be 64 hexadecimal digits");
+    if let Some(key) = &settings.mfa.encryption_key {
+        let bits = estimated_bits(key.expose());
+        if bits < MIN_HMAC_SECRET_BITS {
+            let weakness = format!(
+                "is too guessable: zxcvbn estimates about {bits:.0} bits, at least \
+                 {MIN_HMAC_SECRET_BITS:.0} are needed; use 64 random hexadecimal digits \
+                 (`openssl rand -hex 32`)"
+            );
+            if env == AppEnv::Production {
+                bail!("{WHAT} {weakness}");
+            }
+            tracing::warn!("{WHAT} {weakness}; production would refuse it");
+        }
+        return MfaKey::from_hex(key.expose()).map_err(|_| malformed());
+    }
+    if env == AppEnv::Production {
+        bail!(
+            "{WHAT} is required in production: set it to 64 random hexadecimal digits \
+             (`openssl rand -hex 32`); it seals the TOTP secrets in the database"
+        );
+    }
+    let path = &settings.mfa.encryption_key_file;
+    if path.exists() {
+        let hex = fs::read_to_string(path)
+            .with_context(|| format!("cannot read the MFA key file {}", path.display()))?;
+        return MfaKey::from_hex(&hex).map_err(|_| {
+            anyhow::anyhow!(
+                "the MFA key file {} must hold 64 hexadecimal digits",
+                path.display()
+            )
+        });
+    }
+    let hex = MfaKey::generate_hex();
+    write_private_file(path, &hex)
+        .with_context(|| format!("cannot write the MFA key file {}", path.display()))?;
+    tracing::warn!(
+        path = %path.display(),
+        "generated a new MFA encryption key; set mfa.encryption_key (AUTH__MFA__ENCRYPTION_KEY) in production"
+    );
+    MfaKey::from_hex(&hex).map_err(|_| malformed())
 }
 
 /// Creates `dir` and any missing parents with mode 0700 (owner only); folders that already
@@ -268,6 +318,7 @@ pub fn build_state(settings: &Settings, env: AppEnv) -> anyhow::Result<AuthState
     }
     let store = Arc::new(open_store(settings)?);
     let keys = token_keys(settings, env)?;
+    let mfa_key = mfa_key(settings, env)?;
     let signing = keys.signing_key();
     tracing::info!(
         algorithm = ?signing.algorithm(),
@@ -307,6 +358,11 @@ pub fn build_state(settings: &Settings, env: AppEnv) -> anyhow::Result<AuthState
                 .hash_threads
                 .unwrap_or_else(|| HashPoolConfig::default().threads),
             max_queued: settings.password.max_queued_hashes,
+        },
+        mfa: MfaConfig {
+            issuer: settings.mfa.issuer.clone(),
+            encryption_key: Some(mfa_key),
+            ..MfaConfig::default()
         },
     };
     let service = AuthService::new(

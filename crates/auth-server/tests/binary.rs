@@ -296,16 +296,19 @@ fn readme_walkthrough_against_the_real_binary() {
     for secret in [PASSWORD, ADMIN_PASSWORD, token.as_str(), refresh, "$2b$"] {
         assert!(!log.contains(secret), "the log contains a secret");
     }
-    let secret = std::fs::read_to_string(dir.path().join("data/test/jwt-secret")).unwrap();
-    assert!(!log.contains(secret.trim()));
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir.path().join("data/test/jwt-secret"))
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o600);
+    // Both generated secrets: the JWT secret and the key that seals TOTP secrets.
+    for file in ["data/test/jwt-secret", "data/test/mfa-key"] {
+        let secret = std::fs::read_to_string(dir.path().join(file)).unwrap();
+        assert!(!log.contains(secret.trim()), "the log contains {file}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(file))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{file}");
+        }
     }
 }
 

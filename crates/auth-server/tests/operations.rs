@@ -512,6 +512,7 @@ fn backlog(url: &str) {
             revoked_at: None,
             client: Default::default(),
             api_key: None,
+            mfa: false,
         },
         refresh_token_hash: Some(RefreshTokenHash::new(format!(
             "digest-{}",

@@ -78,6 +78,21 @@ pub enum ErrorCode {
     TooManyAttempts,
     /// `too_many_requests` (429): the client IP is over its rate limit.
     TooManyRequests,
+    /// `mfa_required` (403): the password was right, and the account has a second factor; the
+    /// body's `mfa_token` goes to `POST /login/mfa` with a code.
+    MfaRequired,
+    /// `invalid_code` (401 at `POST /login/mfa`, 422 confirming an enrolment): the TOTP code
+    /// or recovery code is wrong, stale or already used.
+    InvalidCode,
+    /// `invalid_mfa_token` (401): the `mfa_token` is unknown, expired, used, or had too many
+    /// wrong codes.
+    InvalidMfaToken,
+    /// `mfa_already_enabled` (409): the second factor is already on.
+    MfaAlreadyEnabled,
+    /// `mfa_not_enabled` (409): there is no second factor (nor a pending enrolment) to remove.
+    MfaNotEnabled,
+    /// `mfa_enrolment_not_started` (409): there is no pending TOTP enrolment to confirm.
+    MfaEnrolmentNotStarted,
 }
 
 impl ErrorCode {
@@ -113,6 +128,12 @@ impl ErrorCode {
         ErrorCode::LastAdmin,
         ErrorCode::TooManyAttempts,
         ErrorCode::TooManyRequests,
+        ErrorCode::MfaRequired,
+        ErrorCode::InvalidCode,
+        ErrorCode::InvalidMfaToken,
+        ErrorCode::MfaAlreadyEnabled,
+        ErrorCode::MfaNotEnabled,
+        ErrorCode::MfaEnrolmentNotStarted,
     ];
 
     /// The code as the `error` field carries it, e.g. `"invalid_token"`.
@@ -148,6 +169,12 @@ impl ErrorCode {
             ErrorCode::LastAdmin => "last_admin",
             ErrorCode::TooManyAttempts => "too_many_attempts",
             ErrorCode::TooManyRequests => "too_many_requests",
+            ErrorCode::MfaRequired => "mfa_required",
+            ErrorCode::InvalidCode => "invalid_code",
+            ErrorCode::InvalidMfaToken => "invalid_mfa_token",
+            ErrorCode::MfaAlreadyEnabled => "mfa_already_enabled",
+            ErrorCode::MfaNotEnabled => "mfa_not_enabled",
+            ErrorCode::MfaEnrolmentNotStarted => "mfa_enrolment_not_started",
         }
     }
 }
@@ -184,7 +211,7 @@ mod tests {
     use super::ErrorCode;
 
     /// The wire strings, written out: a renamed variant must not change what clients see.
-    const WIRE: [(ErrorCode, &str); 30] = [
+    const WIRE: [(ErrorCode, &str); 36] = [
         (ErrorCode::ValidationError, "validation_error"),
         (ErrorCode::NotFound, "not_found"),
         (ErrorCode::MethodNotAllowed, "method_not_allowed"),
@@ -221,6 +248,15 @@ mod tests {
         (ErrorCode::LastAdmin, "last_admin"),
         (ErrorCode::TooManyAttempts, "too_many_attempts"),
         (ErrorCode::TooManyRequests, "too_many_requests"),
+        (ErrorCode::MfaRequired, "mfa_required"),
+        (ErrorCode::InvalidCode, "invalid_code"),
+        (ErrorCode::InvalidMfaToken, "invalid_mfa_token"),
+        (ErrorCode::MfaAlreadyEnabled, "mfa_already_enabled"),
+        (ErrorCode::MfaNotEnabled, "mfa_not_enabled"),
+        (
+            ErrorCode::MfaEnrolmentNotStarted,
+            "mfa_enrolment_not_started",
+        ),
     ];
 
     #[test]

@@ -8,14 +8,15 @@ use actix_web::{
     HttpResponse, ResponseError,
     http::{StatusCode, header},
 };
-use auth_core::{AuthError, TokenError};
+use auth_core::{AuthError, MfaToken, TokenError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 pub use code::ErrorCode;
 
 /// An error response: `{"error": code, "detail": text}` (plus `error_description` on the OAuth2
-/// token endpoint), with `WWW-Authenticate` where RFC 6750 asks for it.
+/// token endpoint, and `mfa_token` with `mfa_required`), with `WWW-Authenticate` where RFC 6750
+/// asks for it. Its `Debug` never shows an `mfa_token`.
 #[derive(Debug, Clone)]
 pub struct ApiError {
     status: StatusCode,
@@ -24,6 +25,7 @@ pub struct ApiError {
     www_authenticate: Option<String>,
     retry_after: Option<u64>,
     oauth: bool,
+    mfa_token: Option<MfaToken>,
 }
 
 /// The body of every error.
@@ -37,6 +39,8 @@ pub(crate) struct ErrorBody<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = String)]
     error_description: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mfa_token: Option<&'a str>,
 }
 
 /// The body of an error at `POST /token` (RFC 6749 §5.2): the error body with
@@ -66,6 +70,7 @@ impl ApiError {
             www_authenticate: None,
             retry_after: None,
             oauth: false,
+            mfa_token: None,
         }
     }
 
@@ -136,7 +141,8 @@ impl ApiError {
     }
 
     /// The same error in the OAuth2 token endpoint's terms: failed credentials are
-    /// `invalid_grant`, bad input `invalid_request`, both 400 (RFC 6749 §5.2).
+    /// `invalid_grant`, bad input `invalid_request`, both 400 (RFC 6749 §5.2). Others keep
+    /// their status and code in that format: `mfa_required` stays 403 with its `mfa_token`.
     pub fn for_token_endpoint(error: AuthError) -> Self {
         match error {
             AuthError::InvalidCredentials
@@ -169,7 +175,8 @@ impl ResponseError for ApiError {
         if let Some(seconds) = self.retry_after {
             response.insert_header((header::RETRY_AFTER, seconds.to_string()));
         }
-        if self.oauth {
+        // An `mfa_token` is half a login: never cached either.
+        if self.oauth || self.mfa_token.is_some() {
             response.insert_header((header::CACHE_CONTROL, "no-store"));
             response.insert_header((header::PRAGMA, "no-cache"));
         }
@@ -177,6 +184,7 @@ impl ResponseError for ApiError {
             error: self.code,
             detail: &self.detail,
             error_description: self.oauth.then_some(self.detail.as_str()),
+            mfa_token: self.mfa_token.as_ref().map(MfaToken::expose),
         })
     }
 }
@@ -229,6 +237,19 @@ impl From<AuthError> for ApiError {
                 return Self::invalid_token(&error);
             }
             AuthError::AccountDisabled => (StatusCode::FORBIDDEN, ErrorCode::AccountDisabled),
+            AuthError::MfaRequired(token) => {
+                let mut error = Self::new(StatusCode::FORBIDDEN, ErrorCode::MfaRequired, detail);
+                error.mfa_token = Some(token.clone());
+                return error;
+            }
+            AuthError::InvalidCode => (StatusCode::UNAUTHORIZED, ErrorCode::InvalidCode),
+            AuthError::InvalidEnrolmentCode => {
+                (StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::InvalidCode)
+            }
+            AuthError::InvalidMfaToken => (StatusCode::UNAUTHORIZED, ErrorCode::InvalidMfaToken),
+            AuthError::MfaAlreadyEnabled => (StatusCode::CONFLICT, ErrorCode::MfaAlreadyEnabled),
+            AuthError::MfaNotEnabled => (StatusCode::CONFLICT, ErrorCode::MfaNotEnabled),
+            AuthError::MfaNotEnrolling => (StatusCode::CONFLICT, ErrorCode::MfaEnrolmentNotStarted),
             AuthError::InvalidGrant => (StatusCode::UNAUTHORIZED, ErrorCode::InvalidGrant),
             AuthError::InvalidCurrentPassword => {
                 (StatusCode::FORBIDDEN, ErrorCode::InvalidCurrentPassword)
@@ -265,5 +286,34 @@ impl From<AuthError> for ApiError {
 impl From<TokenError> for ApiError {
     fn from(error: TokenError) -> Self {
         Self::invalid_token(error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::body::MessageBody;
+
+    use super::*;
+
+    #[test]
+    fn mfa_required_shows_its_token_only_in_the_body_and_never_caches() {
+        let token = MfaToken::generate();
+        let secret = token.expose().to_owned();
+        for error in [
+            ApiError::from(AuthError::MfaRequired(token.clone())),
+            ApiError::for_token_endpoint(AuthError::MfaRequired(token)),
+        ] {
+            assert!(!format!("{error:?} {error}").contains(&secret));
+            let response = error.error_response();
+            assert_eq!(response.status(), StatusCode::FORBIDDEN);
+            assert_eq!(
+                response.headers().get(header::CACHE_CONTROL).unwrap(),
+                "no-store"
+            );
+            let body = response.into_body().try_into_bytes().unwrap();
+            let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(body["error"], "mfa_required");
+            assert_eq!(body["mfa_token"], secret.as_str());
+        }
     }
 }

@@ -11,6 +11,7 @@
 //! | [`meta`] | `GET /health`, `/health/live`, `/health/ready`, `GET /.well-known/jwks.json`, `GET /metrics`, and the JSON 404 and 405 |
 //! | [`oauth`] | `POST /introspect`, `POST /revoke`, `GET /.well-known/oauth-authorization-server`: OAuth 2.0 for other services |
 //! | [`docs`] | `GET /openapi.json`, and Swagger UI at `GET /docs/` |
+//! | [`mfa`] | `POST`/`DELETE /mfa/totp`, `POST /mfa/totp/confirm`, `POST /login/mfa`, `DELETE /admin/users/{id}/mfa`: the second factor |
 //!
 //! The request and response shapes are in [`crate::dto`]. [`table`] lists every route, in one
 //! place, so the whole contract can be read at a glance: [`routes`] mounts it, [`served_routes`]
@@ -21,6 +22,7 @@ mod api_keys;
 mod credentials;
 pub(crate) mod docs;
 mod meta;
+mod mfa;
 mod oauth;
 mod profile;
 mod sessions;
@@ -116,6 +118,22 @@ fn table() -> Vec<Resource> {
             vec![on(M::DELETE, web::to(admin::end_user_sessions))],
         ),
         ("/admin/audit", vec![on(M::GET, web::to(admin::audit_log))]),
+        (
+            "/mfa/totp",
+            vec![
+                on(M::POST, web::to(mfa::enrol)),
+                on(M::DELETE, web::to(mfa::disable)),
+            ],
+        ),
+        (
+            "/mfa/totp/confirm",
+            vec![on(M::POST, web::to(mfa::confirm))],
+        ),
+        ("/login/mfa", vec![on(M::POST, web::to(mfa::login))]),
+        (
+            "/admin/users/{id}/mfa",
+            vec![on(M::DELETE, web::to(mfa::reset))],
+        ),
         ("/introspect", vec![on(M::POST, web::to(oauth::introspect))]),
         ("/revoke", vec![on(M::POST, web::to(oauth::revoke))]),
         (

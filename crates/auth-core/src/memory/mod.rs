@@ -9,13 +9,15 @@ use std::{
 };
 
 use auth_domain::{
-    ApiKey, ApiKeyId, AuditEvent, LoginThrottle, RefreshTokenHash, Session, SessionId, User, UserId,
+    ApiKey, ApiKeyId, AuditEvent, LoginThrottle, MfaChallenge, MfaTokenHash, RefreshTokenHash,
+    Session, SessionId, TotpEnrolment, User, UserId,
 };
 use chrono::{DateTime, Utc};
 
 mod api_keys;
 mod audit;
 mod login_throttle;
+mod mfa;
 mod prune;
 mod sessions;
 mod users;
@@ -33,6 +35,9 @@ struct State {
     api_keys: HashMap<ApiKeyId, (ApiKey, String)>,
     audit: Vec<AuditEvent>,
     throttles: HashMap<String, LoginThrottle>,
+    totp: HashMap<UserId, TotpEnrolment>,
+    recovery_codes: HashMap<UserId, mfa::RecoveryCodes>,
+    mfa_challenges: HashMap<MfaTokenHash, MfaChallenge>,
 }
 
 /// One page of `items` (already filtered and sorted) and how many there are in all.

@@ -120,6 +120,7 @@ impl UserStore for MemoryStore {
             .refresh_tokens
             .retain(|_, r| !sessions.contains(&r.session));
         state.api_keys.retain(|_, (key, _)| key.user_id != id);
+        state.forget_mfa(id);
         Ok(())
     }
 

@@ -3,7 +3,8 @@
 //!
 //! Each function checks one behaviour against a fresh, empty store and panics when it is not
 //! met; they are grouped by store trait (users with the admin rules, sessions with refresh
-//! rotation, API keys, audit, login throttling, pruning; the listing of users has its own file).
+//! rotation, API keys, audit, login throttling, pruning, second factors; the listing of users has
+//! its own file).
 //! [`store_contract_tests!`](crate::store_contract_tests) turns the whole list into `#[test]`s;
 //! this workspace runs it against [`MemoryStore`](crate::MemoryStore), SQLite and PostgreSQL,
 //! and a custom store can run it too:
@@ -22,6 +23,7 @@
 mod api_keys;
 mod audit;
 mod login_throttle;
+mod mfa;
 mod prune;
 mod sessions;
 mod user_listing;
@@ -30,6 +32,7 @@ mod users;
 pub use api_keys::*;
 pub use audit::*;
 pub use login_throttle::*;
+pub use mfa::*;
 pub use prune::*;
 pub use sessions::*;
 pub use user_listing::*;
@@ -98,6 +101,14 @@ macro_rules! store_contract_tests {
             revoking_an_api_key_ends_the_sessions_opened_with_it,
             revoking_all_of_a_users_api_keys_spares_other_users,
             pruning_removes_what_is_past_its_use_and_keeps_the_rest,
+            totp_enrolments_are_pending_until_enabled_with_their_secret,
+            totp_enrolment_needs_an_existing_user,
+            totp_steps_are_used_once_and_in_order,
+            recovery_codes_work_once_for_their_user,
+            removing_totp_takes_its_codes_challenges_and_flag,
+            mfa_challenges_are_single_use_and_die_after_too_many_failures,
+            expired_challenges_are_forgotten_when_new_ones_are_made,
+            deleting_a_user_removes_their_second_factor,
         );
     };
     // Internal: one test per name, each given the attributes (kept as one token tree here so
@@ -151,6 +162,7 @@ fn new_session(user: UserId) -> NewSession {
                 user_agent: Some("contract-test/1.0".into()),
             },
             api_key: None,
+            mfa: false,
         },
         refresh_token_hash: Some(RefreshTokenHash::new(format!(
             "digest-{}",

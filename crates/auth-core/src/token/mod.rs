@@ -179,6 +179,19 @@ impl TokenIssuer {
         ttl: TimeDelta,
         now: DateTime<Utc>,
     ) -> Result<(String, Claims), jsonwebtoken::errors::Error> {
+        self.issue_with_amr(user, session, ttl, now, None)
+    }
+
+    /// [`Self::issue`] with the `amr` claim (RFC 8176 method names, e.g. `["pwd", "otp"]`);
+    /// `None` leaves the claim out, so the token is exactly what [`Self::issue`] signs.
+    pub fn issue_with_amr(
+        &self,
+        user: &User,
+        session: SessionId,
+        ttl: TimeDelta,
+        now: DateTime<Utc>,
+        amr: Option<Vec<String>>,
+    ) -> Result<(String, Claims), jsonwebtoken::errors::Error> {
         let claims = Claims {
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
@@ -190,6 +203,7 @@ impl TokenIssuer {
             iat: now.timestamp(),
             nbf: now.timestamp(),
             exp: (now + ttl).timestamp(),
+            amr,
         };
         let mut header = Header::new(self.key.algorithm);
         header.typ = Some(ACCESS_TOKEN_TYPE.to_owned());

@@ -6,6 +6,7 @@
 //! against its range, so a mistyped value stops the server instead of meaning something else.
 
 mod errors;
+mod mfa;
 mod operations;
 mod public_url;
 mod secret;
@@ -17,6 +18,7 @@ use anyhow::{Context, bail};
 use config::{Config, Environment, File, FileFormat};
 use serde::Deserialize;
 
+pub use mfa::MfaSettings;
 pub use operations::{AuditSettings, LogFormat, LogSettings, MaintenanceSettings, MetricsSettings};
 pub use secret::{MIN_HMAC_SECRET_BITS, Secret, estimated_bits, hmac_secret_weakness};
 
@@ -28,7 +30,7 @@ const MAX_SECS: i128 = 315_360_000;
 const U32_MAX: i128 = u32::MAX as i128;
 
 /// The sections of the settings; each must be a table.
-const SECTIONS: [&str; 11] = [
+const SECTIONS: [&str; 12] = [
     "server",
     "database",
     "jwt",
@@ -40,6 +42,7 @@ const SECTIONS: [&str; 11] = [
     "metrics",
     "maintenance",
     "audit",
+    "mfa",
 ];
 
 /// The environment a process runs in; picks the overlay file and the production checks.
@@ -113,6 +116,8 @@ pub struct Settings {
     /// The overlay file that was read (`config/{AUTH_ENV}.toml`), if there was one.
     #[serde(skip)]
     pub overlay: Option<PathBuf>,
+    /// `[mfa]`
+    pub mfa: MfaSettings,
 }
 
 /// `[server]`
@@ -362,6 +367,7 @@ impl Settings {
         if let Some(url) = &self.server.public_url {
             public_url::check(url)?;
         }
+        self.mfa.check()?;
         if self.password.bcrypt_cost < 10 && env == AppEnv::Production {
             bail!(
                 "password.bcrypt_cost is {}; production needs at least 10 (12 recommended)",

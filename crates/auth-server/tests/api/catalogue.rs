@@ -37,6 +37,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/revoke"),
     ("GET", "/.well-known/oauth-authorization-server"),
     ("GET", "/openapi.json"),
+    ("POST", "/mfa/totp"),
+    ("POST", "/mfa/totp/confirm"),
+    ("DELETE", "/mfa/totp"),
+    ("POST", "/login/mfa"),
+    ("DELETE", "/admin/users/{id}/mfa"),
     // Last: it ends the admin's session, and every route after it would see only a dead token.
     ("POST", "/logout"),
 ];

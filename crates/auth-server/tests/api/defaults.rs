@@ -3,7 +3,7 @@
 //! loading and turned into the state by `startup::build_state`, compared field by field.
 
 use auth_actix::HttpSettings;
-use auth_core::{AuthConfig, TokenKeys};
+use auth_core::{AuthConfig, MfaConfig, TokenKeys};
 use auth_diesel::testing::TestDatabase;
 use auth_server::{
     settings::{AppEnv, Settings},
@@ -19,6 +19,10 @@ fn library_defaults_are_the_servers_defaults() {
         &[
             ("database.url", database.url()),
             ("jwt.secret", "test-secret-that-is-long-enough-for-hs256!"),
+            (
+                "mfa.encryption_key",
+                "6d1f3a9c0be24e7d85a1c3f09b7e2d4a6c8e0f1a3b5d7f9e2c4a6b8d0f1e3c5a",
+            ),
         ],
     )
     .unwrap();
@@ -57,6 +61,7 @@ fn library_defaults_are_the_servers_defaults() {
         user_lockout,
         cache,
         hashing,
+        mfa,
     } = AuthConfig::default();
     let loaded = state.service.config();
     assert_eq!(loaded.access_ttl, access_ttl);
@@ -72,4 +77,16 @@ fn library_defaults_are_the_servers_defaults() {
     assert_eq!(loaded.user_lockout, user_lockout);
     assert_eq!(loaded.cache, cache);
     assert_eq!(loaded.hashing, hashing);
+    let MfaConfig {
+        issuer,
+        token_ttl,
+        max_code_failures,
+        encryption_key,
+    } = mfa;
+    assert_eq!(loaded.mfa.issuer, issuer);
+    assert_eq!(loaded.mfa.token_ttl, token_ttl);
+    assert_eq!(loaded.mfa.max_code_failures, max_code_failures);
+    // The one difference: the library has no key to default to; the server always has one.
+    assert!(encryption_key.is_none());
+    assert!(loaded.mfa.encryption_key.is_some());
 }

@@ -62,11 +62,15 @@ fn build(
 ) -> AuthState {
     let secret_file = secret_dir.path().join("jwt-secret");
     let secret_file = secret_file.to_string_lossy();
+    // Generated on the first build, kept for the app's later builds (`with_settings`).
+    let mfa_key_file = secret_dir.path().join("mfa-key");
+    let mfa_key_file = mfa_key_file.to_string_lossy();
     let mut settings = vec![
         ("database.url", database.url()),
         ("database.pool_size", "4"),
         ("jwt.secret", SECRET),
         ("jwt.secret_file", &secret_file),
+        ("mfa.encryption_key_file", &mfa_key_file),
         ("password.bcrypt_cost", "4"),
     ];
     settings.extend_from_slice(overrides);

@@ -193,7 +193,7 @@ async fn json_bodies_that_are_not_objects_are_422_on_every_json_route(app: TestA
         .filter(|(method, _)| matches!(*method, "POST" | "PUT" | "PATCH"))
         .filter(|route| !NOT_JSON.contains(route))
         .collect();
-    assert_eq!(routes.len(), 7, "{routes:?}");
+    assert_eq!(routes.len(), 10, "{routes:?}");
     let send = |method: &str, path: &str, body: &[u8]| {
         app.send(
             TestRequest::default()

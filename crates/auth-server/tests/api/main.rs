@@ -20,6 +20,7 @@ mod forgery;
 mod hardening;
 mod input_hardening;
 mod login;
+mod mfa;
 mod oauth;
 mod openapi;
 mod operations;

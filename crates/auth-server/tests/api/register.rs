@@ -33,6 +33,7 @@ async fn register_creates_a_user_without_exposing_the_hash(app: TestApp) {
             "email",
             "id",
             "is_active",
+            "mfa_enabled",
             "role",
             "updated_at",
             "username"
@@ -42,6 +43,7 @@ async fn register_creates_a_user_without_exposing_the_hash(app: TestApp) {
     assert_eq!(user["email"], "alice@example.com");
     assert_eq!(user["role"], "user");
     assert_eq!(user["is_active"], true);
+    assert_eq!(user["mfa_enabled"], false);
     assert!(uuid::Uuid::parse_str(user["id"].as_str().unwrap()).is_ok());
     chrono::DateTime::parse_from_rfc3339(user["created_at"].as_str().unwrap()).unwrap();
     assert!(!reply.text.contains("password"));
