@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod import;
 mod keyfile;
+pub mod keys;
 pub mod prune;
 pub mod settings;
 pub mod startup;

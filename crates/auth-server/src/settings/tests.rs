@@ -1,0 +1,77 @@
+//! Unit tests of settings loading.
+
+use super::*;
+
+#[test]
+fn defaults_load_and_match_the_documented_values() {
+    let settings = Settings::load(AppEnv::Development, &[]).unwrap();
+    assert_eq!(settings.server.port, 8000);
+    assert_eq!(settings.server.host, "127.0.0.1");
+    assert_eq!(settings.server.max_body_bytes, 65536);
+    assert_eq!(settings.jwt.algorithm, "HS256");
+    assert_eq!(settings.jwt.access_ttl_secs, 900);
+    assert_eq!(settings.jwt.leeway_secs, 5);
+    assert_eq!(settings.password.bcrypt_cost, 12);
+    assert_eq!(settings.session.idle_ttl_secs, 1_209_600);
+    assert_eq!(settings.security.api_key_header, "X-API-Key");
+    assert!(settings.jwt.secret.is_none());
+}
+
+#[test]
+fn overrides_take_precedence_and_secrets_do_not_print() {
+    let settings = Settings::load(
+        AppEnv::Development,
+        &[
+            ("jwt.secret", "super-secret-value"),
+            ("server.port", "9001"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(settings.server.port, 9001);
+    assert!(!format!("{settings:?}").contains("super-secret-value"));
+}
+
+#[test]
+fn unknown_keys_are_refused() {
+    let err = Settings::load(AppEnv::Development, &[("jwt.secrett", "x")]).unwrap_err();
+    assert!(format!("{err:#}").contains("secrett"), "{err:#}");
+}
+
+#[test]
+fn production_refuses_a_low_bcrypt_cost() {
+    let err = Settings::load(AppEnv::Production, &[("password.bcrypt_cost", "4")]).unwrap_err();
+    assert!(err.to_string().contains("bcrypt_cost"), "{err}");
+}
+
+#[test]
+fn mistyped_values_are_refused_by_name_and_lists_split() {
+    for (key, value) in [
+        ("password.min_strength", "false"),
+        ("security.rate_limit_per_minute", "1.5"),
+        ("server.workers", "0"),
+    ] {
+        let err = format!(
+            "{:#}",
+            Settings::load(AppEnv::Test, &[(key, value)]).unwrap_err()
+        );
+        assert!(
+            err.contains(key) && err.contains("expected an integer"),
+            "{err}"
+        );
+    }
+    let settings = Settings::load(
+        AppEnv::Test,
+        &[
+            ("server.trusted_proxies", "10.0.0.1, ::1"),
+            ("jwt.issuer", "007"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(settings.server.trusted_proxies.len(), 2);
+    assert_eq!(settings.jwt.issuer, "007");
+}
+
+#[test]
+fn inconsistent_token_lifetimes_are_refused() {
+    assert!(Settings::load(AppEnv::Development, &[("jwt.access_ttl_secs", "99999")]).is_err());
+}
