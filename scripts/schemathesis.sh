@@ -9,7 +9,8 @@
 #   AUTH__SECURITY__RATE_LIMIT_PER_MINUTE=0        thousands of requests come from one address;
 #   AUTH__SECURITY__MAX_FAILED_LOGINS(_PER_USER)   generated wrong passwords (at /login, /token,
 #                                                  and current_password at /profile, /api-keys)
-#                                                  would otherwise lock the test account out.
+#                                                  would otherwise lock the test account out;
+#   AUTH__METRICS__ENABLED=true                    so that GET /metrics is served, not a 404.
 # Lockout and rate limiting have their own tests (crates/auth-server/tests/api).
 #
 # Usage: scripts/schemathesis.sh            (SCHEMATHESIS_MAX_EXAMPLES, default 100 per operation;
@@ -63,6 +64,8 @@ export AUTH__JWT__SECRET_FILE="$work/jwt-secret"
 export AUTH__SECURITY__RATE_LIMIT_PER_MINUTE=0
 export AUTH__SECURITY__MAX_FAILED_LOGINS=1000000
 export AUTH__SECURITY__MAX_FAILED_LOGINS_PER_USER=1000000
+# GET /metrics answers (Prometheus text) only when metrics are on; off, it is a JSON 404.
+export AUTH__METRICS__ENABLED=true
 export RUST_LOG=warn
 
 AUTH__SERVER__PORT=0 RUST_LOG=info "$server" >"$work/server.log" 2>&1 &

@@ -15,13 +15,17 @@ use uuid::Uuid;
 mod credentials;
 mod integer;
 mod meta;
+mod mfa;
 
 pub(crate) use credentials::{
     LoginBody, LogoutQuery, RefreshBody, RegisterBody, ScopeParam, TokenExpiry, TokenForm,
     TokenResponse,
 };
 pub(crate) use meta::{
-    AdminWelcome, GrantType, Health, HealthUnavailable, Jwks, ProtectedGreeting, RoleName,
+    AdminWelcome, GrantType, Health, HealthUnavailable, Jwks, Liveness, ProtectedGreeting, RoleName,
+};
+pub(crate) use mfa::{
+    CurrentPasswordBody, MfaLoginBody, RecoveryCodesResponse, TotpCodeBody, TotpSetupResponse,
 };
 
 // The patterns below are written out in each attribute (utoipa takes literals only):
@@ -44,6 +48,7 @@ pub(crate) fn rfc3339(at: DateTime<Utc>) -> String {
     "email": "alice@example.com",
     "role": "user",
     "is_active": true,
+    "mfa_enabled": false,
     "created_at": "2026-11-22T10:00:00Z",
     "updated_at": "2026-11-22T10:00:00Z"
 }))]
@@ -248,18 +253,34 @@ pub(crate) struct UsersQuery {
     /// A case-insensitive part of the username or email; at most 64 printable characters.
     #[param(max_length = 64, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub q: Option<String>,
-    /// The `next` of the previous page.
+    /// The `next` of the previous page (an opaque cursor); not with `offset`.
+    #[param(pattern = r"^u[0-9A-Fa-f]{48}$")]
     pub after: Option<String>,
-    /// Whether to count the matches; by default only without `after`.
+    /// `true` or `false`: whether to count every match into `total`. By default a page
+    /// without `after` is counted (up to a cap), and a page with `after` is not.
     pub total: Option<bool>,
 }
 
 /// A page of `GET /admin/users`.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "users": [{
+        "id": "0b9f4a52-3c1e-4c8e-9a51-6f0d2b7c1e44",
+        "username": "alice",
+        "email": "alice@example.com",
+        "role": "user",
+        "is_active": true,
+        "mfa_enabled": false,
+        "created_at": "2026-11-22T10:00:00Z",
+        "updated_at": "2026-11-22T10:00:00Z"
+    }],
+    "total": 1,
+    "next": null
+}))]
 pub(crate) struct UsersPage {
     /// Oldest first.
     pub users: Vec<UserResponse>,
-    /// Null when not counted.
+    /// Every match, or null when not counted.
     pub total: Option<u64>,
     /// The cursor of the next page, null on the last.
     pub next: Option<String>,
@@ -293,9 +314,11 @@ pub(crate) struct AuditParams {
     /// Events to skip.
     #[param(value_type = Option<u64>, minimum = 0, maximum = 4294967295_u64)]
     pub offset: Option<u32>,
-    /// The `next` of the previous page.
+    /// The `next` of the previous page (an opaque cursor); not with `offset`.
+    #[param(pattern = r"^a[0-9A-Fa-f]{48}$")]
     pub after: Option<String>,
-    /// Whether to count the matches; by default only without `after`.
+    /// `true` or `false`: whether to count every match into `total`. By default a page
+    /// without `after` is counted (up to a cap), and a page with `after` is not.
     pub total: Option<bool>,
 }
 
@@ -350,45 +373,8 @@ impl From<&AuditEvent> for AuditResponse {
 pub(crate) struct AuditPage {
     /// Newest first.
     pub events: Vec<AuditResponse>,
-    /// Null when not counted.
+    /// Every match, or null when not counted.
     pub total: Option<u64>,
     /// The cursor of the next page, null on the last.
     pub next: Option<String>,
-}
-
-/// `POST /mfa/totp` and `DELETE /mfa/totp`: the caller's current password.
-#[derive(Deserialize)]
-pub(crate) struct CurrentPasswordBody {
-    #[serde(default)]
-    pub current_password: Option<String>,
-}
-
-/// `POST /mfa/totp`'s answer, shown once: the secret and the URI that enrols an app.
-#[derive(Serialize)]
-pub(crate) struct TotpSetupResponse<'a> {
-    pub secret: &'a str,
-    pub otpauth_uri: &'a str,
-}
-
-/// `POST /mfa/totp/confirm`.
-#[derive(Deserialize)]
-pub(crate) struct TotpCodeBody {
-    pub code: String,
-}
-
-/// `POST /mfa/totp/confirm`'s answer, shown once.
-#[derive(Serialize)]
-pub(crate) struct RecoveryCodesResponse<'a> {
-    pub recovery_codes: &'a [String],
-}
-
-/// `POST /login/mfa`: the `mfa_token` of a `403 mfa_required` with a TOTP code or a recovery
-/// code (exactly one of the two).
-#[derive(Deserialize)]
-pub(crate) struct MfaLoginBody {
-    pub mfa_token: String,
-    #[serde(default)]
-    pub code: Option<String>,
-    #[serde(default)]
-    pub recovery_code: Option<String>,
 }

@@ -113,9 +113,14 @@ fn tags() -> Vec<Tag> {
         ("profile", "The caller"),
         ("sessions", "The caller's sessions"),
         ("api-keys", "The caller's API keys"),
+        ("mfa", "The caller's second factor (TOTP)"),
         (
             "admin",
             "Administration (admins only; an API key cannot administer)",
+        ),
+        (
+            "oauth",
+            "OAuth 2.0 for other services: introspection, revocation, metadata",
         ),
         ("meta", "The service itself"),
     ]

@@ -63,6 +63,15 @@ pub(crate) struct Health {
     pub database: &'static str,
 }
 
+/// `GET /health/live`.
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"status": "ok"}))]
+pub(crate) struct Liveness {
+    /// `ok`.
+    #[schema(pattern = "^ok$")]
+    pub status: &'static str,
+}
+
 /// `GET /health` when the store does not answer: the error body's fields too.
 #[derive(Serialize, ToSchema)]
 #[schema(example = json!({

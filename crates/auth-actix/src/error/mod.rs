@@ -39,7 +39,9 @@ pub(crate) struct ErrorBody<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = String)]
     error_description: Option<&'a str>,
+    /// Only with `mfa_required`: the token to send to `POST /login/mfa` with the second factor.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
     mfa_token: Option<&'a str>,
 }
 
@@ -58,6 +60,8 @@ pub(crate) struct OAuthErrorBody {
     detail: String,
     /// The same text as `detail`.
     error_description: String,
+    /// Only with `mfa_required`: the token to send to `POST /login/mfa` with the second factor.
+    mfa_token: Option<String>,
 }
 
 impl ApiError {

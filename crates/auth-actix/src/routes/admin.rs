@@ -164,7 +164,7 @@ pub(super) async fn welcome(AdminUser(_): AdminUser) -> HttpResponse {
     responses(
         (status = 200, description = "A page of users, oldest first", body = UsersPage),
         (status = 403, description = "`forbidden` (not an admin) or `session_required` (an API key)", body = ErrorBody),
-        (status = 422, description = "`validation_error`: a bad `limit`, `offset` or `q`", body = ErrorBody),
+        (status = 422, description = "`validation_error`: a bad `limit`, `offset`, `q`, `after` or `total`, or `after` with an `offset`", body = ErrorBody),
     ),
     security(("OAuth2PasswordBearer" = []), ("HTTPBearer" = [])),
 )]
@@ -327,7 +327,7 @@ pub(super) async fn end_user_sessions(
     responses(
         (status = 200, description = "A page of events, newest first", body = AuditPage),
         (status = 403, description = "`forbidden` (not an admin) or `session_required` (an API key)", body = ErrorBody),
-        (status = 422, description = "`validation_error`: a bad filter or page", body = ErrorBody),
+        (status = 422, description = "`validation_error`: a bad filter, `limit`, `offset`, `after` or `total`, or `after` with an `offset`", body = ErrorBody),
     ),
     security(("OAuth2PasswordBearer" = []), ("HTTPBearer" = [])),
 )]

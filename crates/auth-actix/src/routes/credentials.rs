@@ -57,7 +57,7 @@ pub(super) async fn register(
     responses(
         (status = 200, description = "A new session's tokens; never cached", body = TokenResponse),
         (status = 401, description = "`invalid_credentials`: the same answer, in the same time, for an unknown user and a wrong password", body = ErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
-        (status = 403, description = "`account_disabled` (only after the right password)", body = ErrorBody),
+        (status = 403, description = "`account_disabled`, or `mfa_required` with `mfa_token` and no tokens (an account with a second factor: send the `mfa_token` to `POST /login/mfa`); both only after the right password", body = ErrorBody),
         (status = 422, description = "`invalid_password` (over 72 bytes, or a NUL) or `validation_error`", body = ErrorBody),
         (status = 429, description = "`too_many_attempts` (locked out of this username) or `too_many_requests` (this address)", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ),

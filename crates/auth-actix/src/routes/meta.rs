@@ -12,8 +12,8 @@ use auth_core::AuthError;
 
 use crate::{
     AuthState,
-    dto::{Health, HealthUnavailable, Jwks},
-    error::{ApiError, ErrorCode},
+    dto::{Health, HealthUnavailable, Jwks, Liveness},
+    error::{ApiError, ErrorBody, ErrorCode},
 };
 
 /// `GET /health` and `GET /health/ready` (readiness): 200 when the store answers, 503 with the
@@ -50,12 +50,53 @@ pub(super) async fn health(state: web::Data<AuthState>) -> HttpResponse {
     }
 }
 
+/// `GET /health/ready` (readiness): [`health`], described at its own path.
+#[utoipa::path(
+    get,
+    path = "/health/ready",
+    tag = "meta",
+    operation_id = "ready",
+    summary = "Readiness: whether the server and its database answer",
+    description = "As `GET /health`: for a load balancer or an orchestrator's readiness probe.",
+    responses(
+        (status = 200, description = "Ready", body = Health),
+        (status = 503, description = "The database cannot be reached", body = HealthUnavailable),
+    ),
+)]
+pub(super) async fn ready(state: web::Data<AuthState>) -> HttpResponse {
+    health(state).await
+}
+
 /// `GET /health/live` (liveness): 200 while the process serves requests; asks no store.
+#[utoipa::path(
+    get,
+    path = "/health/live",
+    tag = "meta",
+    operation_id = "live",
+    summary = "Liveness: whether the process serves requests",
+    description = "Never asks the database: for an orchestrator's liveness probe.",
+    responses(
+        (status = 200, description = "Alive", body = Liveness),
+    ),
+)]
 pub(super) async fn live() -> HttpResponse {
-    HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
+    HttpResponse::Ok().json(Liveness { status: "ok" })
 }
 
 /// `GET /metrics`: every metric in the Prometheus text format; 404 when metrics are off.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "meta",
+    operation_id = "metrics",
+    summary = "Metrics in the Prometheus text format",
+    description = "Only when `metrics.enabled`; keep it from the public (docs/operations.md).",
+    responses(
+        (status = 200, description = "Every metric; never cached", body = String,
+            content_type = "text/plain; version=0.0.4; charset=utf-8"),
+        (status = 404, description = "`not_found`: metrics are off", body = ErrorBody),
+    ),
+)]
 pub(super) async fn metrics(state: web::Data<AuthState>) -> Result<HttpResponse, ApiError> {
     let metrics = state.metrics().ok_or_else(ApiError::not_found)?;
     Ok(HttpResponse::Ok()

@@ -10,9 +10,10 @@ use super::token_response;
 use crate::{
     AuthState,
     dto::{
-        CurrentPasswordBody, MfaLoginBody, RecoveryCodesResponse, TotpCodeBody, TotpSetupResponse,
+        CurrentPasswordBody, MfaLoginBody, RecoveryCodesResponse, TokenResponse, TotpCodeBody,
+        TotpSetupResponse,
     },
-    error::{ApiError, ErrorCode},
+    error::{ApiError, ErrorBody, ErrorCode},
     extract::{AdminSession, CurrentUser, JsonBody, client_info},
     rate_limit::RateLimited,
 };
@@ -27,6 +28,23 @@ fn shown_once(mut response: actix_web::HttpResponseBuilder) -> actix_web::HttpRe
 
 /// `POST /mfa/totp`: 201 with a new secret and its `otpauth://` URI, shown once; the
 /// enrolment is pending until confirmed. The body must carry the caller's `current_password`.
+#[utoipa::path(
+    post,
+    path = "/mfa/totp",
+    tag = "mfa",
+    operation_id = "enrol_totp",
+    summary = "Start enrolling a TOTP app",
+    description = "A new secret and its `otpauth://` URI, shown only here. The enrolment is pending until `POST /mfa/totp/confirm`; a new `POST` replaces a pending one.",
+    request_body = CurrentPasswordBody,
+    responses(
+        (status = 201, description = "The new secret; never cached", body = TotpSetupResponse),
+        (status = 403, description = "`session_required` (an API key) or `invalid_current_password`", body = ErrorBody),
+        (status = 409, description = "`mfa_already_enabled`", body = ErrorBody),
+        (status = 422, description = "`current_password_required` or `validation_error`", body = ErrorBody),
+        (status = 429, description = "`too_many_attempts`: this client is locked out of the account", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    ),
+    security(("OAuth2PasswordBearer" = []), ("HTTPBearer" = [])),
+)]
 pub(super) async fn enrol(
     state: web::Data<AuthState>,
     CurrentUser(me): CurrentUser,
@@ -44,6 +62,22 @@ pub(super) async fn enrol(
 
 /// `POST /mfa/totp/confirm`: a code from the new secret turns the second factor on; 200 with
 /// the recovery codes, shown once.
+#[utoipa::path(
+    post,
+    path = "/mfa/totp/confirm",
+    tag = "mfa",
+    operation_id = "confirm_totp",
+    summary = "Turn the second factor on",
+    description = "A code from the new secret ends the enrolment: from now on logins need a second factor. The answer has the recovery codes, shown only here.",
+    request_body = TotpCodeBody,
+    responses(
+        (status = 200, description = "The recovery codes; never cached", body = RecoveryCodesResponse),
+        (status = 403, description = "`session_required`: an API key", body = ErrorBody),
+        (status = 409, description = "`mfa_enrolment_not_started` or `mfa_already_enabled`", body = ErrorBody),
+        (status = 422, description = "`invalid_code` or `validation_error`", body = ErrorBody),
+    ),
+    security(("OAuth2PasswordBearer" = []), ("HTTPBearer" = [])),
+)]
 pub(super) async fn confirm(
     state: web::Data<AuthState>,
     CurrentUser(me): CurrentUser,
@@ -59,6 +93,23 @@ pub(super) async fn confirm(
 }
 
 /// `DELETE /mfa/totp`: turns the caller's second factor off, with their `current_password`.
+#[utoipa::path(
+    delete,
+    path = "/mfa/totp",
+    tag = "mfa",
+    operation_id = "disable_totp",
+    summary = "Turn the second factor off",
+    description = "Logins are one step again; a pending enrolment is discarded the same way.",
+    request_body = CurrentPasswordBody,
+    responses(
+        (status = 204, description = "Turned off"),
+        (status = 403, description = "`session_required` (an API key) or `invalid_current_password`", body = ErrorBody),
+        (status = 409, description = "`mfa_not_enabled`", body = ErrorBody),
+        (status = 422, description = "`current_password_required` or `validation_error`", body = ErrorBody),
+        (status = 429, description = "`too_many_attempts`: this client is locked out of the account", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    ),
+    security(("OAuth2PasswordBearer" = []), ("HTTPBearer" = [])),
+)]
 pub(super) async fn disable(
     state: web::Data<AuthState>,
     CurrentUser(me): CurrentUser,
@@ -73,6 +124,21 @@ pub(super) async fn disable(
 
 /// `POST /login/mfa`: the `mfa_token` with a `code` or a `recovery_code`: a new session's
 /// token pair.
+#[utoipa::path(
+    post,
+    path = "/login/mfa",
+    tag = "credentials",
+    operation_id = "login_mfa",
+    summary = "Finish a login with the second factor",
+    description = "The `mfa_token` of a `403 mfa_required` answer (from `POST /login` or `POST /token`) with either a TOTP `code` or a `recovery_code`. Opens the session: its access tokens carry `amr` `[\"pwd\", \"otp\"]`.",
+    request_body = MfaLoginBody,
+    responses(
+        (status = 200, description = "A new session's tokens; never cached", body = TokenResponse),
+        (status = 401, description = "`invalid_code` (wrong, stale or used code or recovery code; counts toward the lockout) or `invalid_mfa_token` (unknown, expired, used, or after 5 wrong codes: log in again)", body = ErrorBody),
+        (status = 422, description = "`validation_error`: neither or both of `code` and `recovery_code`, or a missing field", body = ErrorBody),
+        (status = 429, description = "`too_many_attempts` or `too_many_requests`", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    ),
+)]
 pub(super) async fn login(
     _: RateLimited,
     req: HttpRequest,
@@ -99,6 +165,22 @@ pub(super) async fn login(
 }
 
 /// `DELETE /admin/users/{id}/mfa`: removes a user's second factor (a lost device).
+#[utoipa::path(
+    delete,
+    path = "/admin/users/{id}/mfa",
+    tag = "admin",
+    operation_id = "reset_user_mfa",
+    summary = "Remove a user's second factor",
+    description = "For a lost device: the user's second factor, recovery codes and waiting logins go; their logins are one step again.",
+    params(("id" = Uuid, Path, description = "The user id")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 403, description = "`forbidden` (not an admin) or `session_required` (an API key)", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`mfa_not_enabled`", body = ErrorBody),
+    ),
+    security(("OAuth2PasswordBearer" = []), ("HTTPBearer" = [])),
+)]
 pub(super) async fn reset(
     state: web::Data<AuthState>,
     AdminSession(actor): AdminSession,

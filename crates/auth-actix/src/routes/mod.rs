@@ -83,7 +83,7 @@ fn table() -> Vec<Resource> {
         ("/logout", vec![on(M::POST, web::to(credentials::logout))]),
         ("/health", vec![on(M::GET, web::to(meta::health))]),
         ("/health/live", vec![on(M::GET, web::to(meta::live))]),
-        ("/health/ready", vec![on(M::GET, web::to(meta::health))]),
+        ("/health/ready", vec![on(M::GET, web::to(meta::ready))]),
         ("/metrics", vec![on(M::GET, web::to(meta::metrics))]),
         (
             "/.well-known/jwks.json",
@@ -200,6 +200,9 @@ pub fn served_routes() -> Vec<(Method, &'static str)> {
     admin::welcome,
     credentials::logout,
     meta::health,
+    meta::ready,
+    meta::live,
+    meta::metrics,
     meta::jwks,
     api_keys::create,
     api_keys::list,
@@ -212,5 +215,13 @@ pub fn served_routes() -> Vec<(Method, &'static str)> {
     admin::end_user_sessions,
     admin::audit_log,
     docs::openapi_json,
+    mfa::enrol,
+    mfa::confirm,
+    mfa::disable,
+    mfa::login,
+    mfa::reset,
+    oauth::introspect,
+    oauth::revoke,
+    oauth::metadata,
 ))]
 pub(crate) struct Operations;

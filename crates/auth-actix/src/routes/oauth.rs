@@ -10,10 +10,12 @@ use actix_web::{
 use auth_core::Credential;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::ToSchema;
 
 use crate::{
     AuthState, HttpSettings,
-    error::{ApiError, ErrorCode},
+    dto::RoleName,
+    error::{ApiError, ErrorBody, ErrorCode},
     extract::{AdminUser, FormBody, client_info},
     rate_limit::OAuthRateLimited,
 };
@@ -21,9 +23,12 @@ use crate::{
 /// The form of `POST /introspect` and `POST /revoke`. Their `token_type_hint` is accepted and
 /// ignored, whatever its value: the token's form tells an access token (a JWT) from a refresh
 /// token, which RFC 7009 §2.1 and RFC 7662 §2.1 allow.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = OAuthTokenRequest, example = json!({"token": "q2Vb0tqJ8m6rXH3sT1yN4eWcZpK7uA9dLfG5iR0oE2w"}))]
 pub(super) struct TokenParams {
-    /// The token asked about, or to revoke.
+    /// The token asked about, or to revoke: an access token or a refresh token. A
+    /// `token_type_hint` may be sent too; it is ignored.
+    #[schema(required = true, value_type = String, min_length = 1)]
     token: Option<String>,
 }
 
@@ -33,6 +38,82 @@ impl TokenParams {
             .filter(|token| !token.is_empty())
             .ok_or_else(|| ApiError::oauth(ErrorCode::InvalidRequest, "token is required"))
     }
+}
+
+/// RFC 7662 §2.2: what `POST /introspect` answers; every field but `active` only when it is
+/// true. Described only: the route writes [`ActiveToken`] or `{"active": false}`.
+#[derive(ToSchema)]
+#[schema(as = Introspection, example = json!({
+    "active": true,
+    "sub": "0b9f4a52-3c1e-4c8e-9a51-6f0d2b7c1e44",
+    "username": "alice",
+    "role": "user",
+    "sid": "5d2c8e8a-0f57-4a43-9b8e-2f1a6c3d7b90",
+    "exp": 1795860900,
+    "iat": 1795860000,
+    "iss": "auth-server",
+    "aud": "auth-server",
+    "token_type": "bearer"
+}))]
+#[allow(dead_code)] // described only
+struct Introspection {
+    /// Whether the token is an access token valid now.
+    active: bool,
+    /// The user id.
+    #[schema(format = Uuid)]
+    sub: Option<String>,
+    /// The username now.
+    username: Option<String>,
+    /// The role now.
+    #[schema(value_type = Option<RoleName>)]
+    role: Option<String>,
+    /// The session id.
+    #[schema(format = Uuid)]
+    sid: Option<String>,
+    /// Expiry, seconds since the epoch.
+    exp: Option<i64>,
+    /// Issue time, seconds since the epoch.
+    iat: Option<i64>,
+    /// `jwt.issuer`.
+    iss: Option<String>,
+    /// `jwt.audience`.
+    aud: Option<String>,
+    /// `bearer`.
+    #[schema(pattern = "^bearer$")]
+    token_type: Option<String>,
+}
+
+/// RFC 8414: the authorization server's metadata. Described only: the route writes it as JSON.
+#[derive(ToSchema)]
+#[schema(as = AuthorizationServerMetadata, example = json!({
+    "issuer": "auth-server",
+    "token_endpoint": "https://auth.example.com/token",
+    "jwks_uri": "https://auth.example.com/.well-known/jwks.json",
+    "grant_types_supported": ["password", "refresh_token"],
+    "response_types_supported": [],
+    "token_endpoint_auth_methods_supported": ["none"],
+    "introspection_endpoint": "https://auth.example.com/introspect",
+    "introspection_endpoint_auth_methods_supported": ["bearer", "api_key"],
+    "revocation_endpoint": "https://auth.example.com/revoke",
+    "revocation_endpoint_auth_methods_supported": ["none"],
+    "access_token_signing_alg_values_supported": ["ES256"]
+}))]
+#[allow(dead_code)] // described only
+struct AuthorizationServerMetadata {
+    /// `jwt.issuer`.
+    issuer: String,
+    token_endpoint: String,
+    jwks_uri: String,
+    grant_types_supported: Vec<String>,
+    /// Empty: there is no authorization endpoint.
+    response_types_supported: Vec<String>,
+    token_endpoint_auth_methods_supported: Vec<String>,
+    introspection_endpoint: String,
+    introspection_endpoint_auth_methods_supported: Vec<String>,
+    revocation_endpoint: String,
+    revocation_endpoint_auth_methods_supported: Vec<String>,
+    /// The algorithms of the keys that verify tokens.
+    access_token_signing_alg_values_supported: Vec<String>,
 }
 
 /// RFC 7662 §2.2: what `POST /introspect` says about a token that is currently valid.
@@ -70,6 +151,22 @@ fn no_store(mut response: HttpResponse) -> HttpResponse {
 /// credentials, 403 for anyone else. The answer is `{"active": false}` for anything that is not
 /// an access token valid now (garbage, expired, a session that ended, a disabled user, a
 /// refresh token), checked exactly as every route checks its caller.
+#[utoipa::path(
+    post,
+    path = "/introspect",
+    tag = "oauth",
+    operation_id = "introspect",
+    summary = "Token introspection (RFC 7662)",
+    description = "For services that cannot verify tokens themselves or must see a logout at once. `{\"active\": false}` for anything that is not an access token valid now (garbage, expired, an ended session, a disabled user, a refresh token). The caller is an admin.",
+    request_body(content = TokenParams, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "What the token is; never cached", body = Introspection),
+        (status = 400, description = "`invalid_request` (no `token`, or not a form), with `error_description`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not an admin", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`, with `error_description`", body = ErrorBody),
+    ),
+    security(("OAuth2PasswordBearer" = []), ("HTTPBearer" = []), ("APIKeyHeader" = [])),
+)]
 pub(super) async fn introspect(
     _: AdminUser,
     req: HttpRequest,
@@ -105,6 +202,21 @@ pub(super) async fn introspect(
 
 /// `POST /revoke` (RFC 7009): the holder of an access or refresh token ends its session. 200
 /// for any token, valid or not (§2.2); rate limited per client address like `/token`.
+#[utoipa::path(
+    post,
+    path = "/revoke",
+    tag = "oauth",
+    operation_id = "revoke",
+    summary = "Token revocation (RFC 7009)",
+    description = "The holder of an access or refresh token ends its session. 200 for any token, valid or not.",
+    request_body(content = TokenParams, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Revoked, or not a token of ours; empty body, never cached"),
+        (status = 400, description = "`invalid_request` (no `token`, or not a form), with `error_description`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`, with `error_description`", body = ErrorBody),
+        (status = 429, description = "`too_many_requests`, with `error_description`", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    ),
+)]
 pub(super) async fn revoke(
     _: OAuthRateLimited,
     req: HttpRequest,
@@ -122,6 +234,17 @@ pub(super) async fn revoke(
 }
 
 /// `GET /.well-known/oauth-authorization-server` (RFC 8414).
+#[utoipa::path(
+    get,
+    path = "/.well-known/oauth-authorization-server",
+    tag = "oauth",
+    operation_id = "oauth_metadata",
+    summary = "The authorization server's metadata (RFC 8414)",
+    responses(
+        (status = 200, description = "Cacheable for 5 minutes", body = AuthorizationServerMetadata,
+            headers(("Cache-Control" = String, description = "`public, max-age=300`"))),
+    ),
+)]
 pub(super) async fn metadata(req: HttpRequest, state: web::Data<AuthState>) -> HttpResponse {
     let base = public_base(&req, &state.http);
     let verifier = state.service.verifier();

@@ -1,0 +1,69 @@
+//! The second factor: enrolling a TOTP app, confirming it, turning it off, and the second step
+//! of a login that answered `403 mfa_required`.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// `POST /mfa/totp` and `DELETE /mfa/totp`: the caller's current password.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = CurrentPasswordRequest, example = json!({"current_password": "correct horse battery"}))]
+pub(crate) struct CurrentPasswordBody {
+    /// Required, and checked like a login (a wrong one counts toward the lockout).
+    #[serde(default)]
+    #[schema(required = true, value_type = String, max_length = 72, pattern = r"^[^\u0000]*$")]
+    pub current_password: Option<String>,
+}
+
+/// `POST /mfa/totp`'s answer, shown once: the secret and the URI that enrols an app.
+#[derive(Serialize, ToSchema)]
+#[schema(as = TotpSetup, example = json!({
+    "secret": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+    "otpauth_uri": "otpauth://totp/auth-server:alice?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=auth-server&algorithm=SHA1&digits=6&period=30"
+}))]
+pub(crate) struct TotpSetupResponse<'a> {
+    /// A new 160-bit secret, base32.
+    pub secret: &'a str,
+    /// `otpauth://totp/{issuer}:{username}?secret=…&issuer=…&algorithm=SHA1&digits=6&period=30`,
+    /// for a QR code.
+    pub otpauth_uri: &'a str,
+}
+
+/// `POST /mfa/totp/confirm`.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = TotpCodeRequest, example = json!({"code": "492039"}))]
+pub(crate) struct TotpCodeBody {
+    /// A current code of the new secret (6 digits).
+    pub code: String,
+}
+
+/// `POST /mfa/totp/confirm`'s answer, shown once.
+#[derive(Serialize, ToSchema)]
+#[schema(as = RecoveryCodes, example = json!({"recovery_codes": [
+    "k7m3-q9p2-x8a4-r6t1", "c2v9-m5n7-d4f6-h8j3", "e1g7-k2l6-f3p5-q8r2", "g6s1-t4u7-h3w3-x5y7",
+    "j2z6-b7c4-k5d2-e3f1", "m4n6-p2q7-r3s5-t6u2", "a3b5-c7d2-e4f6-g2h3", "w6x2-y4z7-a5b3-c2d4",
+    "p5q3-r7s2-t4u6-v3w5", "z2a4-b6c3-d5e7-f2g4"
+]}))]
+pub(crate) struct RecoveryCodesResponse<'a> {
+    /// Ten single-use codes (`xxxx-xxxx-xxxx-xxxx`), each standing in for one TOTP code at `POST /login/mfa`.
+    #[schema(value_type = Vec<String>)]
+    pub recovery_codes: &'a [String],
+}
+
+/// `POST /login/mfa`: the `mfa_token` of a `403 mfa_required` with a TOTP code or a recovery
+/// code (exactly one of the two).
+#[derive(Deserialize, ToSchema)]
+#[schema(as = MfaLoginRequest, example = json!({
+    "mfa_token": "Jt9fXc2LrV7bN0kWz5yHd8sE1uA4gP6oKmTqRiQ3vYw",
+    "code": "492039"
+}))]
+pub(crate) struct MfaLoginBody {
+    /// The `mfa_token` of the `403 mfa_required` answer (43 base64url characters; valid 5
+    /// minutes, for 5 wrong codes).
+    pub mfa_token: String,
+    /// A current TOTP code; or send `recovery_code`.
+    #[serde(default)]
+    pub code: Option<String>,
+    /// One of the recovery codes; or send `code`.
+    #[serde(default)]
+    pub recovery_code: Option<String>,
+}
