@@ -39,9 +39,7 @@ impl fmt::Debug for MfaToken {
 impl MfaToken {
     /// A new random token.
     pub fn generate() -> Self {
-        let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes).expect("the operating system has no randomness");
-        Self(URL_SAFE_NO_PAD.encode(bytes))
+        Self(crate::token::random_secret())
     }
 
     /// A token as a client presented it.
@@ -56,7 +54,7 @@ impl MfaToken {
 
     /// The digest that stores keep (SHA-256: the token has 256 random bits).
     pub fn digest(&self) -> MfaTokenHash {
-        MfaTokenHash::new(URL_SAFE_NO_PAD.encode(Sha256::digest(self.0.as_bytes())))
+        MfaTokenHash::new(crate::token::secret_digest(&self.0))
     }
 }
 

@@ -21,6 +21,8 @@ use jsonwebtoken::{
 pub use jsonwebtoken::Algorithm;
 pub use key::{JwtKey, KeyError, SUPPORTED_ALGORITHMS, min_hmac_secret_len};
 pub use refresh::RefreshToken;
+#[cfg(feature = "service")]
+pub(crate) use refresh::{random_secret, secret_digest};
 
 /// The longest bearer token we look at; anything longer is refused before parsing.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;

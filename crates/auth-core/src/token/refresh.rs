@@ -20,9 +20,7 @@ impl fmt::Debug for RefreshToken {
 impl RefreshToken {
     /// A new random token.
     pub fn generate() -> Self {
-        let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes).expect("the operating system has no randomness");
-        Self(URL_SAFE_NO_PAD.encode(bytes))
+        Self(random_secret())
     }
 
     /// A token as a client presented it.
@@ -38,8 +36,21 @@ impl RefreshToken {
     /// The digest that stores keep. SHA-256 is enough: the token has 256 random bits, so there is
     /// nothing to slow down a guesser for.
     pub fn digest(&self) -> RefreshTokenHash {
-        RefreshTokenHash::new(URL_SAFE_NO_PAD.encode(Sha256::digest(self.0.as_bytes())))
+        RefreshTokenHash::new(secret_digest(&self.0))
     }
+}
+
+/// 256 random bits, base64url: the opaque tokens shown to a client once (refresh tokens,
+/// `mfa_token`s).
+pub(crate) fn random_secret() -> String {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the operating system has no randomness");
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The SHA-256 digest, base64url, that stores keep of such a token.
+pub(crate) fn secret_digest(token: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
 }
 
 #[cfg(test)]
