@@ -178,6 +178,8 @@ pub struct AuthState {
     pub http: HttpSettings,
     limiter: Arc<rate_limit::IpRateLimiter>,
     metrics: Option<Arc<Metrics>>,
+    // The OpenAPI document and Swagger UI's settings, made at the first `configure`.
+    docs: Arc<std::sync::OnceLock<routes::docs::Docs>>,
 }
 
 impl AuthState {
@@ -195,6 +197,7 @@ impl AuthState {
             http,
             limiter,
             metrics,
+            docs: Arc::default(),
         }
     }
 
@@ -209,9 +212,12 @@ impl AuthState {
 /// OpenAPI document is built here, once, for `state`'s settings.
 pub fn configure(state: AuthState) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
-        let (document, swagger_ui) = routes::docs::app_data(&state);
-        cfg.app_data(document)
-            .app_data(swagger_ui)
+        let docs = state
+            .docs
+            .get_or_init(|| routes::docs::Docs::of(&state))
+            .clone();
+        cfg.app_data(docs.document)
+            .app_data(docs.swagger_ui)
             .app_data(web::Data::new(state))
             .app_data(web::QueryConfig::default().error_handler(|err, _| {
                 ApiError::new(

@@ -91,8 +91,14 @@ pub(crate) async fn trace_request(
     let span = tracing::error_span!("request", request_id = %id);
     let state = req.app_data::<web::Data<AuthState>>().cloned();
     let method = req.method().clone();
+    // The request line's own fields are gathered only when that line is logged.
+    let logged = tracing::enabled!(tracing::Level::INFO);
     // Only the path: a token sent in a query string never reaches the log.
-    let path: String = req.path().chars().take(200).collect();
+    let path: String = if logged {
+        req.path().chars().take(200).collect()
+    } else {
+        String::new()
+    };
     let response = next.call(req).instrument(span.clone()).await;
     let elapsed = started.elapsed();
     let _in_request = span.enter();
@@ -100,25 +106,29 @@ pub(crate) async fn trace_request(
         Ok(response) => response,
         Err(error) => {
             let status = error.as_response_error().status_code().as_u16();
-            tracing::info!(%method, %path, status, latency_ms = millis(elapsed), "request");
+            if logged {
+                tracing::info!(%method, %path, status, latency_ms = millis(elapsed), "request");
+            }
             return Err(error);
         }
     };
     let status = response.status().as_u16();
     let route = response.request().match_pattern();
     let route = route.as_deref().unwrap_or(UNMATCHED);
-    let ip = state
-        .as_ref()
-        .and_then(|state| client_ip(response.request(), &state.http.trusted_proxies));
-    tracing::info!(
-        client_ip = ip.map(tracing::field::display),
-        %method,
-        route,
-        %path,
-        status,
-        latency_ms = millis(elapsed),
-        "request"
-    );
+    if logged {
+        let ip = state
+            .as_ref()
+            .and_then(|state| client_ip(response.request(), &state.http.trusted_proxies));
+        tracing::info!(
+            client_ip = ip.map(tracing::field::display),
+            %method,
+            route,
+            %path,
+            status,
+            latency_ms = millis(elapsed),
+            "request"
+        );
+    }
     if let Some(metrics) = state.as_ref().and_then(|state| state.metrics()) {
         metrics.record_request(&method, route, status, elapsed);
         count_rate_limited(metrics, route, &response);

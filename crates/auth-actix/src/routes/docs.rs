@@ -23,26 +23,45 @@ pub const UNDESCRIBED: &[&str] = &["/docs", "/docs/{file:.*}"];
 /// Where Swagger UI finds the document.
 const OPENAPI_URL: &str = "/openapi.json";
 
-/// The document, serialized once when the app is configured.
+/// The serialized document.
 pub(crate) struct OpenApiJson(web::Bytes);
 
 /// Swagger UI's settings, shared by the requests for its files.
 pub(crate) struct SwaggerConfig(Arc<Config<'static>>);
 
-/// What the docs routes need in `app_data`: the document of `state`, and Swagger UI's settings.
-pub(crate) fn app_data(state: &AuthState) -> (web::Data<OpenApiJson>, web::Data<SwaggerConfig>) {
-    let document =
-        serde_json::to_vec(&crate::openapi(state)).expect("an OpenAPI document always serializes");
-    let config = Config::new([OPENAPI_URL])
-        // Swagger UI would send the document to validator.swagger.io: nothing leaves the page.
-        .validator_url("none")
-        .persist_authorization(true)
-        .display_operation_id(true)
-        .try_it_out_enabled(true);
-    (
-        web::Data::new(OpenApiJson(web::Bytes::from(document))),
-        web::Data::new(SwaggerConfig(Arc::new(config))),
-    )
+/// What the docs routes need in `app_data`: the document of a state, and Swagger UI's settings.
+/// Made once per [`AuthState`] (it keeps them), not each time an app is configured: actix
+/// configures one app per worker, and the tests one per request.
+#[derive(Clone)]
+pub(crate) struct Docs {
+    pub(crate) document: web::Data<OpenApiJson>,
+    pub(crate) swagger_ui: web::Data<SwaggerConfig>,
+}
+
+impl std::fmt::Debug for Docs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Docs")
+            .field("document_bytes", &self.document.0.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Docs {
+    /// Generates and serializes the document of `state`.
+    pub(crate) fn of(state: &AuthState) -> Self {
+        let document = serde_json::to_vec(&crate::openapi(state))
+            .expect("an OpenAPI document always serializes");
+        let config = Config::new([OPENAPI_URL])
+            // Swagger UI would send the document to validator.swagger.io: nothing leaves the page.
+            .validator_url("none")
+            .persist_authorization(true)
+            .display_operation_id(true)
+            .try_it_out_enabled(true);
+        Self {
+            document: web::Data::new(OpenApiJson(web::Bytes::from(document))),
+            swagger_ui: web::Data::new(SwaggerConfig(Arc::new(config))),
+        }
+    }
 }
 
 /// `GET /openapi.json`: the OpenAPI 3.1 document of this server.
