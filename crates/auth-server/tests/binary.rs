@@ -1,14 +1,18 @@
 //! The real binary on a random port, walked through the README's flow over real HTTP.
 
+mod support;
+
 use std::{
-    io::{BufRead, BufReader, Write},
+    io::Write,
+    ops::{Deref, DerefMut},
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
-    sync::{Arc, Mutex, mpsc},
+    process::{Command, Stdio},
+    sync::Mutex,
     time::{Duration, Instant},
 };
 
 use serde_json::{Value, json};
+use support::Process;
 
 const BIN: &str = env!("CARGO_BIN_EXE_auth-server");
 const PASSWORD: &str = "correct horse battery";
@@ -35,16 +39,19 @@ fn command_with_config(dir: &Path, config: &Path) -> Command {
 }
 
 /// The running server; killed when dropped. Keeps everything it logged.
-struct Server {
-    child: Child,
-    base: String,
-    log: Arc<Mutex<Vec<String>>>,
+struct Server(Process);
+
+impl Deref for Server {
+    type Target = Process;
+
+    fn deref(&self) -> &Process {
+        &self.0
+    }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+impl DerefMut for Server {
+    fn deref_mut(&mut self) -> &mut Process {
+        &mut self.0
     }
 }
 
@@ -60,28 +67,7 @@ impl Server {
     fn start_with_env(dir: &Path, config: &Path, env: &[(&str, &str)]) -> Server {
         let mut command = command_with_config(dir, config);
         command.envs(env.iter().copied());
-        let mut child = command
-            .env("AUTH__SERVER__PORT", "0")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("cannot start auth-server");
-        let stdout = child.stdout.take().unwrap();
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (address_tx, address_rx) = mpsc::channel();
-        let lines = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("listening on ").nth(1) {
-                    let _ = address_tx.send(rest.split_whitespace().next().unwrap().to_owned());
-                }
-                lines.lock().unwrap().push(line);
-            }
-        });
-        let base = address_rx
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|_| panic!("the server never said where it listens: {:?}", log));
-        let server = Server { child, base, log };
+        let server = Server(Process::start(&mut command));
         server.wait_healthy();
         server
     }

@@ -8,16 +8,19 @@
 //!
 //! PostgreSQL only: ignored unless AUTH_TEST_DATABASE_URL was set at build time (build.rs).
 
+mod support;
+
 use std::{
-    io::{BufRead, BufReader, Write},
+    io::Write,
     path::Path,
-    process::{Child, Command, Stdio},
-    sync::{Arc, Barrier, Mutex, mpsc},
+    process::{Command, Stdio},
+    sync::Barrier,
     time::{Duration, Instant},
 };
 
 use auth_diesel::testing::TestDatabase;
 use serde_json::{Value, json};
+use support::Process;
 
 const BIN: &str = env!("CARGO_BIN_EXE_auth-server");
 const PASSWORD: &str = "correct horse battery";
@@ -25,17 +28,8 @@ const SECRET: &str = "a shared secret that every instance signs and verifies wit
 
 /// A running instance; killed when dropped.
 struct Instance {
-    child: Child,
-    base: String,
-    log: Arc<Mutex<Vec<String>>>,
+    process: Process,
     agent: ureq::Agent,
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn command(dir: &Path, url: &str) -> Command {
@@ -57,32 +51,9 @@ fn command(dir: &Path, url: &str) -> Command {
 
 impl Instance {
     fn start(dir: &Path, url: &str, env: &[(&str, &str)]) -> Instance {
-        let mut child = command(dir, url)
-            .envs(env.iter().copied())
-            .env("AUTH__SERVER__PORT", "0")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("cannot start auth-server");
-        let stdout = child.stdout.take().unwrap();
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (address_tx, address_rx) = mpsc::channel();
-        let lines = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("listening on ").nth(1) {
-                    let _ = address_tx.send(rest.split_whitespace().next().unwrap().to_owned());
-                }
-                lines.lock().unwrap().push(line);
-            }
-        });
-        let base = address_rx
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|_| panic!("the server never said where it listens: {log:?}"));
+        let process = Process::start(command(dir, url).envs(env.iter().copied()));
         let instance = Instance {
-            child,
-            base,
-            log,
+            process,
             agent: ureq::Agent::config_builder()
                 .http_status_as_error(false)
                 .build()
@@ -92,6 +63,7 @@ impl Instance {
         instance.wait_for(|| instance.call("GET", "/health", None, None).0 == 200);
         instance.wait_for(|| {
             instance
+                .process
                 .log
                 .lock()
                 .unwrap()
@@ -104,7 +76,11 @@ impl Instance {
     fn wait_for(&self, ready: impl Fn() -> bool) {
         let deadline = Instant::now() + Duration::from_secs(30);
         while !ready() {
-            assert!(Instant::now() < deadline, "{} never got ready", self.base);
+            assert!(
+                Instant::now() < deadline,
+                "{} never got ready",
+                self.process.base
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -116,7 +92,7 @@ impl Instance {
         auth: Option<(&str, &str)>,
         body: Option<Value>,
     ) -> (u16, Value) {
-        let url = format!("{}{path}", self.base);
+        let url = format!("{}{path}", self.process.base);
         let mut request = ureq::http::Request::builder().method(method).uri(&url);
         if let Some((name, value)) = auth {
             request = request.header(name, value);

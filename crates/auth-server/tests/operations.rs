@@ -2,10 +2,12 @@
 //! command and the schedule), an outage logged once, and settings and command-line errors
 //! that say what to do.
 
+mod support;
+
 use std::{
-    io::{BufRead, BufReader, Read, Write},
+    io::{Read, Write},
     path::{Path, PathBuf},
-    process::{Child, Command, Output, Stdio},
+    process::{Command, Output, Stdio},
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
@@ -17,6 +19,7 @@ use auth_domain::{
 };
 use chrono::TimeDelta;
 use serde_json::{Value, json};
+use support::Process;
 
 const BIN: &str = env!("CARGO_BIN_EXE_auth-server");
 const PASSWORD: &str = "correct horse battery";
@@ -53,46 +56,14 @@ fn text(bytes: &[u8]) -> String {
 
 /// The server, stopped (SIGKILL) when dropped; keeps every line it wrote to stdout.
 struct Server {
-    child: Child,
-    base: String,
-    lines: Arc<Mutex<Vec<String>>>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    process: Process,
 }
 
 impl Server {
     fn start(dir: &Path, env: &[(&str, &str)]) -> Server {
-        let mut child = command(dir, env)
-            .env("AUTH__SERVER__PORT", "0")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("cannot start auth-server");
-        let stdout = child.stdout.take().unwrap();
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let kept = lines.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                kept.lock().unwrap().push(line);
-            }
-        });
-        let mut server = Server {
-            child,
-            base: String::new(),
-            lines,
+        let server = Server {
+            process: Process::start(&mut command(dir, env)),
         };
-        let said = server.wait_for("listening on http://");
-        let rest = said.split("listening on ").nth(1).unwrap();
-        server.base = rest
-            .split(|c: char| c == '"' || c.is_whitespace())
-            .next()
-            .unwrap()
-            .to_owned();
         server.wait_until_status("/health/ready", 200);
         server
     }
@@ -114,7 +85,7 @@ impl Server {
     }
 
     fn lines(&self) -> Vec<String> {
-        self.lines.lock().unwrap().clone()
+        self.process.log.lock().unwrap().clone()
     }
 
     fn wait_until_status(&self, path: &str, status: u16) {
@@ -133,7 +104,10 @@ impl Server {
     }
 
     fn get(&self, path: &str) -> (u16, String) {
-        match Self::agent().get(format!("{}{path}", self.base)).call() {
+        match Self::agent()
+            .get(format!("{}{path}", self.process.base))
+            .call()
+        {
             Ok(mut response) => (
                 response.status().as_u16(),
                 response.body_mut().read_to_string().unwrap_or_default(),
@@ -144,7 +118,7 @@ impl Server {
 
     fn post(&self, path: &str, request_id: &str, body: Value) -> (u16, Value) {
         let mut response = Self::agent()
-            .post(format!("{}{path}", self.base))
+            .post(format!("{}{path}", self.process.base))
             .header("X-Request-Id", request_id)
             .send_json(body)
             .unwrap();
@@ -159,11 +133,11 @@ impl Server {
     /// SIGTERM, then everything it wrote until it exited.
     fn terminate(mut self) -> Vec<String> {
         let killed = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+            .args(["-TERM", &self.process.child.id().to_string()])
             .status()
             .unwrap();
         assert!(killed.success());
-        let status = self.child.wait().unwrap();
+        let status = self.process.child.wait().unwrap();
         assert!(status.success(), "{status}");
         // The reader thread ends at end of file: wait for the last line.
         self.wait_for("\"stopped\"");
