@@ -296,7 +296,11 @@ pub(crate) fn open_pool(
     let backend = url.backend;
     let pool = Pool::builder()
         .max_size(pool_size.max(1))
-        .min_idle(Some(1))
+        // No idle minimum: r2d2 refills one in a background thread after each checkout, and a
+        // command that exits while such a PostgreSQL connection is being opened (its TLS
+        // handshake racing the process's exit handlers) died with SIGSEGV. Connections are
+        // opened when needed and kept while idle.
+        .min_idle(Some(0))
         .connection_timeout(CHECKOUT_TIMEOUT)
         .error_handler(Box::new(crate::outage::ReportOutages(outages)))
         .build(Manager(url))

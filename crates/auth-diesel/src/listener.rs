@@ -77,12 +77,17 @@ impl DieselStore {
                     {
                         tracing::warn!(error = %e, "invalidation listener lost its connection; cache suspended until it is back");
                     }
-                    thread::sleep(RECONNECT);
+                    // Wait before reconnecting, but end at once when the store goes.
+                    let waiting = Instant::now();
+                    while waiting.elapsed() < RECONNECT && !stop.load(Ordering::Acquire) {
+                        thread::sleep(POLL);
+                    }
                 }
             });
-        if let Err(e) = spawned {
+        match spawned {
+            Ok(thread) => self.keep_listener(thread),
             // The caller keeps its cache suspended until `Connected`, which never comes.
-            tracing::error!(error = %e, "cannot start the invalidation listener");
+            Err(e) => tracing::error!(error = %e, "cannot start the invalidation listener"),
         }
     }
 }

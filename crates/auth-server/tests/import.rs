@@ -147,8 +147,12 @@ async fn import_the_fastapi_apps_users(source: &str, target: &str, dir: &Path) {
     let args = ["--from", source, "--email-column", "email"];
 
     // A dry run reports and writes nothing.
-    let (output, dry, _) = import(dir, target, &[&args[..], &["--dry-run"]].concat());
-    assert!(output.status.success(), "{dry}");
+    let (output, dry, stderr) = import(dir, target, &[&args[..], &["--dry-run"]].concat());
+    assert!(
+        output.status.success(),
+        "{:?}\n{dry}\n{stderr}",
+        output.status
+    );
     assert!(dry.starts_with("DRY RUN"), "{dry}");
     assert_eq!(section(&dry, "imported"), IMPORTED);
     assert_eq!(section(&dry, "exists"), ["grace (id 12)"]);
@@ -205,8 +209,8 @@ async fn import_the_fastapi_apps_users(source: &str, target: &str, dir: &Path) {
     );
 
     // Again: nothing twice.
-    let (output, again, _) = import(dir, target, &args);
-    assert!(output.status.success(), "{again}");
+    let (output, again, stderr) = import(dir, target, &args);
+    assert!(output.status.success(), "{again}\n{stderr}");
     assert!(section(&again, "imported").is_empty(), "{again}");
     assert_eq!(section(&again, "exists").len(), IMPORTED.len() + 1);
     assert_eq!(section(&again, "duplicate").len(), 2);

@@ -58,12 +58,23 @@ pub struct DieselStore {
     url: String,
     // Set when the store is dropped, so that its listener thread ends.
     stopped: Arc<AtomicBool>,
+    // The listener thread, joined when the store is dropped: a process must not exit while it
+    // is inside libpq (a CLI command that ran with a listener could then end with a crash).
+    listener: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
     outages: Arc<OutageWatch>,
 }
 
 impl Drop for DieselStore {
     fn drop(&mut self) {
         self.stopped.store(true, Ordering::Release);
+        let listener = self
+            .listener
+            .get_mut()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        if let Some(listener) = listener {
+            let _ = listener.join();
+        }
     }
 }
 
@@ -87,6 +98,7 @@ impl DieselStore {
             backend,
             url: url.to_owned(),
             stopped: Arc::new(AtomicBool::new(false)),
+            listener: std::sync::Mutex::new(None),
             outages,
         })
     }
@@ -101,6 +113,16 @@ impl DieselStore {
 
     pub(crate) fn stopped(&self) -> &Arc<AtomicBool> {
         &self.stopped
+    }
+
+    /// Keeps the listener thread, to be joined when the store is dropped.
+    pub(crate) fn keep_listener(&self, thread: std::thread::JoinHandle<()>) {
+        let mut listener = self
+            .listener
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // A second listener replaces the first, which ends with the store all the same.
+        *listener = Some(thread);
     }
 
     /// Which backend this store talks to.
