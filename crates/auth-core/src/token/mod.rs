@@ -206,6 +206,7 @@ impl TokenIssuer {
             nbf: now.timestamp(),
             exp: (now + ttl).timestamp(),
             amr,
+            status: None,
         };
         let mut header = Header::new(self.key.algorithm);
         header.typ = Some(ACCESS_TOKEN_TYPE.to_owned());
