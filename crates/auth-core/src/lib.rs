@@ -8,6 +8,9 @@
 //!   bcrypt, zxcvbn or tokio either (see below).
 //! - [`status_list`]: Token Status Lists (draft-ietf-oauth-status-list-20): the list encoding,
 //!   and Status List Tokens signed by the [`TokenIssuer`] and checked by the [`TokenVerifier`].
+//!   With the feature `status-list` (off by default), `StatusChecker` makes a verifier refuse
+//!   tokens whose entry is not VALID, fetching and refreshing the lists in the background
+//!   (ureq over rustls; no async runtime).
 //! - [`AuthService`] (feature `service`, on by default): register, login, authenticate,
 //!   profile changes, logout, API keys and admin operations over any [`auth_domain::Store`].
 //!   Its async methods run bcrypt and store calls on tokio's blocking pool.
@@ -130,6 +133,8 @@ mod memory;
 pub mod store_contract;
 
 pub use keygen::{PemKeyPair, generate_key_pair};
+#[cfg(feature = "status-list")]
+pub use status_list::{StatusChecker, UreqFetcher};
 pub use status_list::{StatusList, StatusListClaims};
 pub use token::{
     Algorithm, JwtKey, KeyError, MAX_TOKEN_BYTES, RefreshToken, SUPPORTED_ALGORITHMS, TokenError,

@@ -9,14 +9,27 @@
 //!   [`TokenIssuer::sign_status_list`](crate::TokenIssuer::sign_status_list) and checked by
 //!   [`TokenVerifier::verify_status_list`](crate::TokenVerifier::verify_status_list) with the
 //!   keys of the access tokens.
+//! - With the feature `status-list`: `StatusChecker`, which a `TokenVerifier` uses to refuse
+//!   tokens whose status is not VALID, fetching and refreshing the lists they reference.
 
 mod claims;
 mod encoding;
 mod verify;
 
+#[cfg(feature = "status-list")]
+mod checker;
+
 pub use claims::{EncodedStatusList, StatusListClaims};
 pub use encoding::{Bits, StatusList, StatusListError};
 pub use verify::StatusListTokenError;
+
+#[cfg(feature = "status-list")]
+pub(crate) use checker::StatusCache;
+#[cfg(feature = "status-list")]
+pub use checker::{
+    FetchError, FetchRequest, FetchResponse, ListHealth, StatusChecker, StatusCheckerBuilder,
+    StatusCheckerError, StatusListFetcher, UreqFetcher,
+};
 
 /// The `typ` header of a Status List Token.
 pub const STATUS_LIST_TOKEN_TYPE: &str = "statuslist+jwt";

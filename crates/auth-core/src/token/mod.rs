@@ -59,9 +59,36 @@ pub enum TokenError {
     /// `aud` is not ours.
     #[error("The token audience is not accepted")]
     Audience,
-    /// A required claim is missing or has the wrong type.
+    /// A required claim is missing or has the wrong type (with a status checker that
+    /// requires it, a missing `status` claim too).
     #[error("The token is missing a required claim")]
     Claims,
+    /// The token's entry in its Status List is INVALID: its session ended, or a claim it
+    /// carries stopped being true.
+    #[error("The token has been revoked")]
+    Revoked,
+    /// The token's entry in its Status List is SUSPENDED.
+    #[error("The token is suspended")]
+    Suspended,
+    /// The token's entry in its Status List is neither VALID, INVALID nor SUSPENDED, or lies
+    /// beyond the end of a current list: no statement can be made, so it is refused.
+    #[error("The token's status is not valid")]
+    StatusRejected,
+    /// The token references a Status List outside the URL prefixes the verifier trusts; the
+    /// list was not fetched.
+    #[error("The token's status list is not trusted")]
+    UntrustedStatusList,
+    /// The token's Status List could not be fetched or refreshed for longer than the
+    /// verifier allows (fail-closed): try again after `retry_after` seconds.
+    #[error("The token's status cannot be checked right now; try again in {retry_after} seconds")]
+    StatusUnavailable {
+        /// Seconds until the verifier tries to fetch the list again.
+        retry_after: u64,
+    },
+    /// Only from `TokenVerifier::verify_cached`: the token references a Status List this
+    /// verifier has not fetched yet. Call `TokenVerifier::verify` on a blocking thread.
+    #[error("The token's status list has not been fetched yet")]
+    StatusNotCached,
 }
 
 impl From<jsonwebtoken::errors::Error> for TokenError {

@@ -1,4 +1,5 @@
-//! [`TokenVerifier`]: checks access tokens (and Status List Tokens, in `status_list`).
+//! [`TokenVerifier`]: checks access tokens, and with a status checker (feature `status-list`)
+//! their status in the Status Lists they reference.
 
 use std::{collections::HashMap, sync::Arc};
 
@@ -9,6 +10,8 @@ use jsonwebtoken::{
 };
 
 use super::{Algorithm, JwtKey, KeyError, MAX_TOKEN_BYTES, TokenError, TokenKeys};
+#[cfg(feature = "status-list")]
+use crate::status_list::{ListHealth, StatusCache, StatusChecker};
 
 /// Verifies access tokens: signature, pinned algorithm per `kid`, `typ`, `iss`, `aud`, `exp`,
 /// `nbf` with an explicit leeway, and the claims' types (`sub` a user id, `sid` a session id,
@@ -22,6 +25,8 @@ pub struct TokenVerifier {
     pub(crate) issuer: String,
     pub(crate) audience: String,
     pub(crate) leeway_secs: u64,
+    #[cfg(feature = "status-list")]
+    status: Option<Arc<StatusCache>>,
 }
 
 impl TokenVerifier {
@@ -50,18 +55,37 @@ impl TokenVerifier {
             issuer,
             audience,
             leeway_secs: TokenKeys::DEFAULT_LEEWAY_SECS,
+            #[cfg(feature = "status-list")]
+            status: None,
         }
     }
 
     /// Sets the clock leeway (for access tokens and Status List Tokens alike).
     pub fn with_leeway(mut self, secs: u64) -> Self {
         self.leeway_secs = secs;
+        #[cfg(feature = "status-list")]
+        if let Some(status) = self.status.take() {
+            // The lists are checked with the verifier's settings: rebuild around the new ones.
+            return self.with_status_checker(status.checker());
+        }
         self
     }
 
     /// Checks a token and returns its claims.
+    ///
+    /// With a status checker (feature `status-list`, `TokenVerifier::with_status_checker`), also
+    /// refuses a token whose status is not VALID. The lists come from the cache, which a
+    /// background thread refreshes; only the first token that references a list not seen
+    /// before waits here while it is fetched (at most the fetch timeout, once per list). From
+    /// async code, call `TokenVerifier::verify_cached` and, when it answers
+    /// [`TokenError::StatusNotCached`], call this one on a blocking thread.
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
-        self.verify_signed(token)
+        let claims = self.verify_signed(token)?;
+        #[cfg(feature = "status-list")]
+        if let Some(status) = &self.status {
+            status.check(claims.status.as_ref(), true)?;
+        }
+        Ok(claims)
     }
 
     /// The signature and claims of an access token, without its status.
@@ -167,5 +191,63 @@ impl TokenVerifier {
         algorithms.sort_by_key(|a| format!("{a:?}"));
         algorithms.dedup();
         algorithms
+    }
+}
+
+#[cfg(feature = "status-list")]
+impl TokenVerifier {
+    /// Also checks the status of every token in the Status List it references (feature
+    /// `status-list`): a token whose entry is not VALID is refused ([`TokenError::Revoked`]
+    /// for INVALID), and by default so is a token without a `status` claim. The lists are
+    /// verified with this verifier's keys, `iss` and leeway. Clones of the verifier share the
+    /// lists and their refresh thread, which ends with the last clone.
+    ///
+    /// ```no_run
+    /// use auth_core::{StatusChecker, TokenVerifier};
+    /// # fn demo(jwks: &str) -> Result<(), Box<dyn std::error::Error>> {
+    /// let verifier = TokenVerifier::from_jwks(jwks, "auth-server", "auth-server")?
+    ///     .with_status_checker(
+    ///         StatusChecker::builder()
+    ///             .allow_prefix("https://auth.example.com/statuslists/")
+    ///             .build()?,
+    ///     );
+    /// # let _ = verifier; Ok(()) }
+    /// ```
+    pub fn with_status_checker(mut self, checker: StatusChecker) -> Self {
+        self.status = None;
+        let lists = self.clone();
+        self.status = Some(Arc::new(StatusCache::new(checker, lists)));
+        self
+    }
+
+    /// [`Self::verify`] that never does I/O: when the token references a list this verifier
+    /// has not fetched yet, it answers [`TokenError::StatusNotCached`] (the refresh thread
+    /// starts fetching it); call [`Self::verify`] on a blocking thread then (e.g. actix-web's
+    /// `web::block`, tokio's `spawn_blocking`). Without a status checker it is [`Self::verify`].
+    pub fn verify_cached(&self, token: &str) -> Result<Claims, TokenError> {
+        let claims = self.verify_signed(token)?;
+        if let Some(status) = &self.status {
+            status.check(claims.status.as_ref(), false)?;
+        }
+        Ok(claims)
+    }
+
+    /// Fetches the list at `uri` unless it is cached (blocking), e.g. at start-up so that no
+    /// request waits for it; `Ok` when tokens it covers can be checked. Without a status
+    /// checker, `Ok` at once.
+    pub fn prefetch_status_list(&self, uri: &str) -> Result<(), TokenError> {
+        match &self.status {
+            Some(status) => status.prefetch(uri),
+            None => Ok(()),
+        }
+    }
+
+    /// The lists this verifier has seen and whether each is fresh (for a health check or
+    /// metrics), sorted by URL; empty without a status checker.
+    pub fn status_lists(&self) -> Vec<ListHealth> {
+        self.status
+            .as_ref()
+            .map(|status| status.health())
+            .unwrap_or_default()
     }
 }
