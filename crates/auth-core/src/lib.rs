@@ -6,6 +6,11 @@
 //!   `kid`s, and returns typed [`Claims`](auth_domain::Claims). A service that only verifies
 //!   our tokens needs it alone: no store, no runtime, and with `default-features = false` no
 //!   bcrypt, zxcvbn or tokio either (see below).
+//! - [`status_list`]: Token Status Lists (draft-ietf-oauth-status-list-20): the list encoding,
+//!   and Status List Tokens signed by the [`TokenIssuer`] and checked by the [`TokenVerifier`].
+//!   With the feature `status-list` (off by default), `StatusChecker` makes a verifier refuse
+//!   tokens whose entry is not VALID, fetching and refreshing the lists in the background
+//!   (ureq over rustls; no async runtime).
 //! - [`AuthService`] (feature `service`, on by default): register, login, authenticate,
 //!   profile changes, logout, API keys and admin operations over any [`auth_domain::Store`].
 //!   Its async methods run bcrypt and store calls on tokio's blocking pool.
@@ -80,6 +85,7 @@
 #![forbid(unsafe_code)]
 
 mod keygen;
+pub mod status_list;
 mod token;
 
 #[cfg(feature = "service")]
@@ -127,6 +133,9 @@ mod memory;
 pub mod store_contract;
 
 pub use keygen::{PemKeyPair, generate_key_pair};
+#[cfg(feature = "status-list")]
+pub use status_list::{StatusChecker, UreqFetcher};
+pub use status_list::{StatusList, StatusListClaims};
 pub use token::{
     Algorithm, JwtKey, KeyError, MAX_TOKEN_BYTES, RefreshToken, SUPPORTED_ALGORITHMS, TokenError,
     TokenIssuer, TokenKeys, TokenVerifier, min_hmac_secret_len,

@@ -35,6 +35,41 @@ pub struct Claims {
     /// `amr` as "no second factor", never as an error.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amr: Option<Vec<String>>,
+    /// Where the token's revocation status is published (the `status` claim of the IETF Token
+    /// Status List draft): `{"status_list": {"idx": …, "uri": …}}`. Absent from tokens issued
+    /// without one; a verifier that checks status lists refuses those unless told otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<TokenStatus>,
+}
+
+/// The `status` claim of a Referenced Token (draft-ietf-oauth-status-list): the mechanisms
+/// that publish the token's status. Only `status_list` is defined (and required here); a
+/// `status` object without it does not parse, so such a token is refused as malformed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenStatus {
+    /// The token's entry in a Status List.
+    pub status_list: StatusListRef,
+}
+
+/// A token's entry in a Status List: the list's URL and the index of the token's status in it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusListRef {
+    /// The index of the token's status in the list (a non-negative integer).
+    pub idx: u64,
+    /// The URL the Status List Token is fetched from; also its `sub`.
+    pub uri: String,
+}
+
+impl TokenStatus {
+    /// The `status` claim for entry `idx` of the list published at `uri`.
+    pub fn list_entry(uri: impl Into<String>, idx: u64) -> Self {
+        Self {
+            status_list: StatusListRef {
+                idx,
+                uri: uri.into(),
+            },
+        }
+    }
 }
 
 impl Claims {

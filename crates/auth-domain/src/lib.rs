@@ -19,7 +19,7 @@ mod user;
 
 pub use api_key::{ApiKey, ApiKeyId, NewApiKey};
 pub use audit::{AuditAction, AuditEvent, AuditQuery, Count, Cursor, UserQuery};
-pub use claims::{ACCESS_TOKEN_TYPE, Claims};
+pub use claims::{ACCESS_TOKEN_TYPE, Claims, StatusListRef, TokenStatus};
 pub use identity::{
     Email, EmailError, Role, RoleError, SessionId, UserId, Username, UsernameError,
 };

@@ -92,10 +92,10 @@ pub fn min_hmac_secret_len(algorithm: Algorithm) -> Option<usize> {
 /// public key that only verifies. Its `Debug` prints no key material.
 #[derive(Clone)]
 pub struct JwtKey {
-    pub(super) kid: String,
-    pub(super) algorithm: Algorithm,
-    pub(super) encoding: Option<EncodingKey>,
-    pub(super) decoding: DecodingKey,
+    pub(crate) kid: String,
+    pub(crate) algorithm: Algorithm,
+    pub(crate) encoding: Option<EncodingKey>,
+    pub(crate) decoding: DecodingKey,
     // The public half as a JWK, for asymmetric keys; `None` for HMAC secrets.
     public_jwk: Option<Jwk>,
 }

@@ -5,24 +5,22 @@
 //! the [`TokenVerifier`] that accepts it and the verify-only keys. A service that only verifies
 //! our tokens builds a [`TokenVerifier`] from our JWKS instead ([`TokenVerifier::from_jwks`]).
 
+mod issuer;
 mod key;
 mod refresh;
+mod verifier;
 
-use std::{collections::HashMap, sync::Arc};
+use std::sync::Arc;
 
-use auth_domain::{ACCESS_TOKEN_TYPE, Claims, SessionId, User};
-use chrono::{DateTime, TimeDelta, Utc};
-use jsonwebtoken::{
-    Header, Validation,
-    errors::ErrorKind,
-    jwk::{Jwk, JwkSet},
-};
+use jsonwebtoken::errors::ErrorKind;
 
+pub use issuer::TokenIssuer;
 pub use jsonwebtoken::Algorithm;
 pub use key::{JwtKey, KeyError, SUPPORTED_ALGORITHMS, min_hmac_secret_len};
 pub use refresh::RefreshToken;
 #[cfg(feature = "service")]
 pub(crate) use refresh::{random_secret, secret_digest};
+pub use verifier::TokenVerifier;
 
 /// The longest bearer token we look at; anything longer is refused before parsing.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
@@ -61,9 +59,36 @@ pub enum TokenError {
     /// `aud` is not ours.
     #[error("The token audience is not accepted")]
     Audience,
-    /// A required claim is missing or has the wrong type.
+    /// A required claim is missing or has the wrong type (with a status checker that
+    /// requires it, a missing `status` claim too).
     #[error("The token is missing a required claim")]
     Claims,
+    /// The token's entry in its Status List is INVALID: its session ended, or a claim it
+    /// carries stopped being true.
+    #[error("The token has been revoked")]
+    Revoked,
+    /// The token's entry in its Status List is SUSPENDED.
+    #[error("The token is suspended")]
+    Suspended,
+    /// The token's entry in its Status List is neither VALID, INVALID nor SUSPENDED, or lies
+    /// beyond the end of a current list: no statement can be made, so it is refused.
+    #[error("The token's status is not valid")]
+    StatusRejected,
+    /// The token references a Status List outside the URL prefixes the verifier trusts; the
+    /// list was not fetched.
+    #[error("The token's status list is not trusted")]
+    UntrustedStatusList,
+    /// The token's Status List could not be fetched or refreshed for longer than the
+    /// verifier allows (fail-closed): try again after `retry_after` seconds.
+    #[error("The token's status cannot be checked right now; try again in {retry_after} seconds")]
+    StatusUnavailable {
+        /// Seconds until the verifier tries to fetch the list again.
+        retry_after: u64,
+    },
+    /// Only from `TokenVerifier::verify_cached`: the token references a Status List this
+    /// verifier has not fetched yet. Call `TokenVerifier::verify` on a blocking thread.
+    #[error("The token's status list has not been fetched yet")]
+    StatusNotCached,
 }
 
 impl From<jsonwebtoken::errors::Error> for TokenError {
@@ -161,196 +186,5 @@ impl TokenKeys {
             self.audience.clone(),
         )
         .with_leeway(self.leeway_secs)
-    }
-}
-
-/// Signs access tokens with one key. Made by [`TokenKeys::issuer`].
-#[derive(Clone, Debug)]
-pub struct TokenIssuer {
-    key: Arc<JwtKey>,
-    issuer: String,
-    audience: String,
-}
-
-impl TokenIssuer {
-    /// Signs an access token for `user` in `session`, valid from `now` for `ttl`.
-    pub fn issue(
-        &self,
-        user: &User,
-        session: SessionId,
-        ttl: TimeDelta,
-        now: DateTime<Utc>,
-    ) -> Result<(String, Claims), jsonwebtoken::errors::Error> {
-        self.issue_with_amr(user, session, ttl, now, None)
-    }
-
-    /// [`Self::issue`] with the `amr` claim (RFC 8176 method names, e.g. `["pwd", "otp"]`);
-    /// `None` leaves the claim out, so the token is exactly what [`Self::issue`] signs.
-    pub fn issue_with_amr(
-        &self,
-        user: &User,
-        session: SessionId,
-        ttl: TimeDelta,
-        now: DateTime<Utc>,
-        amr: Option<Vec<String>>,
-    ) -> Result<(String, Claims), jsonwebtoken::errors::Error> {
-        let claims = Claims {
-            iss: self.issuer.clone(),
-            aud: self.audience.clone(),
-            sub: user.id,
-            username: user.username.to_string(),
-            role: user.role,
-            sid: session,
-            jti: uuid::Uuid::new_v4().to_string(),
-            iat: now.timestamp(),
-            nbf: now.timestamp(),
-            exp: (now + ttl).timestamp(),
-            amr,
-        };
-        let mut header = Header::new(self.key.algorithm);
-        header.typ = Some(ACCESS_TOKEN_TYPE.to_owned());
-        header.kid = Some(self.key.kid.clone());
-        let encoding = self
-            .key
-            .encoding
-            .as_ref()
-            .ok_or_else(|| jsonwebtoken::errors::Error::from(ErrorKind::InvalidKeyFormat))?;
-        let token = jsonwebtoken::encode(&header, &claims, encoding)?;
-        Ok((token, claims))
-    }
-}
-
-/// Verifies access tokens: signature, pinned algorithm per `kid`, `typ`, `iss`, `aud`, `exp`,
-/// `nbf` with an explicit leeway, and the claims' types (`sub` a user id, `sid` a session id,
-/// `role` a role). No I/O and no runtime: embedders may use it alone.
-///
-/// Made by [`TokenKeys::verifier`] next to an issuer, or, in a service that only verifies our
-/// tokens, by [`TokenVerifier::from_jwks`] or [`TokenVerifier::new`] with public keys.
-#[derive(Clone, Debug)]
-pub struct TokenVerifier {
-    keys: HashMap<String, Arc<JwtKey>>,
-    issuer: String,
-    audience: String,
-    leeway_secs: u64,
-}
-
-impl TokenVerifier {
-    /// A verifier that accepts tokens signed by any of `keys` for `issuer` and `audience`, for a
-    /// service that verifies tokens another process issues. (Next to an issuer, use
-    /// [`TokenKeys::verifier`].) The leeway is [`TokenKeys::DEFAULT_LEEWAY_SECS`].
-    pub fn new<K: Into<Arc<JwtKey>>>(
-        keys: impl IntoIterator<Item = K>,
-        issuer: impl Into<String>,
-        audience: impl Into<String>,
-    ) -> Self {
-        Self::from_arcs(
-            keys.into_iter().map(Into::into),
-            issuer.into(),
-            audience.into(),
-        )
-    }
-
-    fn from_arcs(
-        keys: impl IntoIterator<Item = Arc<JwtKey>>,
-        issuer: String,
-        audience: String,
-    ) -> Self {
-        Self {
-            keys: keys.into_iter().map(|k| (k.kid.clone(), k)).collect(),
-            issuer,
-            audience,
-            leeway_secs: TokenKeys::DEFAULT_LEEWAY_SECS,
-        }
-    }
-
-    /// Sets the clock leeway.
-    pub fn with_leeway(mut self, secs: u64) -> Self {
-        self.leeway_secs = secs;
-        self
-    }
-
-    /// Checks a token and returns its claims.
-    pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
-        if token.len() > MAX_TOKEN_BYTES {
-            return Err(TokenError::Malformed);
-        }
-        // A header jsonwebtoken cannot parse (including `alg: none`) is simply malformed.
-        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
-        if header.jku.is_some()
-            || header.jwk.is_some()
-            || header.x5u.is_some()
-            || header.x5c.is_some()
-            || header.crit.is_some()
-        {
-            return Err(TokenError::ForbiddenHeader);
-        }
-        let key = header
-            .kid
-            .as_deref()
-            .and_then(|kid| self.keys.get(kid))
-            .ok_or(TokenError::UnknownKey)?;
-        if header.alg != key.algorithm {
-            return Err(TokenError::Algorithm);
-        }
-        if header.typ.as_deref() != Some(ACCESS_TOKEN_TYPE) {
-            return Err(TokenError::WrongType);
-        }
-        let mut validation = Validation::new(key.algorithm);
-        validation.leeway = self.leeway_secs;
-        validation.validate_nbf = true;
-        validation.set_issuer(&[&self.issuer]);
-        validation.set_audience(&[&self.audience]);
-        validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub"]);
-        Ok(jsonwebtoken::decode::<Claims>(token, &key.decoding, &validation)?.claims)
-    }
-
-    /// A verifier for the keys of a JSON Web Key Set, e.g. our `/.well-known/jwks.json`, for a
-    /// service that verifies our tokens with no secret at all. Every key must name its `alg`.
-    pub fn from_jwks(
-        jwks: &str,
-        issuer: impl Into<String>,
-        audience: impl Into<String>,
-    ) -> Result<Self, KeyError> {
-        let set: JwkSet = serde_json::from_str(jwks).map_err(|e| KeyError::Jwk(e.to_string()))?;
-        let keys = set
-            .keys
-            .iter()
-            .map(JwtKey::from_jwk)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Self::new(keys, issuer, audience))
-    }
-
-    /// The JSON Web Key Set of the public keys that verify (RFC 7517), sorted by `kid`. HMAC
-    /// keys are secret and never published, so a verifier with only HMAC keys publishes an
-    /// empty set.
-    pub fn jwks(&self) -> serde_json::Value {
-        let mut keys: Vec<Jwk> = self.keys.values().filter_map(|k| k.public_jwk()).collect();
-        keys.sort_by(|a, b| a.common.key_id.cmp(&b.common.key_id));
-        serde_json::json!({ "keys": keys })
-    }
-
-    /// The `kid`s this verifier accepts.
-    pub fn kids(&self) -> Vec<&str> {
-        let mut kids: Vec<&str> = self.keys.keys().map(String::as_str).collect();
-        kids.sort_unstable();
-        kids
-    }
-
-    /// The `iss` this verifier requires.
-    pub fn issuer(&self) -> &str {
-        &self.issuer
-    }
-
-    /// The `aud` this verifier requires.
-    pub fn audience(&self) -> &str {
-        &self.audience
-    }
-
-    /// The algorithms of the keys this verifier accepts, each once, sorted by name.
-    pub fn algorithms(&self) -> Vec<Algorithm> {
-        let mut algorithms: Vec<Algorithm> = self.keys.values().map(|k| k.algorithm).collect();
-        algorithms.sort_by_key(|a| format!("{a:?}"));
-        algorithms.dedup();
-        algorithms
     }
 }
