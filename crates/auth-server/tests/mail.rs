@@ -3,9 +3,10 @@
 //! Python's email package), or into real `.eml` files; a stalled peer is a real TCP listener
 //! that never answers. Nothing is mocked.
 //!
-//! The SMTP tests need python3 with aiosmtpd; they run only with AUTH_TEST_REQUIRE_INTEROP set
-//! (see build.rs) and are reported ignored, with the reason, otherwise. The file-transport and
-//! queue tests always run.
+//! The SMTP tests need python3 with aiosmtpd (and, for STARTTLS, cryptography, which
+//! `PyJWT[crypto]` brings); they run only with AUTH_TEST_REQUIRE_INTEROP set (see build.rs) and
+//! are reported ignored, with the reason, otherwise. The file-transport and queue tests always
+//! run.
 
 use std::{
     io::{BufRead, BufReader, Write as _},
@@ -166,13 +167,17 @@ impl Log {
 /// Fails unless python3 with aiosmtpd is here: the SMTP tests run only when asked for
 /// (AUTH_TEST_REQUIRE_INTEROP, see build.rs), and then they must not pass without it.
 fn require_aiosmtpd() {
+    require_python_module("aiosmtpd", "aiosmtpd==1.4.6");
+}
+
+fn require_python_module(module: &str, package: &str) {
     let found = Command::new("python3")
-        .args(["-c", "import aiosmtpd"])
+        .args(["-c", &format!("import {module}")])
         .output()
         .is_ok_and(|o| o.status.success());
     assert!(
         found,
-        "the SMTP tests need python3 with aiosmtpd: `python3 -m pip install aiosmtpd==1.4.6`"
+        "the SMTP tests need python3 with {module}: `python3 -m pip install '{package}'`"
     );
 }
 
@@ -408,6 +413,73 @@ fn tls_required_never_sends_in_clear_to_a_server_without_starttls() {
     outbox.send(reset("alice@example.org", "alice"));
     wait_for_count(&counter, MailKind::PasswordReset, MailOutcome::Failed, 1);
     assert!(sink.records("message").is_empty());
+    outbox.shutdown();
+}
+
+/// The environment variable that hands the STARTTLS test's port to its child process.
+const STARTTLS_PORT: &str = "AUTH_TEST_STARTTLS_PORT";
+
+#[test]
+#[cfg_attr(
+    not(auth_interop_tests),
+    ignore = "SMTP delivery: set AUTH_TEST_REQUIRE_INTEROP=1 (needs python3 with aiosmtpd and \
+              cryptography)"
+)]
+fn tls_required_delivers_over_starttls_to_a_server_the_system_roots_trust() {
+    // The server's certificate is signed by a CA made for the test; the client trusts it
+    // the way it trusts any CA: through the system's roots, here `SSL_CERT_FILE` (which a
+    // test cannot set in its own process), so a child process sends.
+    require_python_module("cryptography", "cryptography");
+    let tls = tempfile::tempdir().unwrap();
+    let tls_dir = tls.path().display().to_string();
+    let sink = Sink::start(0, &["--starttls", &tls_dir]);
+    let ca = tls.path().join("ca.pem");
+    let child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "starttls_child_sends_one_message",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env("SSL_CERT_FILE", &ca)
+        .env(STARTTLS_PORT, sink.port.to_string())
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&child.stdout).into_owned()
+        + &String::from_utf8_lossy(&child.stderr);
+    assert!(child.status.success(), "{printed}");
+    assert!(printed.contains("1 passed"), "{printed}");
+    let message = sink.wait_for_messages(1).remove(0);
+    assert_eq!(message["tls"], true, "{message}");
+    assert_eq!(
+        message["rcpt_tos"],
+        serde_json::json!(["alice@example.org"])
+    );
+
+    // Without that CA among the roots, the certificate is refused and nothing is sent.
+    let counter = counter();
+    let config = DeliveryConfig {
+        max_attempts: 2,
+        ..quick()
+    };
+    let url = SmtpUrl::parse(&format!("smtp://localhost:{}?tls=required", sink.port)).unwrap();
+    let outbox = smtp_outbox(url, config, &counter);
+    outbox.send(reset("alice@example.org", "alice"));
+    wait_for_count(&counter, MailKind::PasswordReset, MailOutcome::Failed, 1);
+    outbox.shutdown();
+    assert_eq!(sink.records("message").len(), 1);
+}
+
+#[test]
+#[ignore = "run by tls_required_delivers_over_starttls_to_a_server_the_system_roots_trust, in a \
+            child process that trusts the test's CA"]
+fn starttls_child_sends_one_message() {
+    let port = std::env::var(STARTTLS_PORT).expect("run by the STARTTLS test");
+    let counter = counter();
+    let url = SmtpUrl::parse(&format!("smtp://localhost:{port}?tls=required")).unwrap();
+    let outbox = smtp_outbox(url, quick(), &counter);
+    outbox.send(reset("alice@example.org", "alice"));
+    wait_for_count(&counter, MailKind::PasswordReset, MailOutcome::Sent, 1);
     outbox.shutdown();
 }
 
