@@ -546,7 +546,8 @@ const SMTP: (&str, &str) = ("AUTH__MAIL__TRANSPORT", "smtp");
 fn production_refuses_the_file_transport_clear_smtp_and_smtp_without_a_sender() {
     let dir = tempfile::tempdir().unwrap();
     let secret = generated_secret();
-    let cases: &[(&[(&str, &str)], &[&str])] = &[
+    type Vars<'a> = &'a [(&'a str, &'a str)];
+    let cases: &[(Vars, &[&str])] = &[
         (
             &[("AUTH__MAIL__TRANSPORT", "file")],
             &[
