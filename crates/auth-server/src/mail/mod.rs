@@ -7,11 +7,7 @@ mod counter;
 mod queue;
 mod transport;
 
-use std::{
-    net::SocketAddr,
-    path::{Path, PathBuf},
-    sync::Arc,
-};
+use std::{net::SocketAddr, path::Path, sync::Arc};
 
 use anyhow::{Context, bail};
 use auth_actix::Metrics;
@@ -237,11 +233,10 @@ fn warn_if_others_can_read(dir: &Path) {
         if let Ok(meta) = std::fs::metadata(dir)
             && meta.permissions().mode() & 0o077 != 0
         {
-            let shown: PathBuf = dir.to_owned();
             tracing::warn!(
                 "mail.outbox_dir {} may be read by other users (mode {:o}): the messages hold \
                  live links; chmod 700 it",
-                shown.display(),
+                dir.display(),
                 meta.permissions().mode() & 0o777
             );
         }
