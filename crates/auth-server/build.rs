@@ -4,8 +4,9 @@
 //! - `AUTH_TEST_DATABASE_URL` set and non-empty: `auth_pg_tests`, the PostgreSQL variants run
 //!   (and fail if the server cannot be reached).
 //! - `AUTH_TEST_REQUIRE_INTEROP` set and non-empty: `auth_interop_tests`, the Python interop
-//!   tests run (and fail without python3 and their packages): the PyJWT test (`PyJWT[crypto]`)
-//!   and the import of a FastAPI app's users (`tests/import/requirements.txt`).
+//!   tests run (and fail without python3 and their packages): the PyJWT test (`PyJWT[crypto]`),
+//!   the import of a FastAPI app's users (`tests/import/requirements.txt`), and mail delivery
+//!   to a real SMTP server (`aiosmtpd`; STARTTLS also needs `cryptography`), `tests/mail.rs`.
 fn main() {
     for (var, cfg) in [
         ("AUTH_TEST_DATABASE_URL", "auth_pg_tests"),

@@ -190,6 +190,19 @@ impl Metrics {
             .push((gauge, Box::new(sample)));
     }
 
+    /// Adds a counter with `labels`, for what the server counts outside the service and the
+    /// HTTP layer (for instance mail delivery); it is rendered with the others.
+    ///
+    /// # Panics
+    /// If `name` or a label is not a valid metric name or the name is already taken: a
+    /// programming error.
+    pub fn counter_vec(&self, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+        registered(
+            &self.registry,
+            IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric"),
+        )
+    }
+
     /// Counts one answered request. `route` is the matched pattern or [`UNMATCHED`].
     pub(crate) fn record_request(
         &self,

@@ -18,7 +18,11 @@
 //!   `mfa_required` step of the password login ([`MfaConfig`], [`MfaKey`], [`MfaToken`]).
 //! - [`PasswordHasher`] (feature `service`): bcrypt with a configurable cost, the 72-byte rule,
 //!   upgrade detection.
-//! - [`MemoryStore`] (feature `memory`, on by default): a store for tests.
+//! - Outbound mail (feature `service`): the [`Mailer`] port the service hands [`Message`]s to
+//!   (an embedder plugs its delivery there; [`NoMailer`] turns mail off), and the
+//!   [`MailTemplates`] that render each [`MailKind`] from typed values ([`Mail`]).
+//! - [`MemoryStore`] (feature `memory`, on by default): a store for tests; with `service`, also
+//!   [`MemoryMailer`], which keeps the messages sent for a test to read.
 //! - `store_contract` (feature `store-contract`): the store contract suite every store must
 //!   pass, and `store_contract_tests!` to run it as tests.
 //!
@@ -109,6 +113,8 @@ mod lockout;
 #[cfg(feature = "service")]
 mod login;
 #[cfg(feature = "service")]
+mod mail;
+#[cfg(feature = "service")]
 mod maintenance;
 #[cfg(feature = "service")]
 mod mfa;
@@ -144,6 +150,9 @@ pub use token::{
 #[cfg(feature = "memory")]
 pub use memory::MemoryStore;
 
+#[cfg(all(feature = "service", feature = "memory"))]
+pub use mail::MemoryMailer;
+
 #[cfg(feature = "service")]
 pub use {
     admin::{Actor, AdminOutcome, MAX_PAGE, Page},
@@ -154,6 +163,11 @@ pub use {
     hashing::HashPoolConfig,
     import::{ImportOutcome, ImportedUser, is_importable_bcrypt},
     login::LoginAttempt,
+    mail::{
+        EmailChange, EmailChangedNotice, EmailVerification, Mail, MailKind, MailTemplates, Mailer,
+        Message, MfaChange, MfaChangedNotice, NoMailer, PasswordChange, PasswordChangedNotice,
+        PasswordReset, TemplateError, TemplatePart,
+    },
     maintenance::Retention,
     mfa::{MfaConfig, MfaKey, MfaKeyError, MfaToken, RecoveryCodes, SecondFactor, TotpSetup},
     observer::{Observer, Outcome},

@@ -5,6 +5,7 @@ pub mod cli;
 pub mod import;
 mod keyfile;
 pub mod keys;
+pub mod mail;
 pub mod prune;
 pub mod settings;
 pub mod startup;

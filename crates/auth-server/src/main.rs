@@ -13,6 +13,7 @@ use auth_domain::Password;
 use auth_server::{
     cli,
     import::{ImportOptions, import_users},
+    mail::{self, MailDelivery},
     prune,
     settings::{AppEnv, LogFormat, Settings},
     startup,
@@ -218,14 +219,21 @@ fn gen_key(algorithm: &str, out_dir: &std::path::Path) -> anyhow::Result<()> {
 
 fn serve(settings: Settings, env: AppEnv) -> anyhow::Result<()> {
     let state = startup::build_state(&settings, env)?;
+    let mail = std::sync::Arc::new(MailDelivery::start(&settings, env, state.metrics())?);
     let service = state.service.clone();
     actix_web::rt::System::new().block_on(async move {
         let (server, addrs) = startup::bind(&settings, state)?;
-        for addr in addrs {
+        for addr in &addrs {
             tracing::info!(env = env.as_str(), "listening on http://{addr}");
         }
+        if let Some(addr) = addrs.first().filter(|_| mail.enabled()) {
+            mail::log_link_base(&settings, env, *addr);
+        }
         prune::schedule(service, &settings);
-        server.await.context("server failed")?;
+        let served = server.await.context("server failed");
+        let draining = mail.clone();
+        let _ = actix_web::rt::task::spawn_blocking(move || draining.shutdown()).await;
+        served?;
         tracing::info!("stopped");
         Ok(())
     })

@@ -244,6 +244,48 @@ fn with_json_logs_every_line_is_json_and_carries_the_request_id() {
     );
 }
 
+/// Outside production, mail goes to the outbox folder: the server says so and where links point,
+/// creates the folder for its user only, counts messages in `/metrics` from the start (every
+/// kind and outcome at 0), and still stops cleanly, draining the queue first.
+#[test]
+fn mail_delivery_is_announced_counted_and_stopped_with_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[("AUTH__METRICS__ENABLED", "true")]);
+    server.wait_for("mail is written to data/test/outbox (mail.transport = \"file\")");
+    let links = server.wait_for("links in messages point at ");
+    assert!(
+        links.contains(&format!(
+            "links in messages point at {} ",
+            server.process.base
+        )),
+        "{links}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let outbox = std::fs::metadata(dir.path().join("data/test/outbox")).unwrap();
+        assert_eq!(outbox.permissions().mode() & 0o777, 0o700);
+    }
+    let (status, metrics) = server.get("/metrics");
+    assert_eq!(status, 200);
+    for kind in auth_core::MailKind::ALL {
+        for outcome in ["sent", "failed", "dropped"] {
+            let series = format!("auth_mail_sent_total{{kind=\"{kind}\",outcome=\"{outcome}\"}} 0");
+            assert!(metrics.contains(&series), "no {series} in:\n{metrics}");
+        }
+    }
+    // SIGTERM: it stops cleanly (exit status 0), the queue drained, and says so.
+    let mut server = server;
+    let killed = Command::new("kill")
+        .args(["-TERM", &server.process.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = server.process.child.wait().unwrap();
+    assert!(status.success(), "{status}");
+    server.wait_for("auth_server: stopped");
+}
+
 #[test]
 fn an_auth_config_dir_that_does_not_exist_is_refused_by_name() {
     let dir = tempfile::tempdir().unwrap();

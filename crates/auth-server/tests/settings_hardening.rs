@@ -1,6 +1,7 @@
 //! The real binary against hostile or mistaken settings: values taken verbatim from the
 //! environment, mistyped numbers refused by name, guessable HMAC secrets refused in production,
-//! database passwords never printed, and private SQLite files.
+//! database and SMTP passwords never printed, private SQLite files, and the mail settings
+//! production refuses.
 
 use std::{
     io::{BufRead, BufReader, Read},
@@ -534,4 +535,218 @@ fn sqlite_files_and_data_folders_are_private_under_umask_022() {
     ] {
         assert_eq!(mode(file), 0o600, "{file}: {:o}", mode(file));
     }
+}
+
+// Mail: production refuses what would leak links, and the SMTP password is never printed.
+
+const FROM: (&str, &str) = ("AUTH__MAIL__FROM", "Example <no-reply@example.com>");
+const SMTP: (&str, &str) = ("AUTH__MAIL__TRANSPORT", "smtp");
+
+#[test]
+fn production_refuses_the_file_transport_clear_smtp_and_smtp_without_a_sender() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = generated_secret();
+    type Vars<'a> = &'a [(&'a str, &'a str)];
+    let cases: &[(Vars, &[&str])] = &[
+        (
+            &[("AUTH__MAIL__TRANSPORT", "file")],
+            &[
+                "invalid setting mail.transport (AUTH__MAIL__TRANSPORT)",
+                "refused in production",
+            ],
+        ),
+        (
+            &[
+                SMTP,
+                FROM,
+                (
+                    "AUTH__MAIL__SMTP_URL",
+                    "smtp://mailer:Cl3arS3cret@mail.example.com:587",
+                ),
+            ],
+            &[
+                "invalid setting mail.smtp_url (AUTH__MAIL__SMTP_URL)",
+                "tls=required",
+                "smtp://mailer:***@mail.example.com:587",
+            ],
+        ),
+        (
+            &[
+                SMTP,
+                FROM,
+                (
+                    "AUTH__MAIL__SMTP_URL",
+                    "smtp://mailer:Cl3arS3cret@mail.example.com:587?tls=opportunistic",
+                ),
+            ],
+            &[
+                "invalid setting mail.smtp_url (AUTH__MAIL__SMTP_URL)",
+                "smtp://mailer:***@mail.example.com:587?tls=opportunistic",
+            ],
+        ),
+        (
+            &[
+                SMTP,
+                (
+                    "AUTH__MAIL__SMTP_URL",
+                    "smtp://mailer:Cl3arS3cret@mail.example.com:587?tls=required",
+                ),
+            ],
+            &["mail.from (AUTH__MAIL__FROM) is required with mail.transport = \"smtp\""],
+        ),
+    ];
+    for (vars, needles) in cases {
+        let mut command = production(dir.path(), &secret);
+        command.envs(vars.iter().copied());
+        let (status, printed) = run_to_exit(command);
+        assert!(!status.success(), "{vars:?} was accepted:\n{printed}");
+        assert!(!printed.contains("panicked"), "{printed}");
+        for needle in *needles {
+            assert!(
+                printed.contains(needle),
+                "{vars:?}: no {needle:?} in:\n{printed}"
+            );
+        }
+        assert!(!printed.contains("Cl3arS3cret"), "{printed}");
+    }
+    assert!(!dir.path().join("data/outbox").exists());
+}
+
+#[test]
+fn production_starts_with_mail_off_by_default_and_says_so_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(production(dir.path(), &generated_secret()));
+    let printed = server.printed.text();
+    assert_eq!(
+        printed
+            .matches("mail.transport is \"none\": the email features")
+            .count(),
+        1,
+        "{printed}"
+    );
+    assert!(!dir.path().join("data/outbox").exists());
+    // A relay on this host may take mail in clear; a remote one over TLS only.
+    for url in [
+        "smtp://127.0.0.1:2525",
+        "smtp://mailer:L00pS3cret@mail.example.com:587?tls=required",
+    ] {
+        let mut command = production(dir.path(), &generated_secret());
+        command.envs([SMTP, FROM, ("AUTH__MAIL__SMTP_URL", url)]);
+        let server = Server::start(command);
+        let printed = server.printed.text();
+        assert!(
+            printed.contains("mail is sent through smtp://"),
+            "{printed}"
+        );
+        // Neither mail.link_base nor server.public_url: links would point at the listener.
+        assert!(printed.contains("set mail.link_base"), "{printed}");
+        assert!(!printed.contains("L00pS3cret"), "{printed}");
+    }
+}
+
+#[test]
+fn smtp_passwords_never_appear_in_errors_or_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    // Each URL, with the pieces of its password that must never be printed, and how it is
+    // shown instead (if at all).
+    let cases: &[(&str, &[&str], Option<&str>)] = &[
+        (
+            "smtp://mailer:Sl4sh/S3cretPW@mail.example.com:587?tls=required",
+            &["Sl4sh", "S3cretPW"],
+            Some("smtp://mailer:***@mail.example.com:587?tls=required"),
+        ),
+        (
+            "smtp://mailer:Typ0S3cretPW@mail.example.com:587?tsl=required",
+            &["Typ0S3cretPW"],
+            Some("smtp://mailer:***@mail.example.com:587?tsl=required"),
+        ),
+        (
+            "smtp://mailer:B4dEsc%zzS3cretPW@mail.example.com",
+            &["B4dEsc", "zzS3cretPW"],
+            Some("smtp://mailer:***@mail.example.com"),
+        ),
+        (
+            "smtp://mailer:Sp4ce S3cretPW@mail.example.com",
+            &["Sp4ce", "S3cretPW"],
+            Some("smtp://mailer:***@mail.example.com"),
+        ),
+        (
+            "smtp://mailer:P0rtS3cretPW@mail.example.com:99999",
+            &["P0rtS3cretPW"],
+            Some("smtp://mailer:***@mail.example.com:99999"),
+        ),
+        ("N0tAUrlS3cretPW", &["N0tAUrlS3cretPW"], None),
+    ];
+    for (url, pieces, shown) in cases {
+        let vars = [SMTP, FROM, ("AUTH__MAIL__SMTP_URL", url)];
+        let (status, printed) = run_to_exit(command(BIN, dir.path(), "test", &vars));
+        assert!(!status.success(), "{url} was accepted:\n{printed}");
+        assert!(
+            printed.contains("mail.smtp_url (AUTH__MAIL__SMTP_URL)"),
+            "{printed}"
+        );
+        for piece in *pieces {
+            assert!(!printed.contains(piece), "{piece} printed:\n{printed}");
+        }
+        if let Some(shown) = shown {
+            assert!(printed.contains(shown), "no {shown} in:\n{printed}");
+        }
+    }
+    // Accepted: the start-up line says where mail goes, without the password.
+    let vars = [
+        SMTP,
+        FROM,
+        (
+            "AUTH__MAIL__SMTP_URL",
+            "smtp://mailer:G00dS3cretPW@127.0.0.1:2525?tls=required",
+        ),
+    ];
+    let server = Server::start(command(BIN, dir.path(), "test", &vars));
+    let printed = server.printed.text();
+    assert!(
+        printed.contains("mail is sent through smtp://mailer:***@127.0.0.1:2525?tls=required"),
+        "{printed}"
+    );
+    assert!(!printed.contains("G00dS3cretPW"), "{printed}");
+}
+
+#[test]
+fn a_mail_template_that_cannot_be_used_stops_the_start_naming_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let templates = dir.path().join("mail-templates");
+    std::fs::create_dir(&templates).unwrap();
+    let broken = templates.join("password_reset.html");
+    std::fs::write(
+        &broken,
+        "{% extends \"layout.html\" %}{% block content %}{{ link }",
+    )
+    .unwrap();
+    let folder = templates.display().to_string();
+    let printed = assert_refused(
+        dir.path(),
+        "test",
+        &[("AUTH__MAIL__TEMPLATES_DIR", &folder)],
+        &[&format!(
+            "mail.templates_dir: {}: syntax error",
+            broken.display()
+        )],
+    );
+    assert!(printed.contains("line 1"), "{printed}");
+    std::fs::write(&broken, "{{ no_such_value }}").unwrap();
+    assert_refused(
+        dir.path(),
+        "test",
+        &[("AUTH__MAIL__TEMPLATES_DIR", &folder)],
+        &[&broken.display().to_string(), "undefined"],
+    );
+    let missing = dir.path().join("no-such-folder").display().to_string();
+    assert_refused(
+        dir.path(),
+        "test",
+        &[("AUTH__MAIL__TEMPLATES_DIR", &missing)],
+        &[
+            "invalid setting mail.templates_dir (AUTH__MAIL__TEMPLATES_DIR)",
+            "is not a folder",
+        ],
+    );
 }

@@ -6,10 +6,12 @@
 //! against its range, so a mistyped value stops the server instead of meaning something else.
 
 mod errors;
+mod mail;
 mod mfa;
 mod operations;
 mod public_url;
 mod secret;
+mod smtp_url;
 mod strict;
 
 use std::{net::IpAddr, path::PathBuf, str::FromStr};
@@ -18,9 +20,11 @@ use anyhow::{Context, bail};
 use config::{Config, Environment, File, FileFormat};
 use serde::Deserialize;
 
+pub use mail::{DEFAULT_FROM, MailSettings, MailTransport, SmtpTls};
 pub use mfa::MfaSettings;
 pub use operations::{AuditSettings, LogFormat, LogSettings, MaintenanceSettings, MetricsSettings};
 pub use secret::{MIN_HMAC_SECRET_BITS, Secret, estimated_bits, hmac_secret_weakness};
+pub use smtp_url::SmtpUrl;
 
 const DEFAULTS: &str = include_str!("../../../../config/default.toml");
 
@@ -30,7 +34,7 @@ const MAX_SECS: i128 = 315_360_000;
 const U32_MAX: i128 = u32::MAX as i128;
 
 /// The sections of the settings; each must be a table.
-const SECTIONS: [&str; 12] = [
+const SECTIONS: [&str; 13] = [
     "server",
     "database",
     "jwt",
@@ -43,6 +47,7 @@ const SECTIONS: [&str; 12] = [
     "maintenance",
     "audit",
     "mfa",
+    "mail",
 ];
 
 /// The environment a process runs in; picks the overlay file and the production checks.
@@ -118,6 +123,8 @@ pub struct Settings {
     pub overlay: Option<PathBuf>,
     /// `[mfa]`
     pub mfa: MfaSettings,
+    /// `[mail]`
+    pub mail: MailSettings,
 }
 
 /// `[server]`
@@ -368,6 +375,7 @@ impl Settings {
             public_url::check(url)?;
         }
         self.mfa.check()?;
+        self.mail.check(env)?;
         if self.password.bcrypt_cost < 10 && env == AppEnv::Production {
             bail!(
                 "password.bcrypt_cost is {}; production needs at least 10 (12 recommended)",

@@ -15,6 +15,20 @@ fn defaults_load_and_match_the_documented_values() {
     assert_eq!(settings.session.idle_ttl_secs, 1_209_600);
     assert_eq!(settings.security.api_key_header, "X-API-Key");
     assert!(settings.jwt.secret.is_none());
+    assert_eq!(
+        settings.mail.transport(AppEnv::Development),
+        MailTransport::File
+    );
+    assert_eq!(settings.mail.outbox_dir, PathBuf::from("data/outbox"));
+    assert_eq!(
+        (
+            settings.mail.min_interval_secs,
+            settings.mail.max_per_account_per_hour,
+            settings.mail.reset_token_ttl_secs,
+            settings.mail.verify_token_ttl_secs,
+        ),
+        (60, 5, 1800, 86_400)
+    );
 }
 
 #[test]
