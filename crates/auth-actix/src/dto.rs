@@ -250,7 +250,9 @@ pub(crate) struct UsersQuery {
     /// Users to skip.
     #[param(value_type = Option<u64>, minimum = 0, maximum = 4294967295_u64)]
     pub offset: Option<u32>,
-    /// A case-insensitive part of the username or email; at most 64 printable characters.
+    /// The start of the username or of the email, ASCII letters without regard to case
+    /// (`ali` finds `alice` and `Alice.B@example.com`, not `malice`); at most 64 printable
+    /// characters.
     #[param(max_length = 64, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub q: Option<String>,
     /// The `next` of the previous page (an opaque cursor); not with `offset`.

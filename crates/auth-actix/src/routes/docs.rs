@@ -54,8 +54,7 @@ impl Docs {
     /// Generates and serializes the document of `state`.
     pub(crate) fn of(state: &AuthState) -> Self {
         let openapi = crate::openapi(state);
-        let document =
-            serde_json::to_vec(&openapi).expect("an OpenAPI document always serializes");
+        let document = serde_json::to_vec(&openapi).expect("an OpenAPI document always serializes");
         let config = Config::new([OPENAPI_URL])
             // Swagger UI would send the document to validator.swagger.io: nothing leaves the page.
             .validator_url("none")
@@ -129,7 +128,7 @@ pub(super) async fn swagger_ui_file(
 fn swagger_ui(file: &str, config: &SwaggerConfig) -> HttpResponse {
     if matches!(file, "" | "index.html") && !config.index.is_empty() {
         return HttpResponse::Ok()
-            .content_type(header::ContentType::html())
+            .content_type("text/html")
             .body(config.index.clone());
     }
     match utoipa_swagger_ui::serve(file, config.config.clone()) {

@@ -28,7 +28,12 @@ use crate::{
 pub(super) struct TokenParams {
     /// The token asked about, or to revoke: an access token or a refresh token. A
     /// `token_type_hint` may be sent too; it is ignored.
-    #[schema(required = true, value_type = String, min_length = 1)]
+    #[schema(
+        required = true,
+        value_type = String,
+        min_length = 1,
+        example = "q2Vb0tqJ8m6rXH3sT1yN4eWcZpK7uA9dLfG5iR0oE2w"
+    )]
     token: Option<String>,
 }
 

@@ -15,6 +15,8 @@ crate::on_every_store!(
     operations_name_the_security_schemes_the_routes_accept,
     security_schemes_and_limits_follow_the_settings,
     errors_bodies_parameters_and_examples_are_described,
+    head_is_answered_wherever_get_is,
+    form_properties_have_their_own_examples_and_q_is_a_prefix,
 );
 
 const NIL: &str = "00000000-0000-0000-0000-000000000000";
@@ -132,10 +134,15 @@ async fn every_described_operation_is_routed_and_every_other_method_is_405_with_
             let secured = !schemes(&item[method.to_lowercase()]).is_empty();
             assert_eq!(reply.status == 401, secured, "{what}");
         }
+        // HEAD is served with GET (not described, as FastAPI does not describe it).
+        let mut allowed = documented.clone();
+        if documented.contains("GET") {
+            allowed.insert("HEAD".to_owned());
+        }
         for method in [
             "GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD", "TRACE",
         ] {
-            if documented.contains(method) {
+            if allowed.contains(method) {
                 continue;
             }
             let reply = app.send(request(method, &uri)).await;
@@ -150,7 +157,7 @@ async fn every_described_operation_is_routed_and_every_other_method_is_405_with_
                 .split(',')
                 .map(|m| m.trim().to_owned())
                 .collect();
-            assert_eq!(allow, documented, "{what}");
+            assert_eq!(allow, allowed, "{what}");
         }
     }
 }
@@ -388,4 +395,124 @@ async fn errors_bodies_parameters_and_examples_are_described(app: TestApp) {
         (&limit["minimum"], &limit["maximum"]),
         (&json!(1), &json!(200))
     );
+}
+
+/// Uptime checks send HEAD: every GET route answers it as it answers GET (the same status and
+/// headers; on the wire, actix-http leaves the body out, which `binary.rs` checks).
+async fn head_is_answered_wherever_get_is(app: TestApp) {
+    let app = app.with_settings(&[("metrics.enabled", "true")]);
+    let admin = app.admin("root").await;
+    let id = app.get("/profile", &admin).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let service = actix_web::test::init_service(auth_actix::app(app.state.clone())).await;
+    let mut checked = 0;
+    for (method, path) in auth_actix::served_routes() {
+        if method != Method::GET {
+            continue;
+        }
+        let uri = path
+            .replace("{id}", &id)
+            .replace("{file:.*}", "swagger-ui.css");
+        let answer = |method: &str| {
+            actix_web::test::call_service(
+                &service,
+                request(method, &uri)
+                    .insert_header(crate::helpers::bearer(&admin))
+                    .to_request(),
+            )
+        };
+        let get = answer("GET").await;
+        let head = answer("HEAD").await;
+        assert!(
+            get.status().is_success() || get.status().is_redirection(),
+            "GET {uri}: {}",
+            get.status()
+        );
+        assert_eq!(head.status(), get.status(), "HEAD {uri}");
+        for name in ["content-type", "cache-control", "location"] {
+            assert_eq!(
+                head.headers().get(name),
+                get.headers().get(name),
+                "HEAD {uri}: {name}"
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 17, "only {checked} GET routes");
+}
+
+/// Swagger UI pre-fills a form's fields from their examples (`string` without one): every
+/// property of a form body has its own, and the `/token` form as pre-filled logs in.
+async fn form_properties_have_their_own_examples_and_q_is_a_prefix(app: TestApp) {
+    let doc = document(&app).await;
+    let resolve = |schema: &Value| -> Value {
+        match schema["$ref"].as_str() {
+            Some(reference) => {
+                let name = reference.trim_start_matches("#/components/schemas/");
+                doc["components"]["schemas"][name].clone()
+            }
+            None => schema.clone(),
+        }
+    };
+    let mut forms = 0;
+    for (method, path) in described(&doc) {
+        let body = &operation(&doc, &method, &path)["requestBody"]["content"];
+        let Some(form) = body.get("application/x-www-form-urlencoded") else {
+            continue;
+        };
+        forms += 1;
+        let schema = resolve(&form["schema"]);
+        for (name, property) in schema["properties"].as_object().unwrap() {
+            let property = resolve(property);
+            assert!(
+                property["example"].is_string() && property["example"] != "string",
+                "{method} {path}: {name} has no example of its own: {property}"
+            );
+        }
+    }
+    assert_eq!(forms, 3, "/token, /introspect and /revoke");
+
+    // The /token form as Swagger UI fills it in: a password grant that works.
+    let token_form = resolve(
+        &operation(&doc, "POST", "/token")["requestBody"]["content"]["application/x-www-form-urlencoded"]
+            ["schema"],
+    );
+    let fields: Vec<(String, String)> = token_form["properties"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(name, property)| {
+            let example = resolve(property)["example"].as_str().unwrap().to_owned();
+            (name.clone(), example)
+        })
+        .collect();
+    let example = |name: &str| &fields.iter().find(|(n, _)| n == name).unwrap().1;
+    assert_eq!(example("grant_type"), "password");
+    app.post_json(
+        "/register",
+        json!({"username": example("username"), "password": example("password")}),
+    )
+    .await;
+    let reply = app
+        .send(TestRequest::post().uri("/token").set_form(fields.clone()))
+        .await;
+    assert_eq!(reply.status, 200, "{fields:?}: {}", reply.text);
+
+    // `q` of GET /admin/users is described as what it is: a prefix.
+    let q = operation(&doc, "GET", "/admin/users")["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "q")
+        .unwrap()["description"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        q.starts_with("The start of the username or of the email"),
+        "{q}"
+    );
+    assert!(!q.contains("part"), "{q}");
 }

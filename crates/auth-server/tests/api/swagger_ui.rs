@@ -132,7 +132,7 @@ async fn unknown_docs_files_and_methods_are_json_errors(app: TestApp) {
         .assert(404, "not_found");
     let reply = app.send(TestRequest::post().uri("/docs/")).await;
     reply.assert(405, "method_not_allowed");
-    assert_eq!(reply.header("allow"), Some("GET"));
+    assert_eq!(reply.header("allow"), Some("GET, HEAD"));
     let reply = app.send(TestRequest::post().uri("/docs")).await;
     reply.assert(405, "method_not_allowed");
 }
