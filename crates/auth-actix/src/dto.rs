@@ -132,7 +132,8 @@ impl SessionResponse {
     }
 }
 
-/// Distinguishes `"email": null` (remove it) from a missing `email` (leave it).
+/// A field that was sent: distinguishes `"email": null` (remove it) from a missing `email`
+/// (leave it). On a field that cannot be removed (`T` not an `Option`), `null` is a wrong type.
 fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     deserializer: D,
 ) -> Result<Option<T>, D::Error> {
@@ -143,18 +144,19 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 #[derive(Deserialize, ToSchema)]
 #[schema(as = ProfileUpdate, example = json!({"email": "alice@example.org"}))]
 pub(crate) struct ProfileBody {
-    /// A new username (same rules as at registration).
-    #[serde(default)]
-    #[schema(pattern = r"^[A-Za-z0-9_.-]{3,32}$")]
+    /// A new username (same rules as at registration); it cannot be removed (`null` is 422).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = String, pattern = r"^[A-Za-z0-9_.-]{3,32}$")]
     pub username: Option<String>,
     /// A new email (at most 64 characters before the `@`); `null` removes it.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, max_length = 254, pattern = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")]
     pub email: Option<Option<String>>,
     /// A new password (same rules as at registration); needs `current_password`. Ends every
-    /// other session of the user and revokes all their API keys.
-    #[serde(default)]
-    #[schema(min_length = 8, max_length = 72, pattern = r"^[^\u0000]*$")]
+    /// other session of the user and revokes all their API keys. It cannot be removed (`null`
+    /// is 422).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = String, min_length = 8, max_length = 72, pattern = r"^[^\u0000]*$")]
     pub password: Option<String>,
     /// The current password, checked like a login; required with `password`, ignored without
     /// it.
