@@ -81,7 +81,9 @@ pub(crate) struct LoginBody {
     #[schema(max_length = 72, pattern = r"^[^\u0000]*$")]
     pub password: String,
     /// The access token's lifetime in seconds, clamped to `jwt.min_access_ttl_secs` ..
-    /// `jwt.max_access_ttl_secs`; the response says the real one.
+    /// `jwt.max_access_ttl_secs` (never refused for being out of them: the document states no
+    /// minimum or maximum, and [`crate::openapi`] writes the configured bounds into this
+    /// description); the response says the real one.
     #[serde(default, deserialize_with = "super::integer::optional")]
     #[schema(example = 900)]
     pub expires_in: Option<i64>,
