@@ -85,8 +85,8 @@ pub fn openapi(state: &AuthState) -> OpenApi {
             config.max_access_ttl.num_seconds(),
         );
         expires_in.description = Some(format!(
-            "The access token's lifetime, in seconds. Any integer is accepted and clamped to \
-             {min}..{max} (`jwt.min_access_ttl_secs`..`jwt.max_access_ttl_secs`); the \
+            "The access token's lifetime, in seconds. Any 64-bit integer is accepted and clamped \
+             to {min}..{max} (`jwt.min_access_ttl_secs`..`jwt.max_access_ttl_secs`); the \
              response's `expires_in` is the lifetime granted."
         ));
     }
