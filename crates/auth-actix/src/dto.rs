@@ -16,6 +16,7 @@ mod credentials;
 mod integer;
 mod meta;
 mod mfa;
+mod mfa_login;
 
 pub(crate) use credentials::{
     LoginBody, LogoutQuery, RefreshBody, RegisterBody, ScopeParam, TokenExpiry, TokenForm,
@@ -24,9 +25,8 @@ pub(crate) use credentials::{
 pub(crate) use meta::{
     AdminWelcome, GrantType, Health, HealthUnavailable, Jwks, Liveness, ProtectedGreeting, RoleName,
 };
-pub(crate) use mfa::{
-    CurrentPasswordBody, MfaLoginBody, RecoveryCodesResponse, TotpCodeBody, TotpSetupResponse,
-};
+pub(crate) use mfa::{CurrentPasswordBody, RecoveryCodesResponse, TotpCodeBody, TotpSetupResponse};
+pub(crate) use mfa_login::{MfaLoginBody, MfaLoginRequest};
 
 // The patterns below are written out in each attribute (utoipa takes literals only):
 // - usernames: what `Username::parse` accepts, 3 to 32 ASCII letters, digits, `_`, `.`, `-`;

@@ -17,6 +17,7 @@ crate::on_every_store!(
     errors_bodies_parameters_and_examples_are_described,
     head_is_answered_wherever_get_is,
     form_properties_have_their_own_examples_and_q_is_a_prefix,
+    the_mfa_login_body_is_one_of_its_shapes_exactly_as_the_server_reads_it,
 );
 
 const NIL: &str = "00000000-0000-0000-0000-000000000000";
@@ -515,4 +516,110 @@ async fn form_properties_have_their_own_examples_and_q_is_a_prefix(app: TestApp)
         "{q}"
     );
     assert!(!q.contains("part"), "{q}");
+}
+
+/// Whether `value` is valid against `schema`, for the JSON Schema keywords of our request
+/// bodies' shapes: `$ref`, `oneOf` (exactly one), `type`, `required`, `properties`.
+fn valid(doc: &Value, schema: &Value, value: &Value) -> bool {
+    if let Some(reference) = schema["$ref"].as_str() {
+        let name = reference.trim_start_matches("#/components/schemas/");
+        return valid(doc, &doc["components"]["schemas"][name], value);
+    }
+    if let Some(shapes) = schema["oneOf"].as_array() {
+        let matching = shapes.iter().filter(|s| valid(doc, s, value)).count();
+        if matching != 1 {
+            return false;
+        }
+    }
+    let type_name = match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    };
+    let types: Vec<&str> = match &schema["type"] {
+        Value::String(one) => vec![one.as_str()],
+        Value::Array(many) => many.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    };
+    let number = type_name == "integer" && types.contains(&"number");
+    if !types.is_empty() && !types.contains(&type_name) && !number {
+        return false;
+    }
+    if let Some(object) = value.as_object() {
+        for required in schema["required"].as_array().into_iter().flatten() {
+            if !object.contains_key(required.as_str().unwrap()) {
+                return false;
+            }
+        }
+        for (name, property) in schema["properties"].as_object().into_iter().flatten() {
+            if object.get(name).is_some_and(|v| !valid(doc, property, v)) {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+/// The second step of a login takes exactly one factor. The document describes the body as
+/// one of two shapes, and a body is valid against it exactly when the server takes it: a body
+/// the document allows is never refused as malformed (422), and one it forbids always is.
+async fn the_mfa_login_body_is_one_of_its_shapes_exactly_as_the_server_reads_it(app: TestApp) {
+    let doc = document(&app).await;
+    let body = &operation(&doc, "POST", "/login/mfa")["requestBody"]["content"]["application/json"]
+        ["schema"];
+    assert_eq!(
+        body,
+        &json!({"$ref": "#/components/schemas/MfaLoginRequest"})
+    );
+    let shapes = doc["components"]["schemas"]["MfaLoginRequest"]["oneOf"]
+        .as_array()
+        .unwrap();
+    let titles: Vec<&str> = shapes
+        .iter()
+        .map(|s| s["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["MfaLoginWithCode", "MfaLoginWithRecoveryCode"]);
+    for shape in shapes {
+        // Each shape's example is a body of that shape only.
+        let example = &shape["examples"][0];
+        assert!(valid(&doc, body, example), "{example}");
+    }
+
+    // An unknown mfa_token: a body the server takes is refused for it (401), one it does not
+    // take is refused for its shape first (422).
+    let token = "Jt9fXc2LrV7bN0kWz5yHd8sE1uA4gP6oKmTqRiQ3vYw";
+    let bodies = [
+        json!({"mfa_token": token, "code": "492039"}),
+        json!({"mfa_token": token, "recovery_code": "k7m3-q9p2-x8a4-r6t1"}),
+        json!({"mfa_token": token, "code": "492039", "recovery_code": null}),
+        json!({"mfa_token": token, "code": null, "recovery_code": "k7m3-q9p2-x8a4-r6t1"}),
+        json!({"mfa_token": token, "code": "", "unknown": 1}),
+        // The review's case: both, one of them empty.
+        json!({"mfa_token": token, "code": "492039", "recovery_code": ""}),
+        json!({"mfa_token": token, "code": "492039", "recovery_code": "k7m3-q9p2-x8a4-r6t1"}),
+        json!({"mfa_token": token}),
+        json!({"mfa_token": token, "code": null}),
+        json!({"mfa_token": token, "code": null, "recovery_code": null}),
+        json!({"mfa_token": token, "code": 492039}),
+        json!({"mfa_token": token, "recovery_code": ["k7m3-q9p2-x8a4-r6t1"]}),
+        json!({"code": "492039"}),
+        json!({"mfa_token": null, "code": "492039"}),
+    ];
+    let mut allowed = 0;
+    for body_sent in bodies {
+        let reply = app.post_json("/login/mfa", body_sent.clone()).await;
+        let (status, code) = if valid(&doc, body, &body_sent) {
+            allowed += 1;
+            (401, "invalid_mfa_token")
+        } else {
+            (422, "validation_error")
+        };
+        assert_eq!(reply.status, status, "{body_sent}: {}", reply.text);
+        assert_eq!(reply.error_code(), code, "{body_sent}: {}", reply.text);
+    }
+    assert_eq!(allowed, 5, "the first five bodies are of one shape each");
 }
