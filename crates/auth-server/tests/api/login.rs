@@ -122,4 +122,28 @@ async fn the_document_states_the_clamp_not_a_range(app: TestApp) {
         assert_eq!(reply.status, 200, "asked {asked}: {}", reply.text);
         assert_eq!(reply.body["expires_in"], granted, "asked {asked}");
     }
+    // What the document does bound is the integer's size (`format: int64`): beyond it, 422,
+    // even where the number rounds to i64::MIN as a float.
+    for beyond in ["-9223372036854775809", "9223372036854775808", "1e19"] {
+        let body =
+            format!(r#"{{"username": "alice", "password": "{PASSWORD}", "expires_in": {beyond}}}"#);
+        let reply = app
+            .send(
+                TestRequest::post()
+                    .uri("/login")
+                    .insert_header(("Content-Type", "application/json"))
+                    .set_payload(body),
+            )
+            .await;
+        reply.assert(422, "validation_error");
+        assert!(
+            reply.body["detail"]
+                .as_str()
+                .unwrap()
+                .starts_with("expires_in: "),
+            "{}",
+            reply.text
+        );
+    }
+    assert_eq!(expires_in["format"], "int64");
 }
