@@ -28,6 +28,8 @@ examples=${SCHEMATHESIS_MAX_EXAMPLES:-100}
 seed=${SCHEMATHESIS_SEED:-1}
 budget=${SCHEMATHESIS_TIMEOUT:-480}
 password='schemathesis passphrase 7'
+# The accounts' password, for scripts/schemathesis.toml (`current_password` of some operations).
+export SCHEMATHESIS_PASSWORD=$password
 
 if [ -n "${AUTH_SERVER_BIN:-}" ]; then
   server=$AUTH_SERVER_BIN
@@ -130,8 +132,10 @@ run() {
 # the caller's own session from GET /sessions) and DELETE /admin/users/{id}/sessions (the
 # caller's own id from GET /profile). Each runs on its own, as an account of its own; the main
 # runs leave them out. The main account is the only admin, so that the admin API is exercised
-# (not only refused) and yet cannot demote, disable or delete it (409 `last_admin`); it has an
-# API key, so that the key-only route and the "key ok" routes see a real key.
+# (not only refused) and yet cannot demote, disable or delete it (409 `last_admin`); it stays
+# the only one because PATCH /admin/users/{id} never sends `"role": "admin"`
+# (scripts/schemathesis.toml). It has an API key, so that the key-only route and the "key ok"
+# routes see a real key.
 session_enders=(--exclude-operation-id logout --exclude-operation-id delete_session
   --exclude-operation-id end_user_sessions)
 status=0

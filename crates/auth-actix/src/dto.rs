@@ -16,6 +16,7 @@ mod credentials;
 mod integer;
 mod meta;
 mod mfa;
+mod mfa_login;
 
 pub(crate) use credentials::{
     LoginBody, LogoutQuery, RefreshBody, RegisterBody, ScopeParam, TokenExpiry, TokenForm,
@@ -24,9 +25,8 @@ pub(crate) use credentials::{
 pub(crate) use meta::{
     AdminWelcome, GrantType, Health, HealthUnavailable, Jwks, Liveness, ProtectedGreeting, RoleName,
 };
-pub(crate) use mfa::{
-    CurrentPasswordBody, MfaLoginBody, RecoveryCodesResponse, TotpCodeBody, TotpSetupResponse,
-};
+pub(crate) use mfa::{CurrentPasswordBody, RecoveryCodesResponse, TotpCodeBody, TotpSetupResponse};
+pub(crate) use mfa_login::{MfaLoginBody, MfaLoginRequest};
 
 // The patterns below are written out in each attribute (utoipa takes literals only):
 // - usernames: what `Username::parse` accepts, 3 to 32 ASCII letters, digits, `_`, `.`, `-`;
@@ -132,7 +132,8 @@ impl SessionResponse {
     }
 }
 
-/// Distinguishes `"email": null` (remove it) from a missing `email` (leave it).
+/// A field that was sent: distinguishes `"email": null` (remove it) from a missing `email`
+/// (leave it). On a field that cannot be removed (`T` not an `Option`), `null` is a wrong type.
 fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     deserializer: D,
 ) -> Result<Option<T>, D::Error> {
@@ -143,18 +144,19 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 #[derive(Deserialize, ToSchema)]
 #[schema(as = ProfileUpdate, example = json!({"email": "alice@example.org"}))]
 pub(crate) struct ProfileBody {
-    /// A new username (same rules as at registration).
-    #[serde(default)]
-    #[schema(pattern = r"^[A-Za-z0-9_.-]{3,32}$")]
+    /// A new username (same rules as at registration); it cannot be removed (`null` is 422).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = String, pattern = r"^[A-Za-z0-9_.-]{3,32}$")]
     pub username: Option<String>,
     /// A new email (at most 64 characters before the `@`); `null` removes it.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, max_length = 254, pattern = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")]
     pub email: Option<Option<String>>,
     /// A new password (same rules as at registration); needs `current_password`. Ends every
-    /// other session of the user and revokes all their API keys.
-    #[serde(default)]
-    #[schema(min_length = 8, max_length = 72, pattern = r"^[^\u0000]*$")]
+    /// other session of the user and revokes all their API keys. It cannot be removed (`null`
+    /// is 422).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = String, min_length = 8, max_length = 72, pattern = r"^[^\u0000]*$")]
     pub password: Option<String>,
     /// The current password, checked like a login; required with `password`, ignored without
     /// it.
@@ -250,7 +252,9 @@ pub(crate) struct UsersQuery {
     /// Users to skip.
     #[param(value_type = Option<u64>, minimum = 0, maximum = 4294967295_u64)]
     pub offset: Option<u32>,
-    /// A case-insensitive part of the username or email; at most 64 printable characters.
+    /// The start of the username or of the email, ASCII letters without regard to case
+    /// (`ali` finds `alice` and `Alice.B@example.com`, not `malice`); at most 64 printable
+    /// characters.
     #[param(max_length = 64, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub q: Option<String>,
     /// The `next` of the previous page (an opaque cursor); not with `offset`.

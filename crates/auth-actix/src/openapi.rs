@@ -9,7 +9,8 @@
 //! - the errors every route of a kind can give, with the `Error` body: 401 on authenticated
 //!   routes (with `WWW-Authenticate`), 400/413/422 on JSON bodies, 422 on query strings, 404 on
 //!   path ids, 503 wherever the store is read;
-//! - the settings a client can see: the header name, the shortest password.
+//! - the settings a client can see: the header name, the shortest password, the bounds a
+//!   requested access-token lifetime is clamped to.
 
 use utoipa::{
     OpenApi as _,
@@ -70,11 +71,24 @@ pub fn openapi(state: &AuthState) -> OpenApi {
         .schemas
         .entry("Error".to_owned())
         .or_insert_with(<ErrorBody as utoipa::PartialSchema>::schema);
-    let min_length = state.service.config().password_min_length;
+    let config = state.service.config();
     for schema in ["RegisterRequest", "ProfileUpdate"] {
         if let Some(password) = property(components, schema, "password") {
-            password.min_length = Some(min_length);
+            password.min_length = Some(config.password_min_length);
         }
+    }
+    // The server clamps a requested lifetime rather than refusing it: no minimum or maximum
+    // (a generated client would refuse what the server takes), the bounds in words.
+    if let Some(expires_in) = property(components, "LoginRequest", "expires_in") {
+        let (min, max) = (
+            config.min_access_ttl.num_seconds(),
+            config.max_access_ttl.num_seconds(),
+        );
+        expires_in.description = Some(format!(
+            "The access token's lifetime, in seconds. Any 64-bit integer is accepted and clamped \
+             to {min}..{max} (`jwt.min_access_ttl_secs`..`jwt.max_access_ttl_secs`); the \
+             response's `expires_in` is the lifetime granted."
+        ));
     }
     for item in doc.paths.paths.values_mut() {
         for operation in [

@@ -763,6 +763,24 @@ fn the_binary_describes_itself_serves_swagger_ui_offline_and_answers_listed_orig
         assert!(body.len() > 100, "{asset}");
     }
 
+    // HEAD wherever GET is served, as uptime checks send it: the same status and length,
+    // no body.
+    for path in ["/health", "/health/live", "/openapi.json", "/docs/"] {
+        let mut get = agent.get(server.url(path)).call().unwrap();
+        let length = get.body_mut().read_to_vec().unwrap().len();
+        let mut head = agent.head(server.url(path)).call().unwrap();
+        assert_eq!(head.status().as_u16(), 200, "HEAD {path}");
+        assert_eq!(
+            head.headers().get("content-length").unwrap(),
+            &length.to_string(),
+            "HEAD {path}"
+        );
+        assert!(
+            head.body_mut().read_to_vec().unwrap().is_empty(),
+            "HEAD {path}"
+        );
+    }
+
     let preflight = |origin: &str| {
         agent
             .options(server.url("/users/me"))

@@ -81,7 +81,9 @@ pub(crate) struct LoginBody {
     #[schema(max_length = 72, pattern = r"^[^\u0000]*$")]
     pub password: String,
     /// The access token's lifetime in seconds, clamped to `jwt.min_access_ttl_secs` ..
-    /// `jwt.max_access_ttl_secs`; the response says the real one.
+    /// `jwt.max_access_ttl_secs` (never refused for being out of them: the document states no
+    /// minimum or maximum, and [`crate::openapi`] writes the configured bounds into this
+    /// description); the response says the real one.
     #[serde(default, deserialize_with = "super::integer::optional")]
     #[schema(example = 900)]
     pub expires_in: Option<i64>,
@@ -102,19 +104,19 @@ pub(crate) struct TokenForm {
     pub grant_type: Option<String>,
     /// The password grant's username.
     #[serde(default)]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, example = "alice")]
     pub username: Option<String>,
     /// The password grant's password (at most 72 bytes).
     #[serde(default)]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, example = "correct horse battery")]
     pub password: Option<String>,
-    /// The refresh-token grant's refresh token.
+    /// The refresh-token grant's refresh token (ignored by the password grant).
     #[serde(default)]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, example = "q2Vb0tqJ8m6rXH3sT1yN4eWcZpK7uA9dLfG5iR0oE2w")]
     pub refresh_token: Option<String>,
     /// Accepted and ignored.
     #[serde(default)]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, example = "")]
     #[allow(dead_code)] // accepted and ignored: scopes are not used
     pub scope: Option<String>,
 }

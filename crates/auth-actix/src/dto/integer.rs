@@ -52,10 +52,12 @@ impl<'de> Visitor<'de> for OptionalInteger {
     }
 
     fn visit_f64<E: Error>(self, value: f64) -> Result<Self::Value, E> {
-        // 2^63 is exactly representable; every integral float below it (and at or above -2^63)
-        // converts without loss.
+        // 2^63 is exactly representable; every integral float strictly between -2^63 and 2^63
+        // converts without loss. -2^63 itself is refused: an integer literal below i64::MIN
+        // (-9223372036854775809) reaches us as a float rounded to exactly -2^63, and must not
+        // pass for i64::MIN (i64::MIN written as an integer is read as an i64, not here).
         const LIMIT: f64 = 9_223_372_036_854_775_808.0;
-        if value.fract() == 0.0 && (-LIMIT..LIMIT).contains(&value) {
+        if value.fract() == 0.0 && value > -LIMIT && value < LIMIT {
             #[allow(clippy::cast_possible_truncation)] // integral and in range: exact
             Ok(Some(value as i64))
         } else {
@@ -103,6 +105,26 @@ mod tests {
         ] {
             let error = read(json!({ "n": bad })).unwrap_err();
             assert!(error.contains("expected an integer"), "{bad}: {error}");
+        }
+    }
+
+    #[test]
+    fn integers_beyond_64_bits_are_refused_even_when_they_round_into_range() {
+        let parse = |text: &str| {
+            serde_json::from_str::<Body>(text)
+                .map(|body| body.n)
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(parse(r#"{"n": -9223372036854775808}"#), Ok(Some(i64::MIN)));
+        assert_eq!(parse(r#"{"n": 9223372036854775807}"#), Ok(Some(i64::MAX)));
+        for text in [
+            r#"{"n": -9223372036854775809}"#,
+            r#"{"n": -9223372036854775900}"#,
+            r#"{"n": -100000000000000000000}"#,
+            r#"{"n": 9223372036854775808}"#,
+            r#"{"n": 100000000000000000000}"#,
+        ] {
+            assert!(parse(text).is_err(), "{text}");
         }
     }
 }

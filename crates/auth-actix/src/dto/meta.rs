@@ -23,6 +23,7 @@ pub(crate) enum RoleName {
 /// The grants `POST /token` supports. The server reads any string, so that another grant is
 /// answered with RFC 6749's `unsupported_grant_type`.
 #[derive(ToSchema)]
+#[schema(example = "password")]
 #[allow(dead_code)] // described only: `TokenForm` keeps the raw string
 pub(crate) enum GrantType {
     /// `username` and `password` (RFC 6749 §4.3).

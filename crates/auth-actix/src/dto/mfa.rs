@@ -48,22 +48,3 @@ pub(crate) struct RecoveryCodesResponse<'a> {
     #[schema(value_type = Vec<String>)]
     pub recovery_codes: &'a [String],
 }
-
-/// `POST /login/mfa`: the `mfa_token` of a `403 mfa_required` with a TOTP code or a recovery
-/// code (exactly one of the two).
-#[derive(Deserialize, ToSchema)]
-#[schema(as = MfaLoginRequest, example = json!({
-    "mfa_token": "Jt9fXc2LrV7bN0kWz5yHd8sE1uA4gP6oKmTqRiQ3vYw",
-    "code": "492039"
-}))]
-pub(crate) struct MfaLoginBody {
-    /// The `mfa_token` of the `403 mfa_required` answer (43 base64url characters; valid 5
-    /// minutes, for 5 wrong codes).
-    pub mfa_token: String,
-    /// A current TOTP code; or send `recovery_code`.
-    #[serde(default)]
-    pub code: Option<String>,
-    /// One of the recovery codes; or send `code`.
-    #[serde(default)]
-    pub recovery_code: Option<String>,
-}

@@ -26,8 +26,12 @@ const OPENAPI_URL: &str = "/openapi.json";
 /// The serialized document.
 pub(crate) struct OpenApiJson(web::Bytes);
 
-/// Swagger UI's settings, shared by the requests for its files.
-pub(crate) struct SwaggerConfig(Arc<Config<'static>>);
+/// Swagger UI's settings, shared by the requests for its files, and its page (`index.html`
+/// with the server's name in its title).
+pub(crate) struct SwaggerConfig {
+    config: Arc<Config<'static>>,
+    index: web::Bytes,
+}
 
 /// What the docs routes need in `app_data`: the document of a state, and Swagger UI's settings.
 /// Made once per [`AuthState`] (it keeps them), not each time an app is configured: actix
@@ -49,17 +53,23 @@ impl std::fmt::Debug for Docs {
 impl Docs {
     /// Generates and serializes the document of `state`.
     pub(crate) fn of(state: &AuthState) -> Self {
-        let document = serde_json::to_vec(&crate::openapi(state))
-            .expect("an OpenAPI document always serializes");
+        let openapi = crate::openapi(state);
+        let document = serde_json::to_vec(&openapi).expect("an OpenAPI document always serializes");
         let config = Config::new([OPENAPI_URL])
             // Swagger UI would send the document to validator.swagger.io: nothing leaves the page.
             .validator_url("none")
-            .persist_authorization(true)
+            // Off, and said so: persisted, the Authorize dialog's state (the password typed in
+            // it, the tokens it got) would stay in the browser's localStorage in plain text.
+            .persist_authorization(false)
             .display_operation_id(true)
             .try_it_out_enabled(true);
+        let index = index_page(&openapi.info.title);
         Self {
             document: web::Data::new(OpenApiJson(web::Bytes::from(document))),
-            swagger_ui: web::Data::new(SwaggerConfig(Arc::new(config))),
+            swagger_ui: web::Data::new(SwaggerConfig {
+                config: Arc::new(config),
+                index,
+            }),
         }
     }
 }
@@ -86,6 +96,27 @@ pub(super) async fn swagger_ui_index(config: web::Data<SwaggerConfig>) -> HttpRe
     swagger_ui("index.html", &config)
 }
 
+/// Swagger UI's `index.html` titled "`{title} - Swagger UI`", as FastAPI titles its page
+/// (a test checks the title, so a Swagger UI release that changes its page is noticed); empty,
+/// and the page is served as shipped, if it cannot be read as text.
+fn index_page(title: &str) -> web::Bytes {
+    let config = Arc::new(Config::new([OPENAPI_URL]));
+    let page = match utoipa_swagger_ui::serve("index.html", config) {
+        Ok(Some(file)) if !file.gzpipped => file.bytes.into_owned(),
+        _ => return web::Bytes::new(),
+    };
+    let page = String::from_utf8_lossy(&page).into_owned();
+    let escaped = title
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    web::Bytes::from(page.replacen(
+        "<title>Swagger UI</title>",
+        &format!("<title>{escaped} - Swagger UI</title>"),
+        1,
+    ))
+}
+
 /// `GET /docs/{file}`: one of Swagger UI's files; 404 `not_found` for any other name.
 pub(super) async fn swagger_ui_file(
     file: web::Path<String>,
@@ -95,7 +126,12 @@ pub(super) async fn swagger_ui_file(
 }
 
 fn swagger_ui(file: &str, config: &SwaggerConfig) -> HttpResponse {
-    match utoipa_swagger_ui::serve(file, config.0.clone()) {
+    if matches!(file, "" | "index.html") && !config.index.is_empty() {
+        return HttpResponse::Ok()
+            .content_type("text/html")
+            .body(config.index.clone());
+    }
+    match utoipa_swagger_ui::serve(file, config.config.clone()) {
         Ok(Some(file)) => {
             let mut response = HttpResponse::Ok();
             if file.gzpipped {

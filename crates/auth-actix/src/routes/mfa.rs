@@ -1,8 +1,8 @@
 //! A second factor: the caller's TOTP enrolment (start, confirm, turn off), the second step of
 //! a login that answered `403 mfa_required`, and the admins' reset for a lost device.
 
-use actix_web::{HttpRequest, HttpResponse, http::StatusCode, http::header, web};
-use auth_core::{MfaToken, SecondFactor};
+use actix_web::{HttpRequest, HttpResponse, http::header, web};
+use auth_core::MfaToken;
 use auth_domain::{Password, UserId};
 use uuid::Uuid;
 
@@ -10,10 +10,10 @@ use super::token_response;
 use crate::{
     AuthState,
     dto::{
-        CurrentPasswordBody, MfaLoginBody, RecoveryCodesResponse, TokenResponse, TotpCodeBody,
-        TotpSetupResponse,
+        CurrentPasswordBody, MfaLoginBody, MfaLoginRequest, RecoveryCodesResponse, TokenResponse,
+        TotpCodeBody, TotpSetupResponse,
     },
-    error::{ApiError, ErrorBody, ErrorCode},
+    error::{ApiError, ErrorBody},
     extract::{AdminSession, CurrentUser, JsonBody, client_info},
     rate_limit::RateLimited,
 };
@@ -131,11 +131,11 @@ pub(super) async fn disable(
     operation_id = "login_mfa",
     summary = "Finish a login with the second factor",
     description = "The `mfa_token` of a `403 mfa_required` answer (from `POST /login` or `POST /token`) with either a TOTP `code` or a `recovery_code`. Opens the session: its access tokens carry `amr` `[\"pwd\", \"otp\"]`.",
-    request_body = MfaLoginBody,
+    request_body = MfaLoginRequest,
     responses(
         (status = 200, description = "A new session's tokens; never cached", body = TokenResponse),
         (status = 401, description = "`invalid_code` (wrong, stale or used code or recovery code; counts toward the lockout) or `invalid_mfa_token` (unknown, expired, used, or after 5 wrong codes: log in again)", body = ErrorBody),
-        (status = 422, description = "`validation_error`: neither or both of `code` and `recovery_code`, or a missing field", body = ErrorBody),
+        (status = 422, description = "`validation_error`: not one of the body's shapes (a missing field, neither or both of `code` and `recovery_code`, a wrong type)", body = ErrorBody),
         (status = 429, description = "`too_many_attempts` or `too_many_requests`", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ),
 )]
@@ -145,21 +145,11 @@ pub(super) async fn login(
     state: web::Data<AuthState>,
     JsonBody(body): JsonBody<MfaLoginBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let factor = match (body.code, body.recovery_code) {
-        (Some(code), None) => SecondFactor::Totp(code),
-        (None, Some(code)) => SecondFactor::RecoveryCode(code),
-        _ => {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                ErrorCode::ValidationError,
-                "body: send either code or recovery_code",
-            ));
-        }
-    };
+    let (mfa_token, factor) = body.into_parts()?;
     let client = client_info(&req, &state.http.trusted_proxies);
     let pair = state
         .service
-        .login_with_second_factor(MfaToken::from_client(body.mfa_token), factor, client)
+        .login_with_second_factor(MfaToken::from_client(mfa_token), factor, client)
         .await?;
     Ok(token_response(&pair))
 }

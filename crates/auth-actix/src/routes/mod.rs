@@ -29,7 +29,7 @@ mod sessions;
 mod token;
 
 use actix_web::{
-    HttpResponse, Route,
+    HttpResponse, Route, guard,
     http::{Method, header},
     web,
 };
@@ -52,9 +52,18 @@ type Resource = (&'static str, Vec<(Method, Route)>);
 
 /// Every route of the contract. The OpenAPI document describes each of them but the Swagger UI
 /// pages ([`docs::UNDESCRIBED`]); a test holds the document and this table to each other.
+/// Each `GET` route answers `HEAD` too (RFC 9110 §9.3.2: uptime checks use it); actix-http
+/// sends a `HEAD` answer's headers without its body.
 fn table() -> Vec<Resource> {
     use Method as M;
-    let on = |method: Method, route: Route| (method.clone(), route.method(method));
+    let on = |method: Method, route: Route| {
+        let route = if method == M::GET {
+            route.guard(guard::Any(guard::Get()).or(guard::Head()))
+        } else {
+            route.method(method.clone())
+        };
+        (method, route)
+    };
     vec![
         (
             "/register",
@@ -153,12 +162,15 @@ fn table() -> Vec<Resource> {
 }
 
 /// Mounts every route of [`table`]. Each resource answers the methods it does not serve with a
-/// JSON 405 whose `Allow` lists the ones it does.
+/// JSON 405 whose `Allow` lists the ones it does (`HEAD` with `GET`).
 pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
     for (path, methods) in table() {
         let allow = methods
             .iter()
-            .map(|(method, _)| method.as_str())
+            .flat_map(|(method, _)| match method.as_str() {
+                "GET" => vec!["GET", "HEAD"],
+                other => vec![other],
+            })
             .collect::<Vec<_>>()
             .join(", ");
         let resource = methods.into_iter().fold(
@@ -173,7 +185,9 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// Every route [`configure`](crate::configure) mounts, as (method, path pattern) in the order
-/// mounted. Path parameters are written as actix-web writes them (`{id}`, `{file:.*}`).
+/// mounted. Path parameters are written as actix-web writes them (`{id}`, `{file:.*}`). A `GET`
+/// route also answers `HEAD`, which is not listed (nor described, as FastAPI does not describe
+/// it).
 pub fn served_routes() -> Vec<(Method, &'static str)> {
     table()
         .into_iter()

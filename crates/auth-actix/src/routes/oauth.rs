@@ -28,7 +28,12 @@ use crate::{
 pub(super) struct TokenParams {
     /// The token asked about, or to revoke: an access token or a refresh token. A
     /// `token_type_hint` may be sent too; it is ignored.
-    #[schema(required = true, value_type = String, min_length = 1)]
+    #[schema(
+        required = true,
+        value_type = String,
+        min_length = 1,
+        example = "q2Vb0tqJ8m6rXH3sT1yN4eWcZpK7uA9dLfG5iR0oE2w"
+    )]
     token: Option<String>,
 }
 
@@ -41,7 +46,8 @@ impl TokenParams {
 }
 
 /// RFC 7662 §2.2: what `POST /introspect` answers; every field but `active` only when it is
-/// true. Described only: the route writes [`ActiveToken`] or `{"active": false}`.
+/// true (`amr` and `api_key_id` only when the token has them). Described only: the route
+/// writes [`ActiveToken`] or `{"active": false}`.
 #[derive(ToSchema)]
 #[schema(as = Introspection, example = json!({
     "active": true,
@@ -53,7 +59,8 @@ impl TokenParams {
     "iat": 1795860000,
     "iss": "auth-server",
     "aud": "auth-server",
-    "token_type": "bearer"
+    "token_type": "bearer",
+    "amr": ["pwd", "otp"]
 }))]
 #[allow(dead_code)] // described only
 struct Introspection {
@@ -81,6 +88,13 @@ struct Introspection {
     /// `bearer`.
     #[schema(pattern = "^bearer$")]
     token_type: Option<String>,
+    /// How the user authenticated (RFC 8176), as in the token: `["pwd", "otp"]` after a second
+    /// factor. Absent when the token has none: read that as "no second factor".
+    amr: Option<Vec<String>>,
+    /// Only for a token obtained by exchanging an API key (`POST /login/api-key`): that key's
+    /// id. Such a token has the key's limits; absent for a token of a login.
+    #[schema(format = Uuid)]
+    api_key_id: Option<String>,
 }
 
 /// RFC 8414: the authorization server's metadata. Described only: the route writes it as JSON.
@@ -134,6 +148,12 @@ struct ActiveToken {
     aud: String,
     /// Always `bearer`, as in token responses.
     token_type: &'static str,
+    /// The token's `amr`, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    amr: Option<Vec<String>>,
+    /// The API key the token was exchanged for, if it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    api_key_id: Option<String>,
 }
 
 fn no_store(mut response: HttpResponse) -> HttpResponse {
@@ -177,7 +197,7 @@ pub(super) async fn introspect(
     let client = client_info(&req, &state.http.trusted_proxies);
     let answer = match state.service.authenticate(&token, client).await {
         Ok(principal) => match principal.credential {
-            Credential::Session { claims, .. } => json!(ActiveToken {
+            Credential::Session { claims, session } => json!(ActiveToken {
                 active: true,
                 sub: claims.sub.to_string(),
                 username: principal.user.username.as_str().to_owned(),
@@ -188,6 +208,8 @@ pub(super) async fn introspect(
                 iss: claims.iss,
                 aud: claims.aud,
                 token_type: "bearer",
+                amr: claims.amr,
+                api_key_id: session.api_key.map(|key| key.to_string()),
             }),
             Credential::ApiKey(_) => json!({"active": false}),
         },
@@ -240,13 +262,21 @@ pub(super) async fn revoke(
     tag = "oauth",
     operation_id = "oauth_metadata",
     summary = "The authorization server's metadata (RFC 8414)",
+    description = "The URLs start with `server.public_url`; without it, with the address the request came to, and then the answer is never cached (it depends on the request's headers).",
     responses(
-        (status = 200, description = "Cacheable for 5 minutes", body = AuthorizationServerMetadata,
-            headers(("Cache-Control" = String, description = "`public, max-age=300`"))),
+        (status = 200, description = "The metadata", body = AuthorizationServerMetadata,
+            headers(("Cache-Control" = String, description = "`public, max-age=300` with `server.public_url` set; `no-store` without it"))),
     ),
 )]
 pub(super) async fn metadata(req: HttpRequest, state: web::Data<AuthState>) -> HttpResponse {
     let base = public_base(&req, &state.http);
+    // An answer built from the request's `Host` or forwarded headers must never be stored by a
+    // shared cache, which would serve one client's host to every other client.
+    let cache_control = if state.http.public_url.is_some() {
+        "public, max-age=300"
+    } else {
+        "no-store"
+    };
     let verifier = state.service.verifier();
     let algorithms: Vec<String> = verifier
         .algorithms()
@@ -254,7 +284,7 @@ pub(super) async fn metadata(req: HttpRequest, state: web::Data<AuthState>) -> H
         .map(|a| format!("{a:?}"))
         .collect();
     HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .insert_header((header::CACHE_CONTROL, cache_control))
         .json(json!({
             "issuer": verifier.issuer(),
             "token_endpoint": format!("{base}/token"),

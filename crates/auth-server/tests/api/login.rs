@@ -1,5 +1,7 @@
 use serde_json::json;
 
+use actix_web::test::TestRequest;
+
 use crate::helpers::{PASSWORD, TestApp};
 
 crate::on_every_store!(
@@ -7,6 +9,7 @@ crate::on_every_store!(
     unknown_user_and_wrong_password_are_indistinguishable,
     disabled_account_is_403_after_the_right_password,
     requested_lifetime_is_clamped,
+    the_document_states_the_clamp_not_a_range,
     overlong_password_is_refused_not_truncated,
 );
 
@@ -86,4 +89,61 @@ async fn overlong_password_is_refused_not_truncated(app: TestApp) {
         .login_with("alice", &format!("{exactly_72}-and-more"))
         .await;
     reply.assert(422, "invalid_password");
+}
+
+/// `expires_in` out of the configured bounds is clamped, not refused (as the contract has
+/// always done, for the clients of the apps it replaces); the document says exactly that, with
+/// the server's bounds, and states no minimum or maximum that a generated client or a contract
+/// tester would hold the server to.
+async fn the_document_states_the_clamp_not_a_range(app: TestApp) {
+    let app = app.with_settings(&[
+        ("jwt.min_access_ttl_secs", "120"),
+        ("jwt.max_access_ttl_secs", "1800"),
+    ]);
+    let doc = app.send(TestRequest::get().uri("/openapi.json")).await.body;
+    let expires_in = &doc["components"]["schemas"]["LoginRequest"]["properties"]["expires_in"];
+    for keyword in ["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"] {
+        assert!(expires_in.get(keyword).is_none(), "{keyword}: {expires_in}");
+    }
+    let description = expires_in["description"].as_str().unwrap();
+    assert!(
+        description.contains("clamped to 120..1800"),
+        "{description}"
+    );
+
+    app.register("alice").await;
+    for (asked, granted) in [(-5, 120), (1, 120), (600, 600), (1_000_000_000, 1800)] {
+        let reply = app
+            .post_json(
+                "/login",
+                json!({"username": "alice", "password": PASSWORD, "expires_in": asked}),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "asked {asked}: {}", reply.text);
+        assert_eq!(reply.body["expires_in"], granted, "asked {asked}");
+    }
+    // What the document does bound is the integer's size (`format: int64`): beyond it, 422,
+    // even where the number rounds to i64::MIN as a float.
+    for beyond in ["-9223372036854775809", "9223372036854775808", "1e19"] {
+        let body =
+            format!(r#"{{"username": "alice", "password": "{PASSWORD}", "expires_in": {beyond}}}"#);
+        let reply = app
+            .send(
+                TestRequest::post()
+                    .uri("/login")
+                    .insert_header(("Content-Type", "application/json"))
+                    .set_payload(body),
+            )
+            .await;
+        reply.assert(422, "validation_error");
+        assert!(
+            reply.body["detail"]
+                .as_str()
+                .unwrap()
+                .starts_with("expires_in: "),
+            "{}",
+            reply.text
+        );
+    }
+    assert_eq!(expires_in["format"], "int64");
 }

@@ -6,7 +6,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
-use crate::helpers::{Reply, TestApp, bearer};
+use crate::helpers::{PASSWORD, Reply, TestApp, bearer};
 
 const SECRET: &str = "test-secret-that-is-long-enough-for-hs256!";
 
@@ -19,6 +19,8 @@ crate::on_every_store!(
     revocation_answers_200_for_any_token,
     revocation_is_rate_limited_like_the_token_endpoint,
     metadata_describes_the_endpoints,
+    introspection_says_how_the_token_was_obtained,
+    metadata_built_from_the_request_is_never_cached,
 );
 
 fn form(path: &str, fields: &[(&str, &str)]) -> TestRequest {
@@ -346,6 +348,124 @@ async fn metadata_describes_the_endpoints(app: TestApp) {
         reply.body["jwks_uri"],
         "https://auth.example.com/sso/.well-known/jwks.json"
     );
+}
+
+/// A service asking about a token learns what a local verifier of the token would: whether
+/// the login passed a second factor (`amr`), and whether the token stands for an API key, with
+/// that key's limits (`api_key_id`).
+async fn introspection_says_how_the_token_was_obtained(app: TestApp) {
+    let admin = app.admin("root").await;
+    let alice = app.user("alice").await;
+    // A password login: neither.
+    let reply = introspect(&app, &admin, &alice).await;
+    assert_eq!(reply.body["active"], true, "{}", reply.text);
+    assert!(reply.body.get("amr").is_none(), "{}", reply.text);
+    assert!(reply.body.get("api_key_id").is_none(), "{}", reply.text);
+
+    // A token exchanged for an API key: the key's id.
+    let key = app.api_key(&alice).await;
+    let keys = app.get("/api-keys", &alice).await;
+    let key_id = keys.body[0]["id"].as_str().unwrap().to_owned();
+    let exchanged = app
+        .send(
+            TestRequest::post()
+                .uri("/login/api-key")
+                .insert_header(("X-API-Key", key)),
+        )
+        .await;
+    assert_eq!(exchanged.status, 200, "{}", exchanged.text);
+    let token = exchanged.body["access_token"].as_str().unwrap();
+    let reply = introspect(&app, &admin, token).await;
+    assert_eq!(reply.body["active"], true, "{}", reply.text);
+    assert_eq!(reply.body["api_key_id"], key_id, "{}", reply.text);
+    assert!(reply.body.get("amr").is_none(), "{}", reply.text);
+
+    // A login that passed a second factor (here a recovery code): `amr` as in the token.
+    let post = |path: &'static str, body: Value| {
+        TestRequest::post()
+            .uri(path)
+            .insert_header(bearer(&alice))
+            .set_json(body)
+    };
+    let started = app
+        .send(post("/mfa/totp", json!({"current_password": PASSWORD})))
+        .await;
+    assert_eq!(started.status, 201, "{}", started.text);
+    let secret = totp_rs::Secret::Encoded(started.body["secret"].as_str().unwrap().to_owned());
+    let totp = totp_rs::TOTP::new(
+        totp_rs::Algorithm::SHA1,
+        6,
+        1,
+        30,
+        secret.to_bytes().unwrap(),
+    )
+    .unwrap();
+    let confirmed = app
+        .send(post(
+            "/mfa/totp/confirm",
+            json!({"code": totp.generate_current().unwrap()}),
+        ))
+        .await;
+    assert_eq!(confirmed.status, 200, "{}", confirmed.text);
+    let recovery_code = confirmed.body["recovery_codes"][0].clone();
+    let challenge = app.login_with("alice", PASSWORD).await;
+    challenge.assert(403, "mfa_required");
+    let login = app
+        .post_json(
+            "/login/mfa",
+            json!({"mfa_token": challenge.body["mfa_token"], "recovery_code": recovery_code}),
+        )
+        .await;
+    assert_eq!(login.status, 200, "{}", login.text);
+    let token = login.body["access_token"].as_str().unwrap();
+    let reply = introspect(&app, &admin, token).await;
+    assert_eq!(reply.body["active"], true, "{}", reply.text);
+    assert_eq!(reply.body["amr"], json!(["pwd", "otp"]), "{}", reply.text);
+    assert_eq!(reply.body["amr"], payload(token)["amr"]);
+    assert!(reply.body.get("api_key_id").is_none(), "{}", reply.text);
+}
+
+/// Without `server.public_url` the metadata's URLs come from the request (`Host`, or a trusted
+/// proxy's forwarded headers), so a shared cache must never keep it: it would serve one
+/// request's host to everyone. With `server.public_url` the answer is the same for all, and
+/// cacheable.
+async fn metadata_built_from_the_request_is_never_cached(app: TestApp) {
+    let app = app.with_settings(&[("server.trusted_proxies", "127.0.0.1")]);
+    let through_proxy = || {
+        TestRequest::get()
+            .uri("/.well-known/oauth-authorization-server")
+            .peer_addr("127.0.0.1:40000".parse().unwrap())
+            .insert_header(("Host", "auth.internal:8000"))
+            .insert_header(("X-Forwarded-Host", "evil.example"))
+            .insert_header(("X-Forwarded-Proto", "https"))
+    };
+    // The trusted proxy is believed, but the answer is for this request only.
+    let reply = app.send(through_proxy()).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.body["token_endpoint"], "https://evil.example/token");
+    assert_eq!(reply.header("cache-control"), Some("no-store"));
+    let direct = app
+        .send(
+            TestRequest::get()
+                .uri("/.well-known/oauth-authorization-server")
+                .insert_header(("Host", "auth.example.test")),
+        )
+        .await;
+    assert_eq!(direct.header("cache-control"), Some("no-store"));
+
+    // server.public_url: the forwarded host is not used, and the answer may be cached.
+    let app = app.with_settings(&[
+        ("server.trusted_proxies", "127.0.0.1"),
+        ("server.public_url", "https://auth.example.com"),
+    ]);
+    let reply = app.send(through_proxy()).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert!(!reply.text.contains("evil"), "{}", reply.text);
+    assert_eq!(
+        reply.body["token_endpoint"],
+        "https://auth.example.com/token"
+    );
+    assert_eq!(reply.header("cache-control"), Some("public, max-age=300"));
 }
 
 /// The claims of a token, unverified.

@@ -11,6 +11,7 @@ crate::on_every_store!(
     password_change_requires_the_current_password,
     password_change_ends_other_sessions_only,
     renamed_user_keeps_tokens_and_newcomer_gets_none_of_them,
+    a_username_or_password_cannot_be_removed,
 );
 
 fn update(method: &str, token: &str, body: Value) -> TestRequest {
@@ -159,4 +160,43 @@ async fn renamed_user_keeps_tokens_and_newcomer_gets_none_of_them(app: TestApp) 
     assert_eq!(me.body["id"], original_id);
     assert_eq!(me.body["username"], "alicia");
     assert_ne!(newcomer.body["id"], original_id);
+}
+
+/// `null` removes the email, which is optional; a username and a password are not, so `null`
+/// there is a wrong type (422), not a silent no-op, and the document says so.
+async fn a_username_or_password_cannot_be_removed(app: TestApp) {
+    let token = app.user("alice").await;
+    for method in ["PUT", "PATCH"] {
+        for body in [
+            json!({"username": null}),
+            json!({"username": null, "email": "a@example.com"}),
+            json!({"password": null, "current_password": PASSWORD}),
+        ] {
+            let reply = app.send(update(method, &token, body.clone())).await;
+            reply.assert(422, "validation_error");
+            let field = body
+                .as_object()
+                .unwrap()
+                .keys()
+                .find(|k| body[*k].is_null());
+            let detail = reply.body["detail"].as_str().unwrap();
+            assert!(
+                detail.starts_with(&format!("{}: ", field.unwrap())),
+                "{method} {body}: {detail}"
+            );
+        }
+    }
+    // Nothing changed.
+    let profile = app.get("/profile", &token).await;
+    assert_eq!(profile.body["username"], "alice");
+    assert_eq!(profile.body["email"], Value::Null);
+    // The password too: it still logs in (`token` asserts the 200).
+    app.token("alice").await;
+
+    let reply = app.send(TestRequest::get().uri("/openapi.json")).await;
+    let properties = &reply.body["components"]["schemas"]["ProfileUpdate"]["properties"];
+    for field in ["username", "password"] {
+        assert_eq!(properties[field]["type"], "string", "{field}");
+    }
+    assert_eq!(properties["email"]["type"], json!(["string", "null"]));
 }

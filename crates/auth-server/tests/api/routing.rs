@@ -86,12 +86,12 @@ async fn unknown_routes_and_methods_are_json(app: TestApp) {
     assert_eq!(reply.header("allow"), Some("POST"));
     let reply = app.send(TestRequest::delete().uri("/profile")).await;
     reply.assert(405, "method_not_allowed");
-    assert_eq!(reply.header("allow"), Some("GET, PUT, PATCH"));
+    assert_eq!(reply.header("allow"), Some("GET, HEAD, PUT, PATCH"));
     let reply = app
         .send(TestRequest::put().uri(&format!("/admin/users/{}/", uuid::Uuid::nil())))
         .await;
     reply.assert(405, "method_not_allowed");
-    assert_eq!(reply.header("allow"), Some("GET, PATCH, DELETE"));
+    assert_eq!(reply.header("allow"), Some("GET, HEAD, PATCH, DELETE"));
     let token = app.user("alice").await;
     app.send(
         TestRequest::post()

@@ -7,12 +7,16 @@ use actix_web::{
     test::{self, TestRequest},
 };
 
+use serde_json::Value;
+
 use crate::helpers::TestApp;
 
 crate::on_every_store!(
     docs_redirects_to_docs_slash,
     swagger_ui_and_its_files_are_served_offline,
     unknown_docs_files_and_methods_are_json_errors,
+    the_page_is_titled_after_the_server,
+    authorization_is_never_persisted_in_the_browser,
 );
 
 /// A response whose body is not JSON: status, a header, and the body as text.
@@ -128,7 +132,44 @@ async fn unknown_docs_files_and_methods_are_json_errors(app: TestApp) {
         .assert(404, "not_found");
     let reply = app.send(TestRequest::post().uri("/docs/")).await;
     reply.assert(405, "method_not_allowed");
-    assert_eq!(reply.header("allow"), Some("GET"));
+    assert_eq!(reply.header("allow"), Some("GET, HEAD"));
     let reply = app.send(TestRequest::post().uri("/docs")).await;
     reply.assert(405, "method_not_allowed");
+}
+
+async fn the_page_is_titled_after_the_server(app: TestApp) {
+    for uri in ["/docs/", "/docs/index.html"] {
+        let (status, _, page) = fetch(&app, TestRequest::get().uri(uri)).await;
+        assert_eq!(status, StatusCode::OK, "{uri}");
+        assert!(
+            page.contains("<title>auth-server - Swagger UI</title>"),
+            "{uri}: {page}"
+        );
+    }
+}
+
+/// The settings Swagger UI starts with, as the served `swagger-initializer.js` passes them to
+/// `SwaggerUIBundle({...})`: the JSON part of that object (before its `presets`, which are
+/// code).
+async fn swagger_ui_settings(app: &TestApp) -> Value {
+    let (status, _, script) =
+        fetch(app, TestRequest::get().uri("/docs/swagger-initializer.js")).await;
+    assert_eq!(status, StatusCode::OK);
+    let start = script.find("SwaggerUIBundle({").expect(&script) + "SwaggerUIBundle({".len();
+    let end = start + script[start..].find("presets:").expect(&script);
+    let json = script[start..end].trim().trim_end_matches(',');
+    serde_json::from_str(&format!("{{{json}}}"))
+        .unwrap_or_else(|e| panic!("{e}: cannot read the settings in {script}"))
+}
+
+/// Persisted, Swagger UI keeps the Authorize dialog's state (the password typed there, the
+/// tokens it got) in localStorage, in plain text, until Logout.
+async fn authorization_is_never_persisted_in_the_browser(app: TestApp) {
+    let settings = swagger_ui_settings(&app).await;
+    assert_eq!(settings["url"], "/openapi.json", "{settings}");
+    assert_eq!(
+        settings["persistAuthorization"],
+        Value::Bool(false),
+        "{settings}"
+    );
 }
