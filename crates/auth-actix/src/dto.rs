@@ -25,7 +25,8 @@ pub(crate) use meta::{
     AdminWelcome, GrantType, Health, HealthUnavailable, Jwks, Liveness, ProtectedGreeting, RoleName,
 };
 pub(crate) use mfa::{
-    CurrentPasswordBody, MfaLoginBody, RecoveryCodesResponse, TotpCodeBody, TotpSetupResponse,
+    CurrentPasswordBody, DisableTotpBody, MfaLoginBody, RecoveryCodesResponse, TotpCodeBody,
+    TotpSetupResponse,
 };
 
 // The patterns below are written out in each attribute (utoipa takes literals only):

@@ -53,6 +53,31 @@ impl LoginThrottleStore for DieselStore {
             .map_err(store_error)?;
         Ok(())
     }
+
+    fn withdraw_login_attempt(&self, key: &str, counted: &LoginThrottle) -> Result<(), StoreError> {
+        transaction(&mut *self.conn()?, |conn| {
+            diesel::update(
+                login_throttles::table
+                    .find(key)
+                    .filter(login_throttles::failures.gt(0)),
+            )
+            .set(login_throttles::failures.eq(login_throttles::failures - 1))
+            .execute(conn)
+            .map_err(store_error)?;
+            // Only the lock this attempt set: one that a failure since has set is another time.
+            if let Some(until) = counted.locked_until {
+                diesel::update(
+                    login_throttles::table
+                        .find(key)
+                        .filter(login_throttles::locked_until.eq(naive(until))),
+                )
+                .set(login_throttles::locked_until.eq(None::<NaiveDateTime>))
+                .execute(conn)
+                .map_err(store_error)?;
+            }
+            Ok(())
+        })
+    }
 }
 
 impl DieselStore {
