@@ -14,6 +14,7 @@ mod authentication;
 mod blocking;
 mod catalogue;
 mod cors;
+mod credential_races;
 mod credentials_hardening;
 mod defaults;
 mod forgery;
