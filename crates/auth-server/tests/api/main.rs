@@ -22,6 +22,7 @@ mod hardening;
 mod input_hardening;
 mod login;
 mod mfa;
+mod mfa_hardening;
 mod oauth;
 mod openapi;
 mod operations;
