@@ -9,6 +9,7 @@ mod keys;
 
 mod admin;
 mod admin_paging;
+mod api_key_hardening;
 mod api_keys;
 mod authentication;
 mod blocking;
