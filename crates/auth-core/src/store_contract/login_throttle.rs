@@ -181,3 +181,38 @@ pub fn withdrawn_attempts_neither_count_nor_clear_earlier_failures(store: &dyn S
     let after = store.login_throttle("erin").unwrap().unwrap();
     assert_eq!((after.failures, after.locked_until), (3, next.locked_until));
 }
+
+/// Sixteen first attempts at once on a name that has no record, under a high limit: every one
+/// is counted, none is taken for locked (on PostgreSQL the row one of them inserts appears
+/// between another's update and read).
+pub fn concurrent_first_attempts_are_counted_not_locked(store: &dyn Store) {
+    const RACERS: usize = 16;
+    let roomy = LockoutPolicy {
+        max_failures: 100,
+        ..POLICY
+    };
+    for round in 0..10 {
+        let key = format!("first-{round}");
+        let barrier = Barrier::new(RACERS);
+        let at = now();
+        let verdicts: Vec<AttemptVerdict> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..RACERS)
+                .map(|_| {
+                    let (barrier, key) = (&barrier, &key);
+                    scope.spawn(move || {
+                        barrier.wait();
+                        store.take_login_attempt(key, &roomy, at).unwrap()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let locked: Vec<_> = verdicts
+            .iter()
+            .filter(|v| matches!(v, AttemptVerdict::Locked(_)))
+            .collect();
+        assert!(locked.is_empty(), "round {round}: {locked:?}");
+        let count = store.login_throttle(&key).unwrap().unwrap().failures;
+        assert_eq!(count, RACERS as u32, "round {round}");
+    }
+}

@@ -119,6 +119,7 @@ macro_rules! store_contract_tests {
             disabling_a_user_ends_their_sessions_keys_and_challenges,
             enabling_totp_ends_the_other_sessions_and_marks_the_kept_one,
             withdrawn_attempts_neither_count_nor_clear_earlier_failures,
+            concurrent_first_attempts_are_counted_not_locked,
         );
     };
     // Internal: one test per name, each given the attributes (kept as one token tree here so
