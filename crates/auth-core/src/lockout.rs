@@ -24,8 +24,8 @@ use crate::{
     service::Inner,
 };
 
-/// A password attempt that was let through: report how it went with [`Self::failed`] or
-/// [`Self::succeeded`]. Holds this username's stripe until dropped.
+/// A password attempt that was let through: report how it went with [`Self::failed`],
+/// [`Self::succeeded`] or [`Self::withdrawn`]. Holds this username's stripe until dropped.
 pub(crate) struct PasswordAttempt<'a> {
     inner: &'a Inner,
     user_key: String,

@@ -174,8 +174,9 @@ pub trait ApiKeyStore: Send + Sync {
         id: ApiKeyId,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError>;
-    /// Revokes every live key of `user` (after a password change: it is what a user does after
-    /// a compromise), and ends the sessions opened by exchanging them; returns how many keys.
+    /// Revokes every live key of `user`, and ends the sessions opened by exchanging them;
+    /// returns how many keys. (A password change and disabling a user do this themselves, in
+    /// their own transactions: [`UserStore::change_password`], [`UserStore::update_user`].)
     fn revoke_user_api_keys(&self, user: UserId, at: DateTime<Utc>) -> Result<u64, StoreError>;
     /// Records a use of the key.
     fn touch_api_key(&self, id: ApiKeyId, at: DateTime<Utc>) -> Result<(), StoreError>;
