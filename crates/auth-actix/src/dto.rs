@@ -25,7 +25,9 @@ pub(crate) use credentials::{
 pub(crate) use meta::{
     AdminWelcome, GrantType, Health, HealthUnavailable, Jwks, Liveness, ProtectedGreeting, RoleName,
 };
-pub(crate) use mfa::{CurrentPasswordBody, RecoveryCodesResponse, TotpCodeBody, TotpSetupResponse};
+pub(crate) use mfa::{
+    CurrentPasswordBody, DisableTotpBody, RecoveryCodesResponse, TotpCodeBody, TotpSetupResponse,
+};
 pub(crate) use mfa_login::{MfaLoginBody, MfaLoginRequest};
 
 // The patterns below are written out in each attribute (utoipa takes literals only):

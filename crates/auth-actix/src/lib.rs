@@ -138,8 +138,8 @@ pub struct HttpSettings {
     pub trusted_proxies: Vec<IpAddr>,
     /// The header that carries an API key.
     pub api_key_header: String,
-    /// Requests per minute and client IP on login (both steps), token, register, refresh and revoke; 0
-    /// disables.
+    /// Requests per minute and client IP on login (both steps), the API-key exchange, the
+    /// confirmation of a second factor, token, register, refresh and revoke; 0 disables.
     pub rate_limit_per_minute: u32,
     /// The absolute URL clients reach the server at (`https://auth.example.com`), for the
     /// URLs of the RFC 8414 metadata; `None`: from each request's `Host` (and, from a trusted

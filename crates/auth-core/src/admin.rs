@@ -121,8 +121,9 @@ impl AuthService {
             .await
     }
 
-    /// Changes a user's role or active state. Disabling ends every session of the user.
-    /// [`AuthError::LastAdmin`] when that would leave no active admin.
+    /// Changes a user's role or active state. Disabling ends every session of the user and
+    /// revokes every API key (re-enabling brings neither back), in the store transaction that
+    /// disables. [`AuthError::LastAdmin`] when that would leave no active admin.
     pub async fn set_role_and_state(
         &self,
         actor: &Actor,
@@ -154,11 +155,6 @@ impl AuthService {
                 }
             };
             inner.invalidate(Invalidation::User(id));
-            if is_active == Some(false) {
-                inner
-                    .store
-                    .revoke_user_sessions(id, SessionRevocation::All, changes.updated_at)?;
-            }
             inner.record(event(AuditAction::AdminUserUpdated, true, &actor, id).detail(detail));
             Ok(user)
         })

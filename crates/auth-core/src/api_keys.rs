@@ -2,7 +2,7 @@
 //! their visible prefix. A key acts as its owner (current role and state) but cannot create
 //! keys, change the password or manage sessions.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use auth_domain::{
     ApiKey, ApiKeyId, AuditAction, ClientInfo, Conflict, Invalidation, NewApiKey, Password,
@@ -15,7 +15,7 @@ use subtle::ConstantTimeEq;
 
 use crate::{
     audit::{self, EventBuilder},
-    error::AuthError,
+    error::{AuthError, changed_since_check},
     service::AuthService,
     sessions::{Credential, Principal, TokenPair},
 };
@@ -27,6 +27,33 @@ const MAX_NAME_CHARS: usize = 64;
 const MAX_EXPIRY_DAYS: i64 = 3650;
 // A use updates `last_used_at` (a write) at most this often.
 const TOUCH_EVERY: TimeDelta = TimeDelta::minutes(1);
+// A known key is refused (wrong secret, revoked, owner disabled) in the audit log at most this
+// often for each reason, so that a flood of wrong secrets is not a flood of audit rows.
+const RECORD_REFUSALS_EVERY: Duration = Duration::from_secs(60);
+// Keys whose refusals are remembered; beyond them the oldest are forgotten (and may be
+// recorded again).
+const MAX_REMEMBERED_REFUSALS: u64 = 10_000;
+
+/// The refusals of known keys recorded in the audit log within the last minute, per key and
+/// reason, in this process.
+pub(crate) struct KeyRefusals(moka::sync::Cache<(ApiKeyId, &'static str), ()>);
+
+impl KeyRefusals {
+    pub(crate) fn new() -> Self {
+        Self(
+            moka::sync::Cache::builder()
+                .max_capacity(MAX_REMEMBERED_REFUSALS)
+                .time_to_live(RECORD_REFUSALS_EVERY)
+                .build(),
+        )
+    }
+
+    /// Whether this is the first refusal of `key` for `why` within the last minute (counting
+    /// it, atomically: of concurrent refusals, one is first).
+    fn first_in_a_while(&self, key: ApiKeyId, why: &'static str) -> bool {
+        self.0.entry((key, why)).or_insert(()).is_fresh()
+    }
+}
 
 fn digest(key: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(key.as_bytes()))
@@ -90,6 +117,8 @@ impl AuthService {
         let (owner, client) = (principal.user.clone(), principal.client.clone());
         let (user, ip) = (owner.id, client.ip.clone());
         self.hashing(move |inner| {
+            // Checked against the owner as the credential cache had them: the key is stored
+            // only if that is still the owner's credential generation.
             inner.check_current_password(
                 &owner,
                 &current_password,
@@ -113,6 +142,7 @@ impl AuthService {
                 match inner.store.create_api_key(NewApiKey {
                     key: record,
                     key_hash: digest(&key),
+                    generation: owner.credential_generation,
                 }) {
                     Ok(created) => {
                         inner.record(
@@ -125,6 +155,17 @@ impl AuthService {
                         return Ok((created, key));
                     }
                     Err(StoreError::Conflict(Conflict::KeyPrefix)) => continue,
+                    // The password changed since the check: it is not the current password.
+                    Err(StoreError::CredentialsChanged) => {
+                        inner.record(
+                            audit::event(AuditAction::ApiKeyCreated, false)
+                                .by(user)
+                                .on(user)
+                                .ip(ip)
+                                .detail("credentials_changed"),
+                        );
+                        return Err(AuthError::InvalidCurrentPassword);
+                    }
                     Err(e) => return Err(e.into()),
                 }
             }
@@ -166,7 +207,8 @@ impl AuthService {
 
     /// Authenticates a request by API key: the key must be known, live (not revoked, not
     /// expired), and its user active. The key is found in the credential cache, or with one
-    /// store call on a miss. Records the use at most once a minute.
+    /// store call on a miss. Records the use at most once a minute, and a refusal of a known
+    /// key at most once a minute for each key and reason (in this process).
     pub async fn authenticate_api_key(
         &self,
         presented: &str,
@@ -201,8 +243,11 @@ impl AuthService {
         } else {
             None
         };
-        let touch = key.last_used_at.is_none_or(|last| at - last >= TOUCH_EVERY);
-        if refusal.is_some() || touch {
+        let record = match refusal {
+            Some(why) => self.inner.key_refusals.first_in_a_while(key.id, why),
+            None => key.last_used_at.is_none_or(|last| at - last >= TOUCH_EVERY),
+        };
+        if record {
             let (key, ip) = (key.clone(), client.ip.clone());
             let user_id = user.id;
             self.blocking(move |inner| {
@@ -248,7 +293,11 @@ impl AuthService {
         let ttl = self.config().access_ttl;
         self.blocking(move |inner| {
             let ip = client.ip.clone();
-            let pair = inner.open_session(&user, client, ttl, Some(&key))?;
+            // Refused if the key was revoked, or its owner's credentials changed, since the key
+            // was checked.
+            let pair = inner
+                .open_session(&user, client, ttl, Some(&key))
+                .map_err(|e| changed_since_check(e, AuthError::InvalidApiKey))?;
             inner.record(
                 audit::event(AuditAction::Login, true)
                     .by(user.id)

@@ -58,6 +58,10 @@ pub enum AuthError {
     /// The `mfa_token` is unknown, expired, used, or had too many wrong codes.
     #[error("The mfa_token is invalid, expired or used up; log in again")]
     InvalidMfaToken,
+    /// The code or recovery code given with the current password to turn the second factor off
+    /// is wrong, stale or was already used.
+    #[error("The code is wrong, expired or was already used")]
+    InvalidConfirmingCode,
     /// The code that should confirm a TOTP enrolment does not match its secret.
     #[error("The code does not match the new secret; check the device's clock and try again")]
     InvalidEnrolmentCode,
@@ -126,6 +130,17 @@ impl AuthError {
     }
 }
 
+/// `error`, unless it is the store's refusal of what a credential check produced because the
+/// credentials changed since (which maps to [`AuthError::InvalidCredentials`]): then `refusal`,
+/// the answer that fits the check (a current password, an `mfa_token`, an API key). For the
+/// calls that store such a product, which cannot fail with `InvalidCredentials` otherwise.
+pub(crate) fn changed_since_check(error: AuthError, refusal: AuthError) -> AuthError {
+    match error {
+        AuthError::InvalidCredentials => refusal,
+        other => other,
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("signing the access token failed")]
 struct SigningFailed(#[source] jsonwebtoken::errors::Error);
@@ -149,6 +164,9 @@ impl From<StoreError> for AuthError {
             StoreError::Conflict(auth_domain::Conflict::Email) => AuthError::EmailTaken,
             StoreError::Conflict(auth_domain::Conflict::LastAdmin) => AuthError::LastAdmin,
             StoreError::NotFound => AuthError::NotFound,
+            // What a password check produced is refused because the password changed since:
+            // the password given is not the password (any more).
+            StoreError::CredentialsChanged => AuthError::InvalidCredentials,
             other => AuthError::Unavailable(other),
         }
     }

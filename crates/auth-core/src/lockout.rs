@@ -14,7 +14,9 @@
 
 use std::sync::MutexGuard;
 
-use auth_domain::{AttemptVerdict, AuditAction, ClientInfo, Password, User, Username, now};
+use auth_domain::{
+    AttemptVerdict, AuditAction, ClientInfo, LoginThrottle, Password, User, Username, now,
+};
 
 use crate::{
     audit::{self, EventBuilder},
@@ -22,13 +24,15 @@ use crate::{
     service::Inner,
 };
 
-/// A password attempt that was let through: report how it went with [`Self::failed`] or
-/// [`Self::succeeded`]. Holds this username's stripe until dropped.
+/// A password attempt that was let through: report how it went with [`Self::failed`],
+/// [`Self::succeeded`] or [`Self::withdrawn`]. Holds this username's stripe until dropped.
 pub(crate) struct PasswordAttempt<'a> {
     inner: &'a Inner,
     user_key: String,
     client_key: String,
     ip: Option<String>,
+    // The client's count as this attempt left it, to take the attempt back.
+    counted: LoginThrottle,
     _one_at_a_time: MutexGuard<'a, ()>,
 }
 
@@ -84,6 +88,7 @@ impl Inner {
                     user_key,
                     client_key,
                     ip: client.ip.clone(),
+                    counted: throttle,
                     _one_at_a_time: one_at_a_time,
                 })
             }
@@ -146,5 +151,15 @@ impl PasswordAttempt<'_> {
     /// The password was right: the client's count is cleared.
     pub(crate) fn succeeded(self) -> Result<(), AuthError> {
         Ok(self.inner.store.clear_login_failures(&self.client_key)?)
+    }
+
+    /// The attempt was no failure, but must not clear the failures before it either (the right
+    /// password of an account with a second factor, whose wrong codes count; a code that
+    /// confirms an enrolment): it is taken back, and the lock it set, if any, is lifted.
+    pub(crate) fn withdrawn(self) -> Result<(), AuthError> {
+        Ok(self
+            .inner
+            .store
+            .withdraw_login_attempt(&self.client_key, &self.counted)?)
     }
 }

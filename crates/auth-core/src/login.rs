@@ -178,8 +178,9 @@ impl AuthService {
             }
             if user.mfa_enabled && user.is_active {
                 // The password alone does not clear this client's failures: the second factor
-                // will (a wrong code counts as a failure, so guessing codes locks out too).
-                drop(lockout);
+                // will (a wrong code counts as a failure, so guessing codes locks out too). Nor
+                // is a right password one of them: its attempt is taken back.
+                lockout.map(PasswordAttempt::withdrawn).transpose()?;
             } else {
                 lockout.map(PasswordAttempt::succeeded).transpose()?;
             }
@@ -192,7 +193,20 @@ impl AuthService {
                 return Err(inner.mfa_challenge(&user, &client, ttl));
             }
             let ip = client.ip.clone();
-            let pair = inner.open_session(&user, client, ttl, None)?;
+            let pair = match inner.open_session(&user, client, ttl, None) {
+                // The password changed (or the user was disabled) since it was read: the
+                // password given is not the password any more.
+                Err(AuthError::InvalidCredentials) => {
+                    inner.record(
+                        audit::event(AuditAction::Login, false)
+                            .on(user.id)
+                            .ip(ip)
+                            .detail("credentials_changed"),
+                    );
+                    return Err(AuthError::InvalidCredentials);
+                }
+                other => other?,
+            };
             inner.record(
                 audit::event(AuditAction::Login, true)
                     .by(user.id)

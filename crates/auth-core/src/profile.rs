@@ -1,13 +1,13 @@
 //! Accounts as their owners see them: registration and profile changes.
 
 use auth_domain::{
-    AuditAction, ClientInfo, Email, Invalidation, NewPassword, NewUser, Password, Role,
-    SessionRevocation, User, UserChanges, UserId, Username, now,
+    AuditAction, ClientInfo, Email, Invalidation, NewPassword, NewUser, Password, PasswordChange,
+    Role, SessionRevocation, User, UserChanges, UserId, Username, now,
 };
 
 use crate::{
     audit::{self, EventBuilder},
-    error::AuthError,
+    error::{AuthError, changed_since_check},
     service::{AuthService, Inner},
     sessions::Principal,
 };
@@ -83,7 +83,9 @@ impl AuthService {
     /// Changes the caller's own username, email or password. A new password needs the current
     /// one (checked like a login: a wrong one counts toward the lockout), ends every other
     /// session of the user and revokes all their API keys, since changing the password is what
-    /// a user does after a compromise.
+    /// a user does after a compromise: in one store transaction with the new hash, which also
+    /// refuses whatever a check of the old password is still producing (a login, a key) and a
+    /// second change checked against the same password ([`AuthError::InvalidCurrentPassword`]).
     pub async fn update_profile(
         &self,
         principal: &Principal,
@@ -124,36 +126,52 @@ impl AuthService {
         let client = principal.client.clone();
         let ip = client.ip.clone();
         let hashes = new_password.is_some();
+        let renames = changes.username.is_some() || changes.email.is_some();
         let work = move |inner: &Inner| {
-            if let (Some(new_password), Some(current)) = (&new_password, &current) {
-                inner.check_current_password(
-                    &user,
-                    current,
-                    &client,
-                    AuditAction::PasswordChanged,
-                )?;
-                changes.password_hash = Some(inner.hasher.hash(new_password)?);
+            let new_hash = match (&new_password, &current) {
+                (Some(new_password), Some(current)) => {
+                    inner.check_current_password(
+                        &user,
+                        current,
+                        &client,
+                        AuditAction::PasswordChanged,
+                    )?;
+                    Some(inner.hasher.hash(new_password)?)
+                }
+                _ => None,
+            };
+            let mut updated = user.clone();
+            if renames || new_hash.is_none() {
+                updated = inner.store.update_user(user.id, &changes)?;
+                inner.invalidate(Invalidation::User(user.id));
             }
-            let updated = inner.store.update_user(user.id, &changes)?;
-            inner.invalidate(Invalidation::User(user.id));
-            if changes.password_hash.is_some() {
-                let ended = inner.store.revoke_user_sessions(
-                    user.id,
-                    SessionRevocation::AllExcept(session),
-                    changes.updated_at,
-                )?;
-                let keys_revoked = inner
+            if let Some(new_hash) = new_hash {
+                // Checked at the generation the cached user had: refused if a change (or a
+                // disabling) came in between, so the password given is not current any more.
+                let changed = inner
                     .store
-                    .revoke_user_api_keys(user.id, changes.updated_at)?;
+                    .change_password(&PasswordChange {
+                        user: user.id,
+                        expected: user.credential_generation,
+                        new_hash,
+                        sessions: SessionRevocation::AllExcept(session),
+                        at: changes.updated_at,
+                    })
+                    .map_err(|e| changed_since_check(e.into(), AuthError::InvalidCurrentPassword));
+                inner.invalidate(Invalidation::User(user.id));
+                let changed = changed?;
                 inner.record(
                     audit::event(AuditAction::PasswordChanged, true)
                         .by(user.id)
                         .on(user.id)
                         .ip(ip)
                         .detail(format!(
-                            "other_sessions_ended={ended}, api_keys_revoked={keys_revoked}"
+                            "other_sessions_ended={}, api_keys_revoked={}",
+                            changed.ended_sessions.len(),
+                            changed.revoked_api_keys.len()
                         )),
                 );
+                updated = changed.user;
             }
             Ok(updated)
         };

@@ -11,6 +11,7 @@ use auth_domain::{AuditEvent, Invalidation, NewPassword, Store};
 use chrono::TimeDelta;
 
 use crate::{
+    api_keys::KeyRefusals,
     cache::CredentialCache,
     config::AuthConfig,
     error::AuthError,
@@ -31,6 +32,7 @@ pub(crate) struct Inner {
     pub(crate) verifier: TokenVerifier,
     pub(crate) config: AuthConfig,
     pub(crate) login_stripes: LoginStripes,
+    pub(crate) key_refusals: KeyRefusals,
     observer: RwLock<Arc<dyn Observer>>,
 }
 
@@ -120,6 +122,7 @@ impl AuthService {
                 verifier: keys.verifier(),
                 config,
                 login_stripes: LoginStripes::new(),
+                key_refusals: KeyRefusals::new(),
                 observer: RwLock::new(Arc::new(Unobserved)),
             }),
             hash_pool: Arc::new(hash_pool),

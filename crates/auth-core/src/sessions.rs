@@ -296,6 +296,10 @@ impl Inner {
     /// Opens a session and signs its first access token. A login's session gets a refresh token
     /// and the configured lifetimes; an API-key exchange's session (`via_api_key`) has none,
     /// ends with its access token, and keeps the key's limits.
+    ///
+    /// `user` is the user as the credential check read it: the store opens the session only
+    /// while the user's credential generation is still that one (and the key still live), and
+    /// [`AuthError::InvalidCredentials`] says it is not.
     pub(crate) fn open_session(
         &self,
         user: &User,
@@ -343,6 +347,8 @@ impl Inner {
                 mfa,
             },
             refresh_token_hash: refresh.as_ref().map(RefreshToken::digest),
+            // Stored only if the check that read `user` still holds.
+            generation: user.credential_generation,
         })?;
         let (access_token, claims) = self
             .issuer

@@ -6,7 +6,10 @@ use auth_core::{
     AdminOutcome, Algorithm, AuthConfig, AuthError, AuthService, JwtKey, LoginAttempt, LogoutScope,
     MemoryStore, PasswordHasher, ProfileUpdate, Registration, TokenKeys, TokenPair,
 };
-use auth_domain::{ClientInfo, Password, PasswordHash, Role, UserChanges, UserStore, now};
+use auth_domain::{
+    ClientInfo, Password, PasswordChange, PasswordHash, Role, SessionRevocation, UserChanges,
+    UserStore, now,
+};
 use chrono::TimeDelta;
 
 struct Harness {
@@ -200,11 +203,13 @@ async fn disabling_a_user_ends_their_tokens_at_the_next_request() {
     let mut disable = UserChanges::at(now());
     disable.is_active = Some(false);
     h.store.update_user(user.id, &disable).unwrap();
+    // The store ended the session with the disabling (a cached copy would be refused for the
+    // inactive user).
     assert!(matches!(
         h.service
             .authenticate(&tokens.access_token, ClientInfo::default())
             .await,
-        Err(AuthError::UserInactive)
+        Err(AuthError::SessionEnded)
     ));
 }
 
@@ -432,9 +437,15 @@ async fn ensure_admin_creates_then_promotes_without_touching_passwords() {
 async fn a_forged_hash_in_the_store_never_verifies() {
     let h = harness();
     let user = h.register("alice").await.unwrap();
-    let mut changes = UserChanges::at(now());
-    changes.password_hash = Some(PasswordHash::new("plaintext-password"));
-    h.store.update_user(user.id, &changes).unwrap();
+    h.store
+        .change_password(&PasswordChange {
+            user: user.id,
+            expected: user.credential_generation,
+            new_hash: PasswordHash::new("plaintext-password"),
+            sessions: SessionRevocation::All,
+            at: now(),
+        })
+        .unwrap();
     assert!(matches!(
         h.login_with("alice", "plaintext-password").await,
         Err(AuthError::InvalidCredentials)

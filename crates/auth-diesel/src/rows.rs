@@ -1,8 +1,8 @@
 //! Database rows and their conversion to and from domain types. Private to the crate.
 
 use auth_domain::{
-    ApiKey, ApiKeyId, AuditEvent, ClientInfo, Email, PasswordHash, Role, Session, SessionId,
-    StoreError, User, UserChanges, UserId, Username,
+    ApiKey, ApiKeyId, AuditEvent, ClientInfo, CredentialGeneration, Email, PasswordHash, Role,
+    Session, SessionId, StoreError, User, UserChanges, UserId, Username,
 };
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -24,6 +24,7 @@ pub(crate) struct UserRow {
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
     mfa_enabled: bool,
+    credential_generation: i64,
 }
 
 #[derive(AsChangeset)]
@@ -33,7 +34,6 @@ pub(crate) struct UserChangeset {
     username_normalized: Option<String>,
     email: Option<Option<String>>,
     email_normalized: Option<Option<String>>,
-    password_hash: Option<String>,
     role: Option<String>,
     is_active: Option<bool>,
     updated_at: NaiveDateTime,
@@ -94,6 +94,7 @@ impl From<&User> for UserRow {
             created_at: naive(user.created_at),
             updated_at: naive(user.updated_at),
             mfa_enabled: user.mfa_enabled,
+            credential_generation: user.credential_generation.0,
         }
     }
 }
@@ -115,6 +116,7 @@ impl TryFrom<UserRow> for User {
             role: Role::parse(&row.role).map_err(|_| corrupt("role"))?,
             is_active: row.is_active,
             mfa_enabled: row.mfa_enabled,
+            credential_generation: CredentialGeneration(row.credential_generation),
             created_at: utc(row.created_at),
             updated_at: utc(row.updated_at),
         })
@@ -134,10 +136,6 @@ impl From<&UserChanges> for UserChangeset {
                 .email
                 .as_ref()
                 .map(|e| e.as_ref().map(Email::normalized)),
-            password_hash: changes
-                .password_hash
-                .as_ref()
-                .map(|h| h.expose().to_owned()),
             role: changes.role.map(|r| r.as_str().to_owned()),
             is_active: changes.is_active,
             updated_at: naive(changes.updated_at),

@@ -13,6 +13,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         mfa_enabled -> Bool,
+        credential_generation -> BigInt,
     }
 }
 
@@ -99,11 +100,11 @@ diesel::table! {
     mfa_challenges (token_hash) {
         token_hash -> Text,
         user_id -> Text,
-        password_check -> Text,
         access_ttl_secs -> BigInt,
         created_at -> Timestamp,
         expires_at -> Timestamp,
         failures -> Integer,
+        credential_generation -> BigInt,
     }
 }
 

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::UserId;
+use crate::{CredentialGeneration, UserId};
 
 /// An API key's identifier (not the key itself).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -65,4 +65,7 @@ pub struct NewApiKey {
     pub key: ApiKey,
     /// The SHA-256 digest of the whole key (base64url).
     pub key_hash: String,
+    /// The owner's credential generation that the current password was checked at: the key is
+    /// stored only while it is still the owner's ([`CredentialGeneration`]).
+    pub generation: CredentialGeneration,
 }

@@ -7,6 +7,7 @@
 mod api_key;
 mod audit;
 mod claims;
+mod credentials;
 mod identity;
 mod invalidation;
 mod mfa;
@@ -20,6 +21,7 @@ mod user;
 pub use api_key::{ApiKey, ApiKeyId, NewApiKey};
 pub use audit::{AuditAction, AuditEvent, AuditQuery, Count, Cursor, UserQuery};
 pub use claims::{ACCESS_TOKEN_TYPE, Claims, StatusListRef, TokenStatus};
+pub use credentials::{CredentialGeneration, PasswordChange, PasswordChanged};
 pub use identity::{
     Email, EmailError, Role, RoleError, SessionId, UserId, Username, UsernameError,
 };

@@ -10,7 +10,7 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 
-use crate::{StoreError, UserId};
+use crate::{CredentialGeneration, SessionId, StoreError, UserId};
 
 /// A TOTP secret as stores keep it: sealed by the service with a key the store never sees, so
 /// the database alone does not reveal it. Its `Debug` prints nothing.
@@ -110,9 +110,9 @@ pub struct MfaChallenge {
     pub token_hash: MfaTokenHash,
     /// The user whose password was checked.
     pub user_id: UserId,
-    /// A digest of the password hash that the password was checked against: the challenge
-    /// answers only while the user's password is still that one.
-    pub password_check: String,
+    /// The user's credential generation that the password was checked at: the challenge is
+    /// stored, and answered, only while it is still the user's (a password change kills it).
+    pub generation: CredentialGeneration,
     /// The access-token lifetime the login asked for, in seconds, for the session it opens.
     pub access_ttl_secs: i64,
     /// When the password was checked.
@@ -163,15 +163,18 @@ pub trait MfaStore: Send + Sync {
 
     /// Enables the pending enrolment whose secret is still `secret` (so a confirmation never
     /// enables a secret that a new enrolment replaced meanwhile), with `step` as its last used
-    /// step, replaces the user's recovery codes with `recovery_codes`, and sets the user's
-    /// `mfa_enabled` (and `updated_at`), atomically. `false`, and nothing changes, when there
-    /// is no such pending enrolment.
+    /// step, replaces the user's recovery codes with `recovery_codes`, sets the user's
+    /// `mfa_enabled` (and `updated_at`), moves the user's credential generation on, ends every
+    /// session of the user but `keep` (the one that confirmed), and marks `keep` as having
+    /// passed the second factor (its refreshed access tokens say so), atomically. API keys
+    /// are kept. `false`, and nothing changes, when there is no such pending enrolment.
     fn enable_totp(
         &self,
         user: UserId,
         secret: &EncryptedTotpSecret,
         step: i64,
         recovery_codes: &[RecoveryCodeHash],
+        keep: SessionId,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
 
@@ -197,6 +200,8 @@ pub trait MfaStore: Send + Sync {
     fn recovery_codes_left(&self, user: UserId) -> Result<u32, StoreError>;
 
     /// Stores a challenge, and forgets every challenge that expired before `challenge.created_at`.
+    /// [`StoreError::CredentialsChanged`] (and nothing is stored) unless `challenge.generation`
+    /// is still the user's; [`StoreError::NotFound`] for an unknown user.
     fn create_mfa_challenge(&self, challenge: &MfaChallenge) -> Result<(), StoreError>;
 
     /// The challenge with this digest, expired or not.
@@ -245,7 +250,7 @@ mod tests {
         let challenge = MfaChallenge {
             token_hash: MfaTokenHash::new("t"),
             user_id: UserId::new(),
-            password_check: "p".into(),
+            generation: CredentialGeneration::default(),
             access_ttl_secs: 900,
             created_at: at,
             expires_at: at + chrono::TimeDelta::minutes(5),

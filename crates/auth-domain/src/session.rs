@@ -1,6 +1,6 @@
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::{ApiKeyId, RefreshTokenHash, SessionId, User, UserId};
+use crate::{ApiKeyId, CredentialGeneration, RefreshTokenHash, SessionId, User, UserId};
 
 /// Where a request came from, as recorded on a session.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -58,6 +58,10 @@ pub struct NewSession {
     /// The digest of the refresh token handed to the client; `None` for a session that cannot
     /// be refreshed (one opened with an API key).
     pub refresh_token_hash: Option<RefreshTokenHash>,
+    /// The user's credential generation that the check opening it saw (the password's, the
+    /// `mfa_token`'s, the API key owner's): the session is stored only while it is still the
+    /// user's ([`CredentialGeneration`]).
+    pub generation: CredentialGeneration,
 }
 
 /// Which of a user's sessions to revoke.

@@ -2,9 +2,9 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     ApiKey, ApiKeyId, AttemptVerdict, AuditEvent, AuditQuery, LockoutPolicy, LoginThrottle,
-    MfaStore, NewApiKey, NewSession, NewUser, PasswordHash, PruneOutcome, PrunePolicy,
-    RefreshOutcome, RefreshRotation, Session, SessionId, SessionRevocation, User, UserChanges,
-    UserId, UserQuery, Username,
+    MfaStore, NewApiKey, NewSession, NewUser, PasswordChange, PasswordChanged, PasswordHash,
+    PruneOutcome, PrunePolicy, RefreshOutcome, RefreshRotation, Session, SessionId,
+    SessionRevocation, User, UserChanges, UserId, UserQuery, Username,
 };
 
 /// Which unique value a write collided with.
@@ -30,6 +30,12 @@ pub enum StoreError {
     /// The record to change does not exist.
     #[error("not found")]
     NotFound,
+    /// What a credential check produced was not stored, because the credentials it checked
+    /// have changed since: the user's [credential generation](crate::CredentialGeneration) has
+    /// moved on (a password change, disabling, a second factor turned on), or the API key that
+    /// opens a session was revoked.
+    #[error("the credentials checked have changed since")]
+    CredentialsChanged,
     /// The backend cannot be reached or failed; retrying later may work. The source is for
     /// logs only and never contains parameter values or connection secrets.
     #[error("store unavailable")]
@@ -82,10 +88,21 @@ pub trait UserStore: Send + Sync {
     /// A change of role or active state that would leave no active admin (when there was one)
     /// is refused with [`Conflict::LastAdmin`], atomically: two concurrent demotions of the
     /// last two admins cannot both succeed.
+    ///
+    /// Disabling (`is_active: Some(false)`) also ends everything the user's credentials gave,
+    /// in the same transaction: the credential generation moves on, every session ends, every
+    /// API key is revoked (re-enabling the user does not bring them back), and every
+    /// `mfa_token` waiting for its second step is forgotten.
     fn update_user(&self, id: UserId, changes: &UserChanges) -> Result<User, StoreError>;
+    /// Changes a password as [`PasswordChange`] says, in one transaction, if the user's
+    /// credential generation is still `change.expected`; otherwise
+    /// [`StoreError::CredentialsChanged`] and nothing changes. [`StoreError::NotFound`] for an
+    /// unknown user.
+    fn change_password(&self, change: &PasswordChange) -> Result<PasswordChanged, StoreError>;
     /// Replaces the password hash only if it is still `expected` (a compare-and-set, so that an
     /// upgrade of the hash never undoes a password change made meanwhile); returns whether it
-    /// was replaced.
+    /// was replaced. The credential generation stays: this is the same password, hashed at
+    /// another cost.
     fn replace_password_hash(
         &self,
         id: UserId,
@@ -105,7 +122,10 @@ pub trait UserStore: Send + Sync {
 
 /// Persistence of sessions. Methods block: async callers run them on a blocking pool.
 pub trait SessionStore: Send + Sync {
-    /// Opens a session with the digest of its first refresh token.
+    /// Opens a session with the digest of its first refresh token, if `session.generation` is
+    /// still the user's and, for a session opened with an API key, the key is not revoked,
+    /// checked in the same transaction: otherwise [`StoreError::CredentialsChanged`] and
+    /// nothing is stored. [`StoreError::NotFound`] for an unknown user.
     fn create_session(&self, session: NewSession) -> Result<Session, StoreError>;
     /// The session and its user, in one lookup: what every authenticated request needs.
     fn session_with_user(&self, id: SessionId) -> Result<Option<(Session, User)>, StoreError>;
@@ -137,7 +157,9 @@ pub trait SessionStore: Send + Sync {
 
 /// Persistence of API keys. Methods block.
 pub trait ApiKeyStore: Send + Sync {
-    /// Stores a new key; `Conflict` if its prefix is taken (callers retry with another).
+    /// Stores a new key; `Conflict` if its prefix is taken (callers retry with another);
+    /// [`StoreError::CredentialsChanged`] (and nothing is stored) unless `key.generation` is
+    /// still the owner's, checked in the same transaction.
     fn create_api_key(&self, key: NewApiKey) -> Result<ApiKey, StoreError>;
     /// A user's keys, newest first (revoked ones included; callers filter).
     fn user_api_keys(&self, user: UserId) -> Result<Vec<ApiKey>, StoreError>;
@@ -152,8 +174,9 @@ pub trait ApiKeyStore: Send + Sync {
         id: ApiKeyId,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError>;
-    /// Revokes every live key of `user` (after a password change: it is what a user does after
-    /// a compromise), and ends the sessions opened by exchanging them; returns how many keys.
+    /// Revokes every live key of `user`, and ends the sessions opened by exchanging them;
+    /// returns how many keys. (A password change and disabling a user do this themselves, in
+    /// their own transactions: [`UserStore::change_password`], [`UserStore::update_user`].)
     fn revoke_user_api_keys(&self, user: UserId, at: DateTime<Utc>) -> Result<u64, StoreError>;
     /// Records a use of the key.
     fn touch_api_key(&self, id: ApiKeyId, at: DateTime<Utc>) -> Result<(), StoreError>;
@@ -189,6 +212,12 @@ pub trait LoginThrottleStore: Send + Sync {
     fn login_throttle(&self, key: &str) -> Result<Option<LoginThrottle>, StoreError>;
     /// Forgets the failures of `key` (after a successful login).
     fn clear_login_failures(&self, key: &str) -> Result<(), StoreError>;
+    /// Takes back an attempt that [`Self::take_login_attempt`] counted as `counted` and that
+    /// turned out to be no failure, without forgetting the failures before it (the right
+    /// password of an account with a second factor: only the second factor clears them). The
+    /// count goes down by one, and the lock that attempt set, if it is still the key's lock, is
+    /// lifted; a lock that a failure counted since has set stays.
+    fn withdraw_login_attempt(&self, key: &str, counted: &LoginThrottle) -> Result<(), StoreError>;
 }
 
 /// Removing what is past its use. Methods block.

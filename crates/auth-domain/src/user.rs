@@ -1,6 +1,6 @@
 use chrono::{DateTime, Utc};
 
-use crate::{Email, PasswordHash, Role, UserId, Username};
+use crate::{CredentialGeneration, Email, PasswordHash, Role, UserId, Username};
 
 /// A user as stored. Carries the password hash, so it is never serialized: HTTP adapters map it
 /// to their own response type, which has no field for the hash.
@@ -21,6 +21,9 @@ pub struct User {
     /// Whether logins need a second factor (an enabled TOTP enrolment). Only the
     /// [`MfaStore`](crate::MfaStore) changes it.
     pub mfa_enabled: bool,
+    /// Moves on when everything earlier credential checks produced must end (a password
+    /// change, disabling, a second factor turned on); see [`CredentialGeneration`].
+    pub credential_generation: CredentialGeneration,
     /// When the user registered.
     pub created_at: DateTime<Utc>,
     /// When the user last changed.
@@ -55,21 +58,22 @@ impl NewUser {
             role: self.role,
             is_active: true,
             mfa_enabled: false,
+            credential_generation: CredentialGeneration::default(),
             created_at: self.created_at,
             updated_at: self.created_at,
         }
     }
 }
 
-/// Changes to a user; `None` leaves a field as it is.
+/// Changes to a user; `None` leaves a field as it is. The password is changed only with
+/// [`UserStore::change_password`](crate::UserStore::change_password), which ends what the old
+/// one gave.
 #[derive(Clone, Debug)]
 pub struct UserChanges {
     /// A new username.
     pub username: Option<Username>,
     /// `Some(None)` removes the email; `Some(Some(e))` sets it.
     pub email: Option<Option<Email>>,
-    /// A new password hash.
-    pub password_hash: Option<PasswordHash>,
     /// A new role.
     pub role: Option<Role>,
     /// Enable or disable the user.
@@ -84,7 +88,6 @@ impl UserChanges {
         Self {
             username: None,
             email: None,
-            password_hash: None,
             role: None,
             is_active: None,
             updated_at,
@@ -98,9 +101,6 @@ impl UserChanges {
         }
         if let Some(email) = &self.email {
             user.email = email.clone();
-        }
-        if let Some(hash) = &self.password_hash {
-            user.password_hash = hash.clone();
         }
         if let Some(role) = self.role {
             user.role = role;

@@ -96,6 +96,7 @@ mod tests {
             role: Role::User,
             is_active: true,
             mfa_enabled: false,
+            credential_generation: Default::default(),
             created_at: now(),
             updated_at: now(),
         };

@@ -416,3 +416,208 @@ fn one_username_registered_on_two_instances_at_once_is_one_user_and_lockout_is_s
         assert_eq!(status, 429, "{body}");
     }
 }
+
+#[test]
+#[cfg_attr(
+    not(auth_pg_tests),
+    ignore = "PostgreSQL: set AUTH_TEST_DATABASE_URL to run"
+)]
+fn a_password_change_on_one_instance_ends_what_checks_in_flight_on_another_produced() {
+    const LOGINS: usize = 12;
+    const KEYS: usize = 6;
+    // The change waits for this many of B's answers, so that the rest are in flight on B when
+    // it commits on A.
+    const BEFORE_THE_CHANGE: usize = 3;
+    // Many hashing threads, and no lockout in the way of the attempts.
+    let cluster = Cluster::start_with(
+        2,
+        &[
+            ("AUTH__PASSWORD__HASH_THREADS", "8"),
+            ("AUTH__SECURITY__MAX_FAILED_LOGINS", "1000"),
+        ],
+    );
+    let [a, b] = &cluster.instances[..] else {
+        unreachable!()
+    };
+    assert_eq!(a.register("alice"), 201);
+    let owner = access(&a.token("alice"));
+    // The attacker's stolen session and the old password, used on B.
+    let stolen = access(&b.token("alice"));
+    assert_eq!(a.get("/profile", &owner), 200);
+    assert_eq!(b.get("/profile", &stolen), 200);
+
+    let barrier = Barrier::new(LOGINS + KEYS);
+    let (answered, answers) = std::sync::mpsc::channel();
+    let (changed, logins, keys) = std::thread::scope(|scope| {
+        let logins: Vec<_> = (0..LOGINS)
+            .map(|_| {
+                let (barrier, answered) = (&barrier, answered.clone());
+                scope.spawn(move || {
+                    barrier.wait();
+                    let reply = b.login("alice", PASSWORD);
+                    let _ = answered.send(());
+                    reply
+                })
+            })
+            .collect();
+        let keys: Vec<_> = (0..KEYS)
+            .map(|n| {
+                let (barrier, stolen, answered) = (&barrier, &stolen, answered.clone());
+                scope.spawn(move || {
+                    barrier.wait();
+                    let reply = b.send(
+                        "POST",
+                        "/api-keys",
+                        stolen,
+                        Some(json!({"name": format!("k{n}"), "current_password": PASSWORD})),
+                    );
+                    let _ = answered.send(());
+                    reply
+                })
+            })
+            .collect();
+        let (owner, a) = (&owner, a);
+        let change = scope.spawn(move || {
+            for _ in 0..BEFORE_THE_CHANGE {
+                answers.recv().unwrap();
+            }
+            a.send(
+                "PATCH",
+                "/profile",
+                owner,
+                Some(json!({"password": "a brand new passphrase", "current_password": PASSWORD})),
+            )
+        });
+        let join = |handles: Vec<std::thread::ScopedJoinHandle<'_, (u16, Value)>>| {
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap())
+                .collect::<Vec<_>>()
+        };
+        (change.join().unwrap(), join(logins), join(keys))
+    });
+    assert_eq!(changed.0, 200, "{}", changed.1);
+
+    let sessions: Vec<String> = logins
+        .iter()
+        .filter(|(status, _)| *status == 200)
+        .map(|(_, body)| access(body))
+        .collect();
+    let created: Vec<String> = keys
+        .iter()
+        .filter(|(status, _)| *status == 201)
+        .map(|(_, body)| body["key"].as_str().unwrap().to_owned())
+        .collect();
+    println!(
+        "{} of {LOGINS} logins and {} of {KEYS} key creations on B got through",
+        sessions.len(),
+        created.len()
+    );
+    for (status, body) in logins.iter().filter(|(status, _)| *status != 200) {
+        assert_eq!(*status, 401, "{body}");
+    }
+    for (status, body) in keys.iter().filter(|(status, _)| *status != 201) {
+        assert!([401, 403].contains(status), "{status} {body}");
+    }
+    for token in &sessions {
+        for (name, instance) in [("A", a), ("B", b)] {
+            holds_within_a_second(&format!("a session from B, refused on {name}"), || {
+                instance.get("/profile", token) == 401
+            });
+        }
+    }
+    for key in &created {
+        for (name, instance) in [("A", a), ("B", b)] {
+            holds_within_a_second(&format!("a key from B, refused on {name}"), || {
+                instance
+                    .call("GET", "/profile", Some(("X-API-Key", key)), None)
+                    .0
+                    == 401
+            });
+        }
+    }
+    assert_eq!(a.get("/profile", &owner), 200);
+}
+
+/// The code of a base32 TOTP secret for the current 30-second step plus `offset` steps.
+fn totp_code(secret: &str, offset: i64) -> String {
+    let bytes = totp_rs::Secret::Encoded(secret.to_owned())
+        .to_bytes()
+        .unwrap();
+    let totp = totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, bytes).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    totp.generate(u64::try_from(now + offset * 30).unwrap())
+}
+
+#[test]
+#[cfg_attr(
+    not(auth_pg_tests),
+    ignore = "PostgreSQL: set AUTH_TEST_DATABASE_URL to run"
+)]
+fn a_second_factor_turned_on_or_a_user_disabled_on_one_instance_ends_credentials_on_another() {
+    let cluster = Cluster::start(2);
+    let [a, b] = &cluster.instances[..] else {
+        unreachable!()
+    };
+    let root = cluster.admin("root");
+    assert_eq!(a.register("alice"), 201);
+    let confirming = access(&a.token("alice"));
+    let elsewhere = access(&b.token("alice"));
+    let (status, created) = a.send(
+        "POST",
+        "/api-keys",
+        &confirming,
+        Some(json!({"name": "job", "current_password": PASSWORD})),
+    );
+    assert_eq!(status, 201, "{created}");
+    let key = created["key"].as_str().unwrap().to_owned();
+    let with_key = |instance: &Instance| {
+        instance
+            .call("GET", "/profile", Some(("X-API-Key", &key)), None)
+            .0
+    };
+    // Cached on B.
+    assert_eq!(b.get("/profile", &elsewhere), 200);
+    assert_eq!(with_key(b), 200);
+
+    // The second factor turned on at A ends the session cached on B; the key stays.
+    let (status, started) = a.send(
+        "POST",
+        "/mfa/totp",
+        &confirming,
+        Some(json!({"current_password": PASSWORD})),
+    );
+    assert_eq!(status, 201, "{started}");
+    let secret = started["secret"].as_str().unwrap();
+    let (status, confirmed) = a.send(
+        "POST",
+        "/mfa/totp/confirm",
+        &confirming,
+        Some(json!({"code": totp_code(secret, 0)})),
+    );
+    assert_eq!(status, 200, "{confirmed}");
+    holds_within_a_second("second factor on at A, other session refused on B", || {
+        b.get("/profile", &elsewhere) == 401
+    });
+    assert_eq!(b.get("/profile", &confirming), 200);
+    assert_eq!(with_key(b), 200);
+
+    // Disabling at A revokes the key cached on B, for good.
+    let (_, found) = a.send("GET", "/admin/users?q=alice", &root, None);
+    let alice = found["users"][0]["id"].as_str().unwrap().to_owned();
+    for active in [false, true] {
+        let (status, body) = a.send(
+            "PATCH",
+            &format!("/admin/users/{alice}"),
+            &root,
+            Some(json!({"is_active": active})),
+        );
+        assert_eq!(status, 200, "{body}");
+    }
+    holds_within_a_second("disabled at A, key refused on B", || with_key(b) == 401);
+    assert_eq!(with_key(a), 401);
+    assert_eq!(b.get("/profile", &confirming), 401);
+}

@@ -534,6 +534,7 @@ fn backlog(url: &str) {
             "digest-{}",
             SessionId::new()
         ))),
+        generation: user.credential_generation,
     };
     let old = store
         .create_session(session(at - TimeDelta::days(41)))

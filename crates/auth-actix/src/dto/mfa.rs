@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// `POST /mfa/totp` and `DELETE /mfa/totp`: the caller's current password.
+/// `POST /mfa/totp`: the caller's current password.
 #[derive(Deserialize, ToSchema)]
 #[schema(as = CurrentPasswordRequest, example = json!({"current_password": "correct horse battery"}))]
 pub(crate) struct CurrentPasswordBody {
@@ -12,6 +12,27 @@ pub(crate) struct CurrentPasswordBody {
     #[serde(default)]
     #[schema(required = true, value_type = String, max_length = 72, pattern = r"^[^\u0000]*$")]
     pub current_password: Option<String>,
+}
+
+/// `DELETE /mfa/totp`: the caller's current password and, while the second factor is on, a
+/// current TOTP code or one of the recovery codes (one of the two, as at `POST /login/mfa`).
+#[derive(Deserialize, ToSchema)]
+#[schema(as = DisableTotpRequest, example = json!({
+    "current_password": "correct horse battery",
+    "code": "492039"
+}))]
+pub(crate) struct DisableTotpBody {
+    /// Required, and checked like a login (a wrong one counts toward the lockout).
+    #[serde(default)]
+    #[schema(required = true, value_type = String, max_length = 72, pattern = r"^[^\u0000]*$")]
+    pub current_password: Option<String>,
+    /// A current TOTP code; or send `recovery_code`. Needed while the second factor is on (not
+    /// to discard a pending enrolment); a wrong one counts toward the lockout.
+    #[serde(default)]
+    pub code: Option<String>,
+    /// One of the recovery codes (used up by this); or send `code`.
+    #[serde(default)]
+    pub recovery_code: Option<String>,
 }
 
 /// `POST /mfa/totp`'s answer, shown once: the secret and the URI that enrols an app.

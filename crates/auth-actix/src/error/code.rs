@@ -81,8 +81,8 @@ pub enum ErrorCode {
     /// `mfa_required` (403): the password was right, and the account has a second factor; the
     /// body's `mfa_token` goes to `POST /login/mfa` with a code.
     MfaRequired,
-    /// `invalid_code` (401 at `POST /login/mfa`, 422 confirming an enrolment): the TOTP code
-    /// or recovery code is wrong, stale or already used.
+    /// `invalid_code` (401 at `POST /login/mfa`, 422 confirming an enrolment, 403 turning the
+    /// second factor off): the TOTP code or recovery code is wrong, stale or already used.
     InvalidCode,
     /// `invalid_mfa_token` (401): the `mfa_token` is unknown, expired, used, or had too many
     /// wrong codes.

@@ -250,6 +250,7 @@ impl From<AuthError> for ApiError {
             AuthError::InvalidEnrolmentCode => {
                 (StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::InvalidCode)
             }
+            AuthError::InvalidConfirmingCode => (StatusCode::FORBIDDEN, ErrorCode::InvalidCode),
             AuthError::InvalidMfaToken => (StatusCode::UNAUTHORIZED, ErrorCode::InvalidMfaToken),
             AuthError::MfaAlreadyEnabled => (StatusCode::CONFLICT, ErrorCode::MfaAlreadyEnabled),
             AuthError::MfaNotEnabled => (StatusCode::CONFLICT, ErrorCode::MfaNotEnabled),

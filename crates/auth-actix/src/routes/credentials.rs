@@ -89,10 +89,12 @@ pub(super) async fn login(
     responses(
         (status = 200, description = "An access token, without `refresh_token`", body = TokenResponse),
         (status = 401, description = "`not_authenticated` (no key) or `invalid_api_key` (unknown, revoked or expired, or its owner is disabled)", body = ErrorBody),
+        (status = 429, description = "`too_many_requests`: this address is over `security.rate_limit_per_minute`", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ),
     security(("APIKeyHeader" = [])),
 )]
 pub(super) async fn login_with_api_key(
+    _: RateLimited,
     req: HttpRequest,
     state: web::Data<AuthState>,
 ) -> Result<HttpResponse, ApiError> {

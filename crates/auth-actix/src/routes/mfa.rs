@@ -10,10 +10,11 @@ use super::token_response;
 use crate::{
     AuthState,
     dto::{
-        CurrentPasswordBody, MfaLoginBody, MfaLoginRequest, RecoveryCodesResponse, TokenResponse,
+        CurrentPasswordBody, DisableTotpBody, MfaLoginBody, MfaLoginRequest, RecoveryCodesResponse,
+        TokenResponse,
         TotpCodeBody, TotpSetupResponse,
     },
-    error::{ApiError, ErrorBody},
+    error::{ApiError, ErrorBody, ErrorCode},
     extract::{AdminSession, CurrentUser, JsonBody, client_info},
     rate_limit::RateLimited,
 };
@@ -68,17 +69,19 @@ pub(super) async fn enrol(
     tag = "mfa",
     operation_id = "confirm_totp",
     summary = "Turn the second factor on",
-    description = "A code from the new secret ends the enrolment: from now on logins need a second factor. The answer has the recovery codes, shown only here.",
+    description = "A code from the new secret ends the enrolment: from now on logins need a second factor. Every other session of the user ends; this one stays, and its refreshed access tokens carry `amr` `[\"pwd\", \"otp\"]`. API keys stay. The answer has the recovery codes, shown only here.",
     request_body = TotpCodeBody,
     responses(
         (status = 200, description = "The recovery codes; never cached", body = RecoveryCodesResponse),
         (status = 403, description = "`session_required`: an API key", body = ErrorBody),
         (status = 409, description = "`mfa_enrolment_not_started` or `mfa_already_enabled`", body = ErrorBody),
-        (status = 422, description = "`invalid_code` or `validation_error`", body = ErrorBody),
+        (status = 422, description = "`invalid_code` (counts toward the lockout) or `validation_error`", body = ErrorBody),
+        (status = 429, description = "`too_many_attempts` (this client is locked out of the account) or `too_many_requests` (this address)", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ),
     security(("OAuth2PasswordBearer" = []), ("HTTPBearer" = [])),
 )]
 pub(super) async fn confirm(
+    _: RateLimited,
     state: web::Data<AuthState>,
     CurrentUser(me): CurrentUser,
     JsonBody(body): JsonBody<TotpCodeBody>,
@@ -92,20 +95,21 @@ pub(super) async fn confirm(
     }))
 }
 
-/// `DELETE /mfa/totp`: turns the caller's second factor off, with their `current_password`.
+/// `DELETE /mfa/totp`: turns the caller's second factor off, with their `current_password`
+/// and a current `code` or a `recovery_code`.
 #[utoipa::path(
     delete,
     path = "/mfa/totp",
     tag = "mfa",
     operation_id = "disable_totp",
     summary = "Turn the second factor off",
-    description = "Logins are one step again; a pending enrolment is discarded the same way.",
-    request_body = CurrentPasswordBody,
+    description = "Logins are one step again. Needs the current password and, while the second factor is on, a current `code` or a `recovery_code` (one of the two); a lost device is for an admin (`DELETE /admin/users/{id}/mfa`). A pending enrolment is discarded with the password alone.",
+    request_body = DisableTotpBody,
     responses(
         (status = 204, description = "Turned off"),
-        (status = 403, description = "`session_required` (an API key) or `invalid_current_password`", body = ErrorBody),
+        (status = 403, description = "`session_required` (an API key), `invalid_current_password`, or `invalid_code` (wrong, stale or used; counts toward the lockout)", body = ErrorBody),
         (status = 409, description = "`mfa_not_enabled`", body = ErrorBody),
-        (status = 422, description = "`current_password_required` or `validation_error`", body = ErrorBody),
+        (status = 422, description = "`current_password_required`, or `validation_error` (no `code` nor `recovery_code` while the second factor is on, or both)", body = ErrorBody),
         (status = 429, description = "`too_many_attempts`: this client is locked out of the account", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ),
     security(("OAuth2PasswordBearer" = []), ("HTTPBearer" = [])),
@@ -113,11 +117,23 @@ pub(super) async fn confirm(
 pub(super) async fn disable(
     state: web::Data<AuthState>,
     CurrentUser(me): CurrentUser,
-    JsonBody(body): JsonBody<CurrentPasswordBody>,
+    JsonBody(body): JsonBody<DisableTotpBody>,
 ) -> Result<HttpResponse, ApiError> {
+    let factor = match (body.code, body.recovery_code) {
+        (None, None) => None,
+        (Some(code), None) => Some(SecondFactor::Totp(code)),
+        (None, Some(code)) => Some(SecondFactor::RecoveryCode(code)),
+        (Some(_), Some(_)) => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::ValidationError,
+                "body: send either code or recovery_code, not both",
+            ));
+        }
+    };
     state
         .service
-        .disable_totp(&me, body.current_password.map(Password::new))
+        .disable_totp(&me, body.current_password.map(Password::new), factor)
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -8,9 +8,7 @@ use super::MemoryStore;
 impl ApiKeyStore for MemoryStore {
     fn create_api_key(&self, new: NewApiKey) -> Result<ApiKey, StoreError> {
         let mut state = self.state();
-        if !state.users.contains_key(&new.key.user_id) {
-            return Err(StoreError::NotFound);
-        }
+        state.check_generation(new.key.user_id, new.generation)?;
         if state
             .api_keys
             .values()
@@ -75,22 +73,7 @@ impl ApiKeyStore for MemoryStore {
     }
 
     fn revoke_user_api_keys(&self, user: UserId, at: DateTime<Utc>) -> Result<u64, StoreError> {
-        let mut guard = self.state();
-        let state = &mut *guard;
-        let mut revoked = Vec::new();
-        for (key, _) in state.api_keys.values_mut() {
-            if key.user_id == user && key.revoked_at.is_none() {
-                key.revoked_at = Some(at);
-                revoked.push(key.id);
-            }
-        }
-        for session in state.sessions.values_mut() {
-            if session.revoked_at.is_none() && session.api_key.is_some_and(|k| revoked.contains(&k))
-            {
-                session.revoked_at = Some(at);
-            }
-        }
-        Ok(revoked.len() as u64)
+        Ok(self.state().revoke_keys(user, at).0.len() as u64)
     }
 
     fn touch_api_key(&self, id: ApiKeyId, at: DateTime<Utc>) -> Result<(), StoreError> {

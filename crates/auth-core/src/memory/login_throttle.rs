@@ -38,4 +38,15 @@ impl LoginThrottleStore for MemoryStore {
         self.state().throttles.remove(key);
         Ok(())
     }
+
+    fn withdraw_login_attempt(&self, key: &str, counted: &LoginThrottle) -> Result<(), StoreError> {
+        let mut state = self.state();
+        if let Some(throttle) = state.throttles.get_mut(key) {
+            throttle.failures = throttle.failures.saturating_sub(1);
+            if counted.locked_until.is_some() && throttle.locked_until == counted.locked_until {
+                throttle.locked_until = None;
+            }
+        }
+        Ok(())
+    }
 }

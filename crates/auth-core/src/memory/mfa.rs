@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 
 use auth_domain::{
-    EncryptedTotpSecret, MfaChallenge, MfaStore, MfaTokenHash, RecoveryCodeHash, StoreError,
-    TotpEnrolment, TotpRemoval, UserId,
+    EncryptedTotpSecret, MfaChallenge, MfaStore, MfaTokenHash, RecoveryCodeHash, SessionId,
+    SessionRevocation, StoreError, TotpEnrolment, TotpRemoval, UserId,
 };
 use chrono::{DateTime, Utc};
 
@@ -66,6 +66,7 @@ impl MfaStore for MemoryStore {
         secret: &EncryptedTotpSecret,
         step: i64,
         recovery_codes: &[RecoveryCodeHash],
+        keep: SessionId,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let mut state = self.state();
@@ -81,6 +82,11 @@ impl MfaStore for MemoryStore {
         let codes = recovery_codes.iter().map(|c| (c.clone(), None)).collect();
         state.recovery_codes.insert(user, codes);
         state.set_mfa_enabled(user, true, at);
+        state.next_generation(user);
+        state.end_sessions(user, SessionRevocation::AllExcept(keep), at);
+        if let Some(kept) = state.sessions.get_mut(&keep).filter(|s| s.user_id == user) {
+            kept.mfa = true;
+        }
         Ok(true)
     }
 
@@ -139,9 +145,7 @@ impl MfaStore for MemoryStore {
 
     fn create_mfa_challenge(&self, challenge: &MfaChallenge) -> Result<(), StoreError> {
         let mut state = self.state();
-        if !state.users.contains_key(&challenge.user_id) {
-            return Err(StoreError::NotFound);
-        }
+        state.check_generation(challenge.user_id, challenge.generation)?;
         state
             .mfa_challenges
             .retain(|_, c| c.expires_at >= challenge.created_at);

@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 
 mod api_keys;
 mod audit;
+mod credentials;
 mod login_throttle;
 mod mfa;
 mod prune;

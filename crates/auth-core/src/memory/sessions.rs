@@ -11,8 +11,15 @@ use super::{MemoryStore, RefreshRecord};
 impl SessionStore for MemoryStore {
     fn create_session(&self, new: NewSession) -> Result<Session, StoreError> {
         let mut state = self.state();
-        if !state.users.contains_key(&new.session.user_id) {
-            return Err(StoreError::NotFound);
+        state.check_generation(new.session.user_id, new.generation)?;
+        if let Some(key) = new.session.api_key {
+            let live = state
+                .api_keys
+                .get(&key)
+                .is_some_and(|(key, _)| key.revoked_at.is_none());
+            if !live {
+                return Err(StoreError::CredentialsChanged);
+            }
         }
         if let Some(hash) = new.refresh_token_hash {
             state.refresh_tokens.insert(
@@ -112,15 +119,6 @@ impl SessionStore for MemoryStore {
         which: SessionRevocation,
         at: DateTime<Utc>,
     ) -> Result<usize, StoreError> {
-        let mut state = self.state();
-        let mut ended = 0;
-        for session in state.sessions.values_mut() {
-            let spared = matches!(which, SessionRevocation::AllExcept(keep) if keep == session.id);
-            if session.user_id == user && session.revoked_at.is_none() && !spared {
-                session.revoked_at = Some(at);
-                ended += 1;
-            }
-        }
-        Ok(ended)
+        Ok(self.state().end_sessions(user, which, at).len())
     }
 }

@@ -1,8 +1,8 @@
 //! [`UserStore`] for [`MemoryStore`], with the guard that keeps the last active admin.
 
 use auth_domain::{
-    Conflict, NewUser, PasswordHash, Role, SessionId, StoreError, User, UserChanges, UserId,
-    UserQuery, UserStore, Username,
+    Conflict, NewUser, PasswordChange, PasswordChanged, PasswordHash, Role, SessionId,
+    SessionRevocation, StoreError, User, UserChanges, UserId, UserQuery, UserStore, Username,
 };
 use chrono::{DateTime, Utc};
 
@@ -76,8 +76,29 @@ impl UserStore for MemoryStore {
         if state.is_last_admin(id) && !is_active_admin(&user) {
             return Err(StoreError::Conflict(Conflict::LastAdmin));
         }
-        state.users.insert(id, user.clone());
-        Ok(user)
+        state.users.insert(id, user);
+        if changes.is_active == Some(false) {
+            state.end_credentials(id, SessionRevocation::All, changes.updated_at);
+        }
+        Ok(state.users[&id].clone())
+    }
+
+    fn change_password(&self, change: &PasswordChange) -> Result<PasswordChanged, StoreError> {
+        let mut state = self.state();
+        state.check_generation(change.user, change.expected)?;
+        let user = state
+            .users
+            .get_mut(&change.user)
+            .ok_or(StoreError::NotFound)?;
+        user.password_hash = change.new_hash.clone();
+        user.updated_at = change.at;
+        let (ended_sessions, revoked_api_keys) =
+            state.end_credentials(change.user, change.sessions, change.at);
+        Ok(PasswordChanged {
+            user: state.users[&change.user].clone(),
+            ended_sessions,
+            revoked_api_keys,
+        })
     }
 
     fn replace_password_hash(

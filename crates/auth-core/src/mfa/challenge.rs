@@ -2,8 +2,9 @@
 //! second factor, and its answer.
 //!
 //! The `mfa_token` is opaque (256 random bits, not a JWT, so never a bearer token), stored as a
-//! digest, bound to the user and to the password hash that the password was checked against,
-//! single use, and it expires (`MfaConfig::token_ttl`) or dies after
+//! digest, bound to the user and to the credential generation that the password was checked
+//! at (a password change kills it, even while its answer is in flight), single use, and it
+//! expires (`MfaConfig::token_ttl`) or dies after
 //! `MfaConfig::max_code_failures` wrong codes. Each code is also a password attempt on the
 //! account from that client: a wrong one counts toward the lockout, and while the client is
 //! locked out no code is even checked. The right password alone does not clear the client's
@@ -11,15 +12,13 @@
 
 use std::fmt;
 
-use auth_domain::{AuditAction, ClientInfo, MfaChallenge, MfaTokenHash, PasswordHash, User, now};
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use chrono::TimeDelta;
-use sha2::{Digest, Sha256};
+use auth_domain::{AuditAction, ClientInfo, MfaChallenge, MfaTokenHash, TotpEnrolment, User, now};
+use chrono::{DateTime, TimeDelta, Utc};
 
 use super::{MfaKey, codes, unreadable};
 use crate::{
     audit::{self, EventBuilder},
-    error::AuthError,
+    error::{AuthError, changed_since_check},
     service::{AuthService, Inner},
     sessions::TokenPair,
 };
@@ -76,13 +75,14 @@ impl fmt::Debug for SecondFactor {
     }
 }
 
-/// What binds a challenge to the password check that opened it: a digest of the password hash
-/// it was checked against (so a password change in between kills the challenge).
-fn password_check(hash: &PasswordHash) -> String {
-    let mut digest = Sha256::new();
-    digest.update(b"auth-mfa-challenge\0");
-    digest.update(hash.expose().as_bytes());
-    URL_SAFE_NO_PAD.encode(digest.finalize())
+impl SecondFactor {
+    /// How the audit log names it.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            SecondFactor::Totp(_) => "totp",
+            SecondFactor::RecoveryCode(_) => "recovery_code",
+        }
+    }
 }
 
 /// The `amr` of a session's access tokens (RFC 8176).
@@ -104,14 +104,24 @@ impl Inner {
         let challenge = MfaChallenge {
             token_hash: token.digest(),
             user_id: user.id,
-            password_check: password_check(&user.password_hash),
+            // Stored only while the password checked is still the password.
+            generation: user.credential_generation,
             access_ttl_secs: ttl.num_seconds(),
             created_at: at,
             expires_at: at + self.config.mfa.token_ttl,
             failures: 0,
         };
         if let Err(e) = self.store.create_mfa_challenge(&challenge) {
-            return e.into();
+            let error = AuthError::from(e);
+            if matches!(error, AuthError::InvalidCredentials) {
+                self.record(
+                    audit::event(AuditAction::Login, false)
+                        .on(user.id)
+                        .ip(client.ip.clone())
+                        .detail("credentials_changed"),
+                );
+            }
+            return error;
         }
         self.record(
             audit::event(AuditAction::MfaChallenged, true)
@@ -138,11 +148,13 @@ impl Inner {
             .mfa_challenge(&digest)?
             .filter(|c| c.is_live_at(at, max))
             .ok_or(AuthError::InvalidMfaToken)?;
+        // The user as the password check saw them: the session is opened with this generation,
+        // so a password change even after this read refuses it.
         let user = self
             .store
             .user_by_id(challenge.user_id)?
             .filter(|u| u.is_active && u.mfa_enabled)
-            .filter(|u| password_check(&u.password_hash) == challenge.password_check)
+            .filter(|u| u.credential_generation == challenge.generation)
             .ok_or(AuthError::InvalidMfaToken)?;
         let attempt =
             self.take_password_attempt(&user.username, &client, AuditAction::MfaChallengeFailed)?;
@@ -151,30 +163,8 @@ impl Inner {
             .totp_enrolment(user.id)?
             .filter(|e| e.is_enabled())
             .ok_or(AuthError::InvalidMfaToken)?;
-        let (used, how) = match factor {
-            SecondFactor::Totp(code) => {
-                let key = key.ok_or_else(|| {
-                    AuthError::internal("TOTP needs an MFA encryption key; none is set")
-                })?;
-                let secret = key
-                    .open(user.id, &enrolment.secret)
-                    .ok_or_else(unreadable)?;
-                let step = codes::matching_step(&secret, code, at.timestamp(), enrolment.last_step);
-                let used = match step {
-                    Some(step) => self.store.use_totp_step(user.id, step)?,
-                    None => false,
-                };
-                (used, "totp")
-            }
-            SecondFactor::RecoveryCode(code) => {
-                let used = match codes::recovery_code_digest(code) {
-                    Some(code) => self.store.use_recovery_code(user.id, &code, at)?,
-                    None => false,
-                };
-                (used, "recovery_code")
-            }
-        };
-        if !used {
+        let how = factor.kind();
+        if !self.use_second_factor(key, &enrolment, factor, at)? {
             attempt.failed()?;
             let failures = self.store.fail_mfa_challenge(&digest, max)?;
             self.record(
@@ -204,7 +194,9 @@ impl Inner {
         }
         let ip = client.ip.clone();
         let ttl = TimeDelta::seconds(challenge.access_ttl_secs);
-        let pair = self.open_session_as(&user, client, ttl, None, true)?;
+        let pair = self
+            .open_session_as(&user, client, ttl, None, true)
+            .map_err(|e| changed_since_check(e, AuthError::InvalidMfaToken))?;
         self.record(
             audit::event(AuditAction::Login, true)
                 .by(user.id)
@@ -213,6 +205,37 @@ impl Inner {
                 .detail(format!("password+{how}")),
         );
         Ok(pair)
+    }
+}
+
+impl Inner {
+    /// Checks `factor` against the user's enabled `enrolment` and uses it up: a TOTP code's
+    /// step (only a later step than the last one used), or a recovery code. `false` when it is
+    /// wrong, stale or used.
+    pub(crate) fn use_second_factor(
+        &self,
+        key: Option<&MfaKey>,
+        enrolment: &TotpEnrolment,
+        factor: &SecondFactor,
+        at: DateTime<Utc>,
+    ) -> Result<bool, AuthError> {
+        let user = enrolment.user_id;
+        Ok(match factor {
+            SecondFactor::Totp(code) => {
+                let key = key.ok_or_else(|| {
+                    AuthError::internal("TOTP needs an MFA encryption key; none is set")
+                })?;
+                let secret = key.open(user, &enrolment.secret).ok_or_else(unreadable)?;
+                match codes::matching_step(&secret, code, at.timestamp(), enrolment.last_step) {
+                    Some(step) => self.store.use_totp_step(user, step)?,
+                    None => false,
+                }
+            }
+            SecondFactor::RecoveryCode(code) => match codes::recovery_code_digest(code) {
+                Some(code) => self.store.use_recovery_code(user, &code, at)?,
+                None => false,
+            },
+        })
     }
 }
 
@@ -244,6 +267,8 @@ impl AuthService {
 
 #[cfg(test)]
 mod tests {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+
     use super::*;
 
     #[test]
@@ -256,16 +281,5 @@ mod tests {
         assert!(!format!("{a:?}").contains(a.expose()));
         let factor = SecondFactor::Totp("123456".into());
         assert!(!format!("{factor:?}").contains("123456"));
-    }
-
-    #[test]
-    fn a_challenge_is_bound_to_the_password_hash() {
-        let one = PasswordHash::new("$2b$04$one");
-        assert_eq!(password_check(&one), password_check(&one.clone()));
-        assert_ne!(
-            password_check(&one),
-            password_check(&PasswordHash::new("$2b$04$two"))
-        );
-        assert!(!password_check(&one).contains("one"));
     }
 }

@@ -10,8 +10,13 @@
 //!   [`AuthError::MfaRequired`] with an opaque [`MfaToken`] instead of tokens;
 //!   [`AuthService::login_with_second_factor`] takes it with a code or a recovery code and
 //!   opens the session, whose access tokens carry `amr: ["pwd", "otp"]`.
-//! - [`AuthService::disable_totp`] (current password) and [`AuthService::reset_mfa`] (admins)
-//!   turn it off.
+//! - Confirming ends every other session of the user (the confirming one is marked as having
+//!   passed the second factor); API keys are kept.
+//! - [`AuthService::disable_totp`] (current password and a current code or a recovery code) and
+//!   [`AuthService::reset_mfa`] (admins, for a lost device) turn it off.
+//!
+//! Every code given (to confirm, to log in, to turn it off) is a password attempt on the
+//! account from that client: a wrong one counts toward the lockout.
 //!
 //! A code is accepted for the current 30-second step and one either side, and only for a step
 //! later than the last one used (the store keeps it per user, and moves it with a
@@ -142,15 +147,22 @@ impl AuthService {
     }
 
     /// Confirms the caller's pending enrolment with a code from it: the second factor is on
-    /// from now, and the ten recovery codes returned are shown only this once.
+    /// from now, and the ten recovery codes returned are shown only this once. Every other
+    /// session of the user ends (they were opened without the second factor, and so would be
+    /// any login still in flight); the caller's is marked as having passed it. API keys stay.
+    ///
+    /// The code is a password attempt on the account from this client: a wrong one counts
+    /// toward the lockout, and while the client is locked out no code is checked
+    /// ([`AuthError::TooManyAttempts`]). A right one neither counts nor clears earlier failures.
     pub async fn confirm_totp_enrolment(
         &self,
         principal: &Principal,
         code: &str,
     ) -> Result<RecoveryCodes, AuthError> {
-        principal.session()?;
+        let session = principal.session()?.0.id;
         let key = self.mfa_key()?;
-        let user = principal.user.id;
+        let (user, username) = (principal.user.id, principal.user.username.clone());
+        let client = principal.client.clone();
         let code: String = code.chars().take(16).collect();
         let (failure, success) = (
             own_event(AuditAction::MfaEnrolled, false, principal),
@@ -164,12 +176,18 @@ impl AuthService {
             if enrolment.is_enabled() {
                 return Err(AuthError::MfaAlreadyEnabled);
             }
+            let attempt =
+                inner.take_password_attempt(&username, &client, AuditAction::MfaEnrolled)?;
             let secret = key.open(user, &enrolment.secret).ok_or_else(unreadable)?;
             let at = now();
             let Some(step) = codes::matching_step(&secret, &code, at.timestamp(), None) else {
+                attempt.failed()?;
                 inner.record(failure.detail("invalid_code"));
                 return Err(AuthError::InvalidEnrolmentCode);
             };
+            // It proves the new secret, nothing the client did not just get: no failure, but
+            // no success that would clear earlier ones either.
+            attempt.withdrawn()?;
             let recovery = codes::new_recovery_codes();
             let digests: Vec<_> = recovery
                 .iter()
@@ -178,7 +196,7 @@ impl AuthService {
             // False when a new enrolment replaced this one meanwhile.
             if !inner
                 .store
-                .enable_totp(user, &enrolment.secret, step, &digests, at)?
+                .enable_totp(user, &enrolment.secret, step, &digests, session, at)?
             {
                 return Err(AuthError::MfaNotEnrolling);
             }
@@ -189,20 +207,53 @@ impl AuthService {
         .await
     }
 
-    /// Turns the caller's second factor off (or discards a pending enrolment), with their
-    /// current password (checked like a login): logins are one step again.
-    /// [`AuthError::MfaNotEnabled`] when there is neither.
+    /// Turns the caller's second factor off (or discards a pending enrolment): logins are one
+    /// step again. It needs the current password and, while the second factor is on, a current
+    /// TOTP code or a recovery code (`factor`), so that neither a stolen session with the
+    /// password nor one without it turns it off; both are checked as one password attempt (a
+    /// wrong one counts toward the lockout). A lost device is an admin's
+    /// [`Self::reset_mfa`]. [`AuthError::MfaNotEnabled`] when there is neither;
+    /// [`AuthError::InvalidInput`] without `factor` while the second factor is on;
+    /// [`AuthError::InvalidConfirmingCode`] for a wrong, stale or used code.
     pub async fn disable_totp(
         &self,
         principal: &Principal,
         current_password: Option<Password>,
+        factor: Option<SecondFactor>,
     ) -> Result<(), AuthError> {
         principal.session()?;
         let current = current_password.ok_or(AuthError::CurrentPasswordRequired)?;
         let (user, client) = (principal.user.clone(), principal.client.clone());
         let success = own_event(AuditAction::MfaDisabled, true, principal);
+        let failure = own_event(AuditAction::MfaDisabled, false, principal);
+        let key = self.inner.config.mfa.encryption_key.clone();
         self.hashing(move |inner| {
-            inner.check_current_password(&user, &current, &client, AuditAction::MfaDisabled)?;
+            let enabled = inner
+                .store
+                .totp_enrolment(user.id)?
+                .filter(|e| e.is_enabled());
+            if enabled.is_some() && factor.is_none() {
+                return Err(AuthError::InvalidInput(
+                    "the second factor is on: send code or recovery_code with current_password"
+                        .to_owned(),
+                ));
+            }
+            let attempt =
+                inner.take_password_attempt(&user.username, &client, AuditAction::MfaDisabled)?;
+            if !inner.hasher.verify(&current, &user.password_hash) {
+                attempt.failed()?;
+                inner.record(failure.detail("wrong_current_password"));
+                return Err(AuthError::InvalidCurrentPassword);
+            }
+            if let (Some(enrolment), Some(factor)) = (&enabled, &factor)
+                && !inner.use_second_factor(key.as_ref(), enrolment, factor, now())?
+            {
+                attempt.failed()?;
+                let how = factor.kind();
+                inner.record(failure.detail(format!("{how}: wrong, stale or used")));
+                return Err(AuthError::InvalidConfirmingCode);
+            }
+            attempt.succeeded()?;
             let removed = inner.store.remove_totp(user.id, now())?;
             inner.invalidate(Invalidation::User(user.id));
             match removed {

@@ -145,3 +145,74 @@ pub fn concurrent_login_attempts_never_pass_the_limit(store: &dyn Store) {
         .count();
     assert_eq!(through, POLICY.max_failures as usize, "{verdicts:?}");
 }
+
+/// A withdrawn attempt no longer counts and lifts the lock it set, but keeps the failures
+/// before it; a lock that a failure counted since has set stays.
+pub fn withdrawn_attempts_neither_count_nor_clear_earlier_failures(store: &dyn Store) {
+    let at = now();
+    for _ in 0..2 {
+        counted(store.take_login_attempt("erin", &POLICY, at).unwrap());
+    }
+    // The third attempt locks (unless it succeeds); withdrawn, it is as if it never was.
+    let third = counted(store.take_login_attempt("erin", &POLICY, at).unwrap());
+    assert!(third.locked_until.is_some());
+    store.withdraw_login_attempt("erin", &third).unwrap();
+    let after = store.login_throttle("erin").unwrap().unwrap();
+    assert_eq!((after.failures, after.locked_until), (2, None));
+    // Withdrawn again and again: the earlier failures go one at a time, never below zero.
+    let fourth = counted(store.take_login_attempt("erin", &POLICY, at).unwrap());
+    store.withdraw_login_attempt("erin", &fourth).unwrap();
+    assert_eq!(store.login_throttle("erin").unwrap().unwrap().failures, 2);
+    store
+        .withdraw_login_attempt("never-tried", &fourth)
+        .unwrap();
+    assert_eq!(store.login_throttle("never-tried").unwrap(), None);
+
+    // A lock set by a failure counted after the withdrawn attempt stays.
+    let first_lock = counted(store.take_login_attempt("erin", &POLICY, at).unwrap());
+    let lock_over = first_lock.locked_until.unwrap();
+    let next = counted(
+        store
+            .take_login_attempt("erin", &POLICY, lock_over)
+            .unwrap(),
+    );
+    assert_eq!(next.failures, 4);
+    store.withdraw_login_attempt("erin", &first_lock).unwrap();
+    let after = store.login_throttle("erin").unwrap().unwrap();
+    assert_eq!((after.failures, after.locked_until), (3, next.locked_until));
+}
+
+/// Sixteen first attempts at once on a name that has no record, under a high limit: every one
+/// is counted, none is taken for locked (on PostgreSQL the row one of them inserts appears
+/// between another's update and read).
+pub fn concurrent_first_attempts_are_counted_not_locked(store: &dyn Store) {
+    const RACERS: usize = 16;
+    let roomy = LockoutPolicy {
+        max_failures: 100,
+        ..POLICY
+    };
+    for round in 0..10 {
+        let key = format!("first-{round}");
+        let barrier = Barrier::new(RACERS);
+        let at = now();
+        let verdicts: Vec<AttemptVerdict> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..RACERS)
+                .map(|_| {
+                    let (barrier, key) = (&barrier, &key);
+                    scope.spawn(move || {
+                        barrier.wait();
+                        store.take_login_attempt(key, &roomy, at).unwrap()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let locked: Vec<_> = verdicts
+            .iter()
+            .filter(|v| matches!(v, AttemptVerdict::Locked(_)))
+            .collect();
+        assert!(locked.is_empty(), "round {round}: {locked:?}");
+        let count = store.login_throttle(&key).unwrap().unwrap().failures;
+        assert_eq!(count, RACERS as u32, "round {round}");
+    }
+}

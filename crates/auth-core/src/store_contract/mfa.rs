@@ -5,8 +5,8 @@
 use std::sync::Barrier;
 
 use auth_domain::{
-    EncryptedTotpSecret, MfaChallenge, MfaTokenHash, RecoveryCodeHash, Store, StoreError,
-    TotpRemoval, UserId, now,
+    CredentialGeneration, EncryptedTotpSecret, MfaChallenge, MfaTokenHash, RecoveryCodeHash,
+    SessionId, Store, StoreError, TotpRemoval, UserId, now,
 };
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -25,11 +25,13 @@ fn codes(prefix: &str) -> Vec<RecoveryCodeHash> {
         .collect()
 }
 
+/// A challenge of a user made by [`enrolled`], whose credential generation is 1 (enabling the
+/// second factor moved it on once).
 fn challenge(user: UserId, token: &str, at: DateTime<Utc>) -> MfaChallenge {
     MfaChallenge {
         token_hash: MfaTokenHash::new(token),
         user_id: user,
-        password_check: format!("check-of-{user}"),
+        generation: CredentialGeneration(1),
         access_ttl_secs: 900,
         created_at: at,
         expires_at: at + TimeDelta::minutes(5),
@@ -48,7 +50,14 @@ fn enrolled(store: &dyn Store, name: &str) -> UserId {
     );
     assert!(
         store
-            .enable_totp(user, &sealed(name), 100, &codes(name), now())
+            .enable_totp(
+                user,
+                &sealed(name),
+                100,
+                &codes(name),
+                SessionId::new(),
+                now()
+            )
             .unwrap()
     );
     user
@@ -86,14 +95,14 @@ pub fn totp_enrolments_are_pending_until_enabled_with_their_secret(store: &dyn S
     // The replaced secret cannot be enabled.
     assert!(
         !store
-            .enable_totp(user.id, &sealed("one"), 7, &codes("a"), t0)
+            .enable_totp(user.id, &sealed("one"), 7, &codes("a"), session.id, t0)
             .unwrap()
     );
     assert_eq!(store.recovery_codes_left(user.id).unwrap(), 0);
     let t1 = t0 + TimeDelta::seconds(1);
     assert!(
         store
-            .enable_totp(user.id, &sealed("two"), 7, &codes("a"), t1)
+            .enable_totp(user.id, &sealed("two"), 7, &codes("a"), session.id, t1)
             .unwrap()
     );
     let enabled = store.totp_enrolment(user.id).unwrap().unwrap();
@@ -122,7 +131,7 @@ pub fn totp_enrolments_are_pending_until_enabled_with_their_secret(store: &dyn S
     );
     assert!(
         !store
-            .enable_totp(user.id, &sealed("two"), 9, &codes("b"), t1)
+            .enable_totp(user.id, &sealed("two"), 9, &codes("b"), session.id, t1)
             .unwrap()
     );
     assert_eq!(store.totp_enrolment(user.id).unwrap().unwrap(), enabled);

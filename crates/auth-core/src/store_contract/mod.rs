@@ -4,7 +4,8 @@
 //! Each function checks one behaviour against a fresh, empty store and panics when it is not
 //! met; they are grouped by store trait (users with the admin rules, sessions with refresh
 //! rotation, API keys, audit, login throttling, pruning, second factors; the listing of users has
-//! its own file).
+//! its own file, and so has the credential generation that password changes, disabling and a
+//! second factor turned on move).
 //! [`store_contract_tests!`](crate::store_contract_tests) turns the whole list into `#[test]`s;
 //! this workspace runs it against [`MemoryStore`](crate::MemoryStore), SQLite and PostgreSQL,
 //! and a custom store can run it too:
@@ -22,6 +23,7 @@
 
 mod api_keys;
 mod audit;
+mod credentials;
 mod login_throttle;
 mod mfa;
 mod prune;
@@ -31,6 +33,7 @@ mod users;
 
 pub use api_keys::*;
 pub use audit::*;
+pub use credentials::*;
 pub use login_throttle::*;
 pub use mfa::*;
 pub use prune::*;
@@ -39,8 +42,8 @@ pub use user_listing::*;
 pub use users::*;
 
 use auth_domain::{
-    ApiKey, ApiKeyId, ClientInfo, NewApiKey, NewSession, NewUser, PasswordHash, RefreshTokenHash,
-    Role, Session, SessionId, UserId, Username, now,
+    ApiKey, ApiKeyId, ClientInfo, CredentialGeneration, NewApiKey, NewSession, NewUser,
+    PasswordHash, RefreshTokenHash, Role, Session, SessionId, UserId, Username, now,
 };
 use chrono::TimeDelta;
 
@@ -109,6 +112,14 @@ macro_rules! store_contract_tests {
             mfa_challenges_are_single_use_and_die_after_too_many_failures,
             expired_challenges_are_forgotten_when_new_ones_are_made,
             deleting_a_user_removes_their_second_factor,
+            a_password_change_ends_what_the_old_password_gave,
+            a_password_change_checked_at_an_old_generation_changes_nothing,
+            what_a_check_produced_is_stored_only_at_the_users_generation,
+            nothing_checked_before_a_concurrent_password_change_survives_it,
+            disabling_a_user_ends_their_sessions_keys_and_challenges,
+            enabling_totp_ends_the_other_sessions_and_marks_the_kept_one,
+            withdrawn_attempts_neither_count_nor_clear_earlier_failures,
+            concurrent_first_attempts_are_counted_not_locked,
         );
     };
     // Internal: one test per name, each given the attributes (kept as one token tree here so
@@ -168,6 +179,7 @@ fn new_session(user: UserId) -> NewSession {
             "digest-{}",
             SessionId::new()
         ))),
+        generation: CredentialGeneration::default(),
     }
 }
 
@@ -184,5 +196,6 @@ fn new_api_key(user: UserId, prefix: &str) -> NewApiKey {
             revoked_at: None,
         },
         key_hash: format!("hash-of-{prefix}"),
+        generation: CredentialGeneration::default(),
     }
 }

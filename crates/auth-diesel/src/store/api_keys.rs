@@ -6,7 +6,7 @@ use auth_domain::{
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
-use super::{DieselStore, notify, store_error, transaction};
+use super::{DieselStore, credentials, notify, store_error, transaction};
 use crate::{
     rows::{ApiKeyRow, UserRow, naive},
     schema::{api_keys, sessions, users},
@@ -14,10 +14,14 @@ use crate::{
 
 impl ApiKeyStore for DieselStore {
     fn create_api_key(&self, new: NewApiKey) -> Result<ApiKey, StoreError> {
-        diesel::insert_into(api_keys::table)
-            .values(ApiKeyRow::new(&new.key, new.key_hash))
-            .execute(&mut *self.conn()?)
-            .map_err(store_error)?;
+        transaction(&mut *self.conn()?, |conn| {
+            credentials::hold_generation(conn, new.key.user_id, new.generation)?;
+            diesel::insert_into(api_keys::table)
+                .values(ApiKeyRow::new(&new.key, new.key_hash))
+                .execute(conn)
+                .map_err(store_error)?;
+            Ok(())
+        })?;
         Ok(new.key)
     }
 

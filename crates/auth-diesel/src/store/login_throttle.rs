@@ -1,6 +1,8 @@
 //! [`LoginThrottleStore`] for [`DieselStore`].
 
-use auth_domain::{AttemptVerdict, LockoutPolicy, LoginThrottle, LoginThrottleStore, StoreError};
+use auth_domain::{
+    AttemptVerdict, Conflict, LockoutPolicy, LoginThrottle, LoginThrottleStore, StoreError,
+};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
@@ -14,8 +16,9 @@ impl LoginThrottleStore for DieselStore {
         policy: &LockoutPolicy,
         at: DateTime<Utc>,
     ) -> Result<AttemptVerdict, StoreError> {
-        // Two first attempts on one name can both find no row and both insert; the loser of
-        // that race retries, and then finds the row.
+        // Two first attempts on one name can both find no row and both insert, or one can
+        // find the row only after its update looked; the loser of either race retries, and
+        // then finds the row.
         let mut conn = self.conn()?;
         let mut attempt = 0;
         loop {
@@ -52,6 +55,31 @@ impl LoginThrottleStore for DieselStore {
             .execute(&mut *self.conn()?)
             .map_err(store_error)?;
         Ok(())
+    }
+
+    fn withdraw_login_attempt(&self, key: &str, counted: &LoginThrottle) -> Result<(), StoreError> {
+        transaction(&mut *self.conn()?, |conn| {
+            diesel::update(
+                login_throttles::table
+                    .find(key)
+                    .filter(login_throttles::failures.gt(0)),
+            )
+            .set(login_throttles::failures.eq(login_throttles::failures - 1))
+            .execute(conn)
+            .map_err(store_error)?;
+            // Only the lock this attempt set: one that a failure since has set is another time.
+            if let Some(until) = counted.locked_until {
+                diesel::update(
+                    login_throttles::table
+                        .find(key)
+                        .filter(login_throttles::locked_until.eq(naive(until))),
+                )
+                .set(login_throttles::locked_until.eq(None::<NaiveDateTime>))
+                .execute(conn)
+                .map_err(store_error)?;
+            }
+            Ok(())
+        })
     }
 }
 
@@ -112,6 +140,13 @@ impl DieselStore {
                 .optional()
                 .map_err(store_error)?;
             let failures = match (counted, row) {
+                // Not locked, yet not counted: a concurrent first attempt inserted the row
+                // after the update looked (PostgreSQL's READ COMMITTED). Count it again.
+                (0, Some((_, locked_until, _)))
+                    if locked_until.is_none_or(|until| until <= at_naive) =>
+                {
+                    return Err(StoreError::Conflict(Conflict::Username));
+                }
                 (0, Some((failures, locked_until, last_failure_at))) => {
                     return Ok(AttemptVerdict::Locked(LoginThrottle {
                         failures: u32::try_from(failures).unwrap_or(u32::MAX),

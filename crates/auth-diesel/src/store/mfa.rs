@@ -4,17 +4,17 @@
 //! carry `mfa_enabled`.
 
 use auth_domain::{
-    EncryptedTotpSecret, Invalidation, MfaChallenge, MfaStore, MfaTokenHash, RecoveryCodeHash,
-    StoreError, TotpEnrolment, TotpRemoval, UserId,
+    CredentialGeneration, EncryptedTotpSecret, Invalidation, MfaChallenge, MfaStore, MfaTokenHash,
+    RecoveryCodeHash, SessionId, SessionRevocation, StoreError, TotpEnrolment, TotpRemoval, UserId,
 };
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
-use super::{DieselStore, notify, store_error, transaction};
+use super::{DieselStore, credentials, notify, store_error, transaction};
 use crate::{
     connection::DbConnection,
     rows::{corrupt, naive, utc, uuid},
-    schema::{mfa_challenges, mfa_recovery_codes, mfa_totp, users},
+    schema::{mfa_challenges, mfa_recovery_codes, mfa_totp, sessions, users},
 };
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -46,11 +46,11 @@ impl TryFrom<TotpRow> for TotpEnrolment {
 struct ChallengeRow {
     token_hash: String,
     user_id: String,
-    password_check: String,
     access_ttl_secs: i64,
     created_at: NaiveDateTime,
     expires_at: NaiveDateTime,
     failures: i32,
+    credential_generation: i64,
 }
 
 impl From<&MfaChallenge> for ChallengeRow {
@@ -58,11 +58,11 @@ impl From<&MfaChallenge> for ChallengeRow {
         Self {
             token_hash: challenge.token_hash.as_str().to_owned(),
             user_id: challenge.user_id.to_string(),
-            password_check: challenge.password_check.clone(),
             access_ttl_secs: challenge.access_ttl_secs,
             created_at: naive(challenge.created_at),
             expires_at: naive(challenge.expires_at),
             failures: i32::try_from(challenge.failures).unwrap_or(i32::MAX),
+            credential_generation: challenge.generation.0,
         }
     }
 }
@@ -74,7 +74,7 @@ impl TryFrom<ChallengeRow> for MfaChallenge {
         Ok(MfaChallenge {
             token_hash: MfaTokenHash::new(row.token_hash),
             user_id: UserId(uuid(&row.user_id)?),
-            password_check: row.password_check,
+            generation: CredentialGeneration(row.credential_generation),
             access_ttl_secs: row.access_ttl_secs,
             created_at: utc(row.created_at),
             expires_at: utc(row.expires_at),
@@ -166,6 +166,7 @@ impl MfaStore for DieselStore {
         secret: &EncryptedTotpSecret,
         step: i64,
         recovery_codes: &[RecoveryCodeHash],
+        keep: SessionId,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let id = user.to_string();
@@ -200,6 +201,18 @@ impl MfaStore for DieselStore {
                     .map_err(store_error)?;
             }
             set_mfa_enabled(conn, user, true, at)?;
+            // Logins in flight that checked only the password are refused from now on, and
+            // the sessions opened without the second factor end, but the confirming one.
+            credentials::next_generation(conn, user)?;
+            credentials::end_sessions(conn, user, SessionRevocation::AllExcept(keep), at)?;
+            diesel::update(
+                sessions::table
+                    .find(keep.to_string())
+                    .filter(sessions::user_id.eq(&id)),
+            )
+            .set(sessions::mfa.eq(true))
+            .execute(conn)
+            .map_err(store_error)?;
             Ok(true)
         })
     }
@@ -280,6 +293,7 @@ impl MfaStore for DieselStore {
 
     fn create_mfa_challenge(&self, challenge: &MfaChallenge) -> Result<(), StoreError> {
         transaction(&mut *self.conn()?, |conn| {
+            credentials::hold_generation(conn, challenge.user_id, challenge.generation)?;
             diesel::delete(
                 mfa_challenges::table
                     .filter(mfa_challenges::expires_at.lt(naive(challenge.created_at))),

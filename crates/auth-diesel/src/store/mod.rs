@@ -23,6 +23,7 @@ use crate::{
 
 mod api_keys;
 mod audit;
+mod credentials;
 mod login_throttle;
 mod mfa;
 mod prune;

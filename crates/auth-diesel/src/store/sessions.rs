@@ -7,7 +7,7 @@ use auth_domain::{
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
-use super::{DieselStore, notify, store_error, transaction};
+use super::{DieselStore, credentials, notify, store_error, transaction};
 use crate::{
     rows::{RefreshTokenRow, SessionRow, UserRow, naive},
     schema::{refresh_tokens, sessions, users},
@@ -16,6 +16,10 @@ use crate::{
 impl SessionStore for DieselStore {
     fn create_session(&self, new: NewSession) -> Result<Session, StoreError> {
         transaction(&mut *self.conn()?, |conn| {
+            credentials::hold_generation(conn, new.session.user_id, new.generation)?;
+            if let Some(key) = new.session.api_key {
+                credentials::hold_live_key(conn, key)?;
+            }
             diesel::insert_into(sessions::table)
                 .values(SessionRow::from(&new.session))
                 .execute(conn)

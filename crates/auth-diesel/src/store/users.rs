@@ -1,13 +1,13 @@
 //! [`UserStore`] for [`DieselStore`], with the guard that keeps the last active admin.
 
 use auth_domain::{
-    Conflict, Invalidation, NewUser, PasswordHash, StoreError, User, UserChanges, UserId,
-    UserQuery, UserStore, Username,
+    Conflict, Invalidation, NewUser, PasswordChange, PasswordChanged, PasswordHash,
+    SessionRevocation, StoreError, User, UserChanges, UserId, UserQuery, UserStore, Username,
 };
 use chrono::{DateTime, Utc};
 use diesel::{connection::SimpleConnection, prelude::*};
 
-use super::{DieselStore, notify, store_error, transaction};
+use super::{DieselStore, credentials, notify, store_error, transaction};
 use crate::{
     connection::DbConnection,
     rows::{UserChangeset, UserRow, naive},
@@ -101,8 +101,40 @@ impl UserStore for DieselStore {
             if admins_before > 0 && count_active_admins(conn)? == 0 {
                 return Err(StoreError::Conflict(Conflict::LastAdmin));
             }
+            if changes.is_active == Some(false) {
+                credentials::end_credentials(
+                    conn,
+                    user_id,
+                    SessionRevocation::All,
+                    changes.updated_at,
+                )?;
+            }
             notify(conn, Invalidation::User(user_id))?;
             load_user(conn, &id)?.ok_or(StoreError::NotFound)
+        })
+    }
+
+    fn change_password(&self, change: &PasswordChange) -> Result<PasswordChanged, StoreError> {
+        let id = change.user.to_string();
+        transaction(&mut *self.conn()?, |conn| {
+            // Holding the row at the expected generation first: a second change checked
+            // against the same password finds it moved on.
+            credentials::hold_generation(conn, change.user, change.expected)?;
+            diesel::update(users::table.find(&id))
+                .set((
+                    users::password_hash.eq(change.new_hash.expose()),
+                    users::updated_at.eq(naive(change.at)),
+                ))
+                .execute(conn)
+                .map_err(store_error)?;
+            let (ended_sessions, revoked_api_keys) =
+                credentials::end_credentials(conn, change.user, change.sessions, change.at)?;
+            notify(conn, Invalidation::User(change.user))?;
+            Ok(PasswordChanged {
+                user: load_user(conn, &id)?.ok_or(StoreError::NotFound)?,
+                ended_sessions,
+                revoked_api_keys,
+            })
         })
     }
 

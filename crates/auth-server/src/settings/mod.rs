@@ -303,7 +303,9 @@ pub struct SecuritySettings {
     /// The all-clients failure count is forgotten after this long without failures.
     #[serde(deserialize_with = "strict::int::<_, _, 1, MAX_SECS>")]
     pub user_failure_window_secs: i64,
-    /// Per-client-IP limit on login, token, register and refresh; 0 disables it.
+    /// Per-client-IP limit on the routes that take credentials (logins, the second step, the
+    /// API-key exchange, the confirmation of a second factor, token, register, refresh,
+    /// revoke); 0 disables it.
     #[serde(deserialize_with = "strict::int::<_, _, 0, U32_MAX>")]
     pub rate_limit_per_minute: u32,
     /// Header that carries an API key; must be a valid header name.

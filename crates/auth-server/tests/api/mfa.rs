@@ -44,7 +44,7 @@ fn unix_now() -> u64 {
 }
 
 /// The code of `secret` (base32) for the current step plus `offset` steps.
-fn code(secret: &str, offset: i64) -> String {
+pub(crate) fn code(secret: &str, offset: i64) -> String {
     let bytes = Secret::Encoded(secret.to_owned()).to_bytes().unwrap();
     let totp = TOTP::new(Algorithm::SHA1, 6, 1, 30, bytes).unwrap();
     let at = unix_now() as i64 + offset * 30;
@@ -52,7 +52,7 @@ fn code(secret: &str, offset: i64) -> String {
 }
 
 /// A code that is none of `secret`'s from two steps back to two ahead.
-fn wrong_code(secret: &str) -> String {
+pub(crate) fn wrong_code(secret: &str) -> String {
     let near: Vec<String> = (-2..=2).map(|offset| code(secret, offset)).collect();
     (0..)
         .map(|n| format!("{n:06}"))
@@ -60,7 +60,7 @@ fn wrong_code(secret: &str) -> String {
         .unwrap()
 }
 
-async fn post(app: &TestApp, path: &str, token: &str, body: Value) -> Reply {
+pub(crate) async fn post(app: &TestApp, path: &str, token: &str, body: Value) -> Reply {
     app.send(
         TestRequest::post()
             .uri(path)
@@ -70,7 +70,7 @@ async fn post(app: &TestApp, path: &str, token: &str, body: Value) -> Reply {
     .await
 }
 
-async fn delete(app: &TestApp, path: &str, token: &str, body: Value) -> Reply {
+pub(crate) async fn delete(app: &TestApp, path: &str, token: &str, body: Value) -> Reply {
     app.send(
         TestRequest::delete()
             .uri(path)
@@ -82,7 +82,7 @@ async fn delete(app: &TestApp, path: &str, token: &str, body: Value) -> Reply {
 
 /// Turns the second factor on for the holder of `token` (confirming with the current step's
 /// code); returns the secret and the recovery codes.
-async fn enrol(app: &TestApp, token: &str) -> (String, Vec<String>) {
+pub(crate) async fn enrol(app: &TestApp, token: &str) -> (String, Vec<String>) {
     let started = post(
         app,
         "/mfa/totp",
@@ -110,7 +110,7 @@ async fn enrol(app: &TestApp, token: &str) -> (String, Vec<String>) {
 }
 
 /// Logs in with the right password, expecting `403 mfa_required`; returns the `mfa_token`.
-async fn mfa_token(app: &TestApp, username: &str) -> String {
+pub(crate) async fn mfa_token(app: &TestApp, username: &str) -> String {
     let reply = app.login_with(username, PASSWORD).await;
     reply.assert(403, "mfa_required");
     assert!(reply.body.get("access_token").is_none(), "{}", reply.text);
@@ -121,18 +121,18 @@ async fn second_step(app: &TestApp, body: Value) -> Reply {
     app.post_json("/login/mfa", body).await
 }
 
-async fn with_code(app: &TestApp, mfa_token: &str, code: &str) -> Reply {
+pub(crate) async fn with_code(app: &TestApp, mfa_token: &str, code: &str) -> Reply {
     second_step(app, json!({"mfa_token": mfa_token, "code": code})).await
 }
 
 /// The claims of an access token, read without verifying (the app verified it).
-fn claims(access_token: &str) -> Value {
+pub(crate) fn claims(access_token: &str) -> Value {
     let payload = access_token.split('.').nth(1).unwrap();
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }
 
 /// The audit events with `action`, newest first, as an admin reads them.
-async fn audit(app: &TestApp, admin: &str, action: &str) -> Vec<Value> {
+pub(crate) async fn audit(app: &TestApp, admin: &str, action: &str) -> Vec<Value> {
     let reply = app.get("/admin/audit?limit=200", admin).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     reply.body["events"]
@@ -470,17 +470,22 @@ async fn five_wrong_codes_kill_the_mfa_token(app: TestApp) {
 
 async fn wrong_codes_count_toward_the_lockout(app: TestApp) {
     // The default limit: five failed password checks from one client lock it out. The right
-    // password of an account with a second factor does not clear the count; only the second
-    // factor does, and every wrong code counts.
+    // password of an account with a second factor neither counts nor clears the count; only
+    // the second factor clears it, and every wrong code counts.
     let token = app.user("alice").await;
     let (secret, _) = enrol(&app, &token).await;
-    let mfa = mfa_token(&app, "alice").await;
+    let first = mfa_token(&app, "alice").await;
     for _ in 0..4 {
-        with_code(&app, &mfa, &wrong_code(&secret))
+        with_code(&app, &first, &wrong_code(&secret))
             .await
             .assert(401, "invalid_code");
     }
-    // The token itself would take a fifth code (see five_wrong_codes_kill_the_mfa_token), but
+    // Logging in again does not clear them: the fifth wrong code, with a new mfa_token, locks.
+    let mfa = mfa_token(&app, "alice").await;
+    with_code(&app, &mfa, &wrong_code(&secret))
+        .await
+        .assert(401, "invalid_code");
+    // The token itself would take more codes (see five_wrong_codes_kill_the_mfa_token), but
     // this client is now locked out of the account: even the right code is not checked.
     let locked = with_code(&app, &mfa, &code(&secret, 1)).await;
     locked.assert(429, "too_many_attempts");
@@ -534,7 +539,7 @@ async fn disabling_makes_login_one_step_again(app: TestApp) {
         &app,
         "/mfa/totp",
         &token,
-        json!({"current_password": "not my password"}),
+        json!({"current_password": "not my password", "code": code(&secret, 1)}),
     )
     .await
     .assert(403, "invalid_current_password");
@@ -543,7 +548,7 @@ async fn disabling_makes_login_one_step_again(app: TestApp) {
         &app,
         "/mfa/totp",
         &token,
-        json!({"current_password": PASSWORD}),
+        json!({"current_password": PASSWORD, "code": code(&secret, 1)}),
     )
     .await;
     assert_eq!(off.status, 204, "{}", off.text);
