@@ -1,8 +1,8 @@
 //! A second factor: the caller's TOTP enrolment (start, confirm, turn off), the second step of
 //! a login that answered `403 mfa_required`, and the admins' reset for a lost device.
 
-use actix_web::{HttpRequest, HttpResponse, http::header, web};
-use auth_core::MfaToken;
+use actix_web::{HttpRequest, HttpResponse, http::StatusCode, http::header, web};
+use auth_core::{MfaToken, SecondFactor};
 use auth_domain::{Password, UserId};
 use uuid::Uuid;
 
@@ -11,8 +11,7 @@ use crate::{
     AuthState,
     dto::{
         CurrentPasswordBody, DisableTotpBody, MfaLoginBody, MfaLoginRequest, RecoveryCodesResponse,
-        TokenResponse,
-        TotpCodeBody, TotpSetupResponse,
+        TokenResponse, TotpCodeBody, TotpSetupResponse,
     },
     error::{ApiError, ErrorBody, ErrorCode},
     extract::{AdminSession, CurrentUser, JsonBody, client_info},
