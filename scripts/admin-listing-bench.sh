@@ -21,8 +21,9 @@ server=${AUTH_SERVER:-target/release/auth-server}
 [ -x "$server" ] || { echo "no $server: cargo build --release -p auth-server" >&2; exit 1; }
 command -v jq >/dev/null || { echo "needs jq: apt-get install -y jq" >&2; exit 1; }
 
+source scripts/lib/server.sh
 work=$(mktemp -d)
-cleanup() { [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null; rm -rf "$work"; }
+cleanup() { stop_servers; rm -rf "$work"; }
 trap cleanup EXIT
 export AUTH__DATABASE__URL=$url AUTH__JWT__SECRET_FILE=$work/jwt-secret
 export AUTH__SECURITY__RATE_LIMIT_PER_MINUTE=0 RUST_LOG=warn,auth_server=info
@@ -33,11 +34,8 @@ start=$(date +%s.%N)
 "$server" migrate 2>/dev/null
 printf 'migrate: %.1f s\n' "$(echo "$(date +%s.%N) - $start" | bc)"
 echo "$password" | "$server" create-admin --username benchadmin >/dev/null 2>&1
-AUTH__SERVER__PORT=0 "$server" >"$work/log" 2>&1 &
-pid=$!
-for _ in $(seq 1 300); do grep -q 'listening on' "$work/log" && break; sleep 0.1; done
-base=$(grep -o 'listening on http://[0-9.:]*' "$work/log" | head -1 | sed 's/listening on //')
-[ -n "$base" ] || { cat "$work/log" >&2; exit 1; }
+start_server "$work/log" env AUTH__SERVER__PORT=0 "$server"
+base=$SERVER_URL
 token=$(curl -fsS -X POST "$base/login" -H 'Content-Type: application/json' \
   -d "{\"username\": \"benchadmin\", \"password\": \"$password\"}" | jq -r .access_token)
 get() { curl -fsS -H "Authorization: Bearer $token" "$base$1"; }

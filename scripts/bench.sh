@@ -19,26 +19,23 @@ for tool in wrk jq bc; do
   command -v "$tool" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$tool"; }
 done
 
+source scripts/lib/server.sh
 work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+cleanup() { stop_servers; rm -rf "$work"; }
 trap cleanup EXIT
 
 cargo build -q --release -p auth-server --bin auth-server --example bare
 cores=$(nproc)
 
-# start NAME COMMAND...: runs it in the background, waits for "listening on", prints the URL.
+# start NAME COMMAND...: runs it in the background until it is ready; sets SERVER_URL.
 start() {
   local name=$1; shift
-  "$@" >"$work/$name.log" 2>&1 &
-  pids+=($!)
-  for _ in $(seq 1 200); do grep -q 'listening on' "$work/$name.log" && break; sleep 0.05; done
-  grep -o 'listening on http://[0-9.:]*' "$work/$name.log" | head -1 | sed 's/listening on //'
+  start_server "$work/$name.log" "$@"
 }
 
 # server NAME COST: the release server on a fresh SQLite database with bcrypt at COST.
 server() {
-  env AUTH__SERVER__PORT=0 AUTH__DATABASE__URL="sqlite://$work/$1.db" \
+  exec env AUTH__SERVER__PORT=0 AUTH__DATABASE__URL="sqlite://$work/$1.db" \
     AUTH__JWT__SECRET_FILE="$work/$1-jwt-secret" AUTH__PASSWORD__BCRYPT_COST="$2" \
     AUTH__SECURITY__RATE_LIMIT_PER_MINUTE=0 AUTH__SECURITY__MAX_FAILED_LOGINS=1000000 \
     AUTH__SERVER__TRUSTED_PROXIES=127.0.0.1 RUST_LOG=warn,auth_server=info \
@@ -83,8 +80,10 @@ ms() { # a wrk latency like 812.00us, 3.20ms, 1.02s -> milliseconds
 echo "cores: $cores; ${seconds}s per run"
 
 # 1. Authenticated reads against the bare handler.
-bare=$(PORT=0 start bare target/release/examples/bare)
-main=$(start main server main 12)
+PORT=0 READY_PATH=/profile start bare target/release/examples/bare
+bare=$SERVER_URL
+start main server main 12
+main=$SERVER_URL
 register_accounts "$main" 16
 token=$(token_of "$main")
 curl -fsS "$main/profile" -H "Authorization: Bearer $token" >/dev/null
@@ -112,7 +111,8 @@ printf '3. GET /profile p99 while logins saturate the CPU: %s ms at %s req/s; lo
   "$p99" "$(rate_of <<<"$reads")" "$(rate_of <"$work/busy.out")"
 
 # 4. A flood of 600 concurrent logins from 20 clients at cost 10; the slowest read meanwhile.
-flood=$(start flood server flood 10)
+start flood server flood 10
+flood=$SERVER_URL
 register_accounts "$flood" 16
 flood_token=$(token_of "$flood")
 login_script 16 20 >"$work/flood.lua"

@@ -12,18 +12,16 @@ cd "$(dirname "$0")/.."
 seconds=${1:-10}
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 
+source scripts/lib/server.sh
 work=$(mktemp -d)
-cleanup() { [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null; rm -rf "$work"; }
+cleanup() { stop_servers; rm -rf "$work"; }
 trap cleanup EXIT
 
 cargo build -q --release -p auth-server
-AUTH__SERVER__PORT=0 AUTH__DATABASE__URL="sqlite://$work/auth.db" \
+start_server "$work/log" env AUTH__SERVER__PORT=0 AUTH__DATABASE__URL="sqlite://$work/auth.db" \
   AUTH__JWT__SECRET_FILE="$work/jwt-secret" AUTH__SECURITY__RATE_LIMIT_PER_MINUTE=0 \
-  RUST_LOG=warn,auth_server=info target/release/auth-server >"$work/log" 2>&1 &
-pid=$!
-for _ in $(seq 1 100); do grep -q 'listening on' "$work/log" && break; sleep 0.1; done
-base=$(grep -o 'listening on http://[0-9.:]*' "$work/log" | head -1 | sed 's/listening on //')
-curl -fsS "$base/health" >/dev/null
+  RUST_LOG=warn,auth_server=info target/release/auth-server
+base=$SERVER_URL
 
 curl -fsS -X POST "$base/register" -H 'Content-Type: application/json' \
   -d '{"username": "loadtest", "password": "correct horse battery"}' >/dev/null

@@ -48,13 +48,13 @@ if [ ! -x "$venv/bin/schemathesis" ]; then
 fi
 "$venv/bin/schemathesis" --version
 
+source scripts/lib/server.sh
 work=$(mktemp -d)
 # The server's log and schemathesis' reports (JUnit, and NDJSON events) are kept here.
 results="$target_dir/schemathesis-results"
 rm -rf "$results" && mkdir -p "$results"
-server_pid=
 cleanup() {
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  stop_servers
   cp "$work/server.log" "$results/" 2>/dev/null || true
   rm -rf "$work"
 }
@@ -70,18 +70,8 @@ export AUTH__SECURITY__MAX_FAILED_LOGINS_PER_USER=1000000
 export AUTH__METRICS__ENABLED=true
 export RUST_LOG=warn
 
-AUTH__SERVER__PORT=0 RUST_LOG=info "$server" >"$work/server.log" 2>&1 &
-server_pid=$!
-addr=
-for _ in $(seq 1 300); do
-  addr=$(grep -o 'listening on http://[0-9.:]*' "$work/server.log" | head -1 | sed 's/listening on //') || true
-  [ -n "$addr" ] && break
-  kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log"; exit 1; }
-  sleep 0.1
-done
-[ -n "$addr" ] || { echo "the server never said where it listens" >&2; cat "$work/server.log"; exit 1; }
-for _ in $(seq 1 300); do curl -fsS "$addr/health" >/dev/null 2>&1 && break; sleep 0.1; done
-curl -fsS "$addr/health" >/dev/null
+start_server "$work/server.log" env AUTH__SERVER__PORT=0 RUST_LOG=info "$server"
+addr=$SERVER_URL
 echo "server at $addr"
 
 # Accounts are made and logged in right before the run that uses them (see the runs below).

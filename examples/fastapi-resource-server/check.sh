@@ -12,14 +12,12 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 work=$(mktemp -d)
-pids=()
-deadline=$((SECONDS + ${CHECK_TIMEOUT_SECS:-120}))
+# shellcheck source=../../scripts/lib/server.sh
+source "$root/scripts/lib/server.sh"
+export SERVER_START_TIMEOUT=${CHECK_TIMEOUT_SECS:-120}
 
 cleanup() {
-  for pid in "${pids[@]}"; do
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
+  stop_servers
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -30,19 +28,6 @@ fail() {
     [ -f "$log" ] && { echo "--- last lines of $(basename "$log")"; tail -n 20 "$log"; } >&2
   done
   exit 1
-}
-
-# Prints the first match of an extended regex in a log file, waiting for it to appear.
-wait_for() {
-  local file=$1 pattern=$2 found
-  while :; do
-    if found=$(grep -m1 -oE "$pattern" "$file" 2>/dev/null); then
-      echo "$found"
-      return
-    fi
-    [ "$SECONDS" -lt "$deadline" ] || fail "never logged /$pattern/ in $(basename "$file")"
-    sleep 0.1
-  done
 }
 
 # call METHOD URL [curl options...]: the status code; the body is left in $work/body.
@@ -85,13 +70,8 @@ printf '%s\n' "$admin_password" |
   "$bin" create-admin --username svc-reports >"$work/create-admin.log" 2>&1 ||
   fail "create-admin failed"
 
-"$bin" serve >"$work/server.log" 2>&1 &
-pids+=($!)
-auth=$(wait_for "$work/server.log" 'http://127\.0\.0\.1:[0-9]+')
-until [ "$(call GET "$auth/health")" = 200 ]; do
-  [ "$SECONDS" -lt "$deadline" ] || fail "the auth server never became healthy"
-  sleep 0.1
-done
+start_server "$work/server.log" "$bin" serve
+auth=$SERVER_URL
 echo "auth server: $auth"
 
 json_post() { call POST "$auth$1" -H 'Content-Type: application/json' -d "$2" "${@:3}"; }
@@ -115,13 +95,13 @@ login_alice
 alice=$(field access_token)
 
 # --- the example
-(
+example_app() {
   cd "$here"
   export AUTH_URL=$auth AUTH_INTROSPECTION_KEY=$introspection_key
   exec python3 -m uvicorn app:app --host 127.0.0.1 --port 0
-) >"$work/example.log" 2>&1 &
-pids+=($!)
-example=$(wait_for "$work/example.log" 'http://127\.0\.0\.1:[0-9]+')
+}
+READY_PATH= start_server "$work/example.log" example_app
+example=$SERVER_URL
 echo "example: $example"
 
 bearer() { echo "Authorization: Bearer $1"; }
