@@ -1,112 +1,90 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use strum::{IntoStaticStr, VariantArray};
+
 use crate::UserId;
 
 /// Every action the audit log records. The stored and shown form is [`AuditAction::as_str`];
 /// [`AuditAction::ALL`] is the complete list (the documentation is checked against it).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, IntoStaticStr, VariantArray)]
 #[non_exhaustive]
 pub enum AuditAction {
     /// A user registered.
+    #[strum(serialize = "register")]
     Register,
     /// A password login, successful or not (the detail says why not).
+    #[strum(serialize = "login")]
     Login,
     /// Failed logins locked a username.
+    #[strum(serialize = "login.locked")]
     LoginLocked,
     /// A refresh-token rotation, successful or not (including reuse detection).
+    #[strum(serialize = "refresh")]
     Refresh,
     /// A logout (the detail gives the scope).
+    #[strum(serialize = "logout")]
     Logout,
     /// A user ended one of their sessions.
+    #[strum(serialize = "session.revoked")]
     SessionRevoked,
     /// A user changed their password, or failed to (wrong current password).
+    #[strum(serialize = "password.changed")]
     PasswordChanged,
     /// An API key was created.
+    #[strum(serialize = "api_key.created")]
     ApiKeyCreated,
     /// An API key was revoked.
+    #[strum(serialize = "api_key.revoked")]
     ApiKeyRevoked,
     /// An API key was exchanged for an access token, or refused.
+    #[strum(serialize = "api_key.used")]
     ApiKeyUsed,
     /// An admin changed a user.
+    #[strum(serialize = "admin.user_updated")]
     AdminUserUpdated,
     /// An admin deleted a user.
+    #[strum(serialize = "admin.user_deleted")]
     AdminUserDeleted,
     /// An admin ended a user's sessions.
+    #[strum(serialize = "admin.sessions_revoked")]
     AdminSessionsRevoked,
     /// The command line created an admin.
+    #[strum(serialize = "admin.created")]
     AdminCreated,
     /// The command line promoted a user to admin.
+    #[strum(serialize = "admin.promoted")]
     AdminPromoted,
     /// `auth-server import-users` imported a user from another application's database.
+    #[strum(serialize = "user.imported")]
     UserImported,
     /// A right password for an account with a second factor: an `mfa_token` was handed out.
+    #[strum(serialize = "mfa.challenged")]
     MfaChallenged,
     /// A user confirmed a TOTP enrolment (the second factor is on), or failed to.
+    #[strum(serialize = "mfa.enrolled")]
     MfaEnrolled,
     /// A wrong or replayed code (or recovery code) was given for an `mfa_token`.
+    #[strum(serialize = "mfa.challenge_failed")]
     MfaChallengeFailed,
     /// A recovery code stood in for a TOTP code.
+    #[strum(serialize = "mfa.recovery_used")]
     MfaRecoveryUsed,
     /// A user turned their second factor off, or failed to.
+    #[strum(serialize = "mfa.disabled")]
     MfaDisabled,
     /// An admin removed a user's second factor (a lost device).
+    #[strum(serialize = "mfa.reset")]
     MfaReset,
 }
 
 impl AuditAction {
-    /// Every action, in the order of the documentation.
-    pub const ALL: [AuditAction; 22] = [
-        AuditAction::Register,
-        AuditAction::Login,
-        AuditAction::LoginLocked,
-        AuditAction::Refresh,
-        AuditAction::Logout,
-        AuditAction::SessionRevoked,
-        AuditAction::PasswordChanged,
-        AuditAction::ApiKeyCreated,
-        AuditAction::ApiKeyRevoked,
-        AuditAction::ApiKeyUsed,
-        AuditAction::AdminUserUpdated,
-        AuditAction::AdminUserDeleted,
-        AuditAction::AdminSessionsRevoked,
-        AuditAction::AdminCreated,
-        AuditAction::AdminPromoted,
-        AuditAction::UserImported,
-        AuditAction::MfaChallenged,
-        AuditAction::MfaEnrolled,
-        AuditAction::MfaChallengeFailed,
-        AuditAction::MfaRecoveryUsed,
-        AuditAction::MfaDisabled,
-        AuditAction::MfaReset,
-    ];
+    /// Every action, in the order of the documentation (the declaration order).
+    pub const ALL: &'static [AuditAction] = <AuditAction as VariantArray>::VARIANTS;
 
     /// The name stored and shown, e.g. `login.locked`.
     pub fn as_str(self) -> &'static str {
-        match self {
-            AuditAction::Register => "register",
-            AuditAction::Login => "login",
-            AuditAction::LoginLocked => "login.locked",
-            AuditAction::Refresh => "refresh",
-            AuditAction::Logout => "logout",
-            AuditAction::SessionRevoked => "session.revoked",
-            AuditAction::PasswordChanged => "password.changed",
-            AuditAction::ApiKeyCreated => "api_key.created",
-            AuditAction::ApiKeyRevoked => "api_key.revoked",
-            AuditAction::ApiKeyUsed => "api_key.used",
-            AuditAction::AdminUserUpdated => "admin.user_updated",
-            AuditAction::AdminUserDeleted => "admin.user_deleted",
-            AuditAction::AdminSessionsRevoked => "admin.sessions_revoked",
-            AuditAction::AdminCreated => "admin.created",
-            AuditAction::AdminPromoted => "admin.promoted",
-            AuditAction::UserImported => "user.imported",
-            AuditAction::MfaChallenged => "mfa.challenged",
-            AuditAction::MfaEnrolled => "mfa.enrolled",
-            AuditAction::MfaChallengeFailed => "mfa.challenge_failed",
-            AuditAction::MfaRecoveryUsed => "mfa.recovery_used",
-            AuditAction::MfaDisabled => "mfa.disabled",
-            AuditAction::MfaReset => "mfa.reset",
-        }
+        self.into()
     }
 }
 

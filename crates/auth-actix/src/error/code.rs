@@ -3,6 +3,7 @@
 use std::fmt;
 
 use serde::{Serialize, Serializer};
+use strum::{IntoStaticStr, VariantArray};
 use utoipa::{
     PartialSchema, ToSchema,
     openapi::{ObjectBuilder, RefOr, Schema, schema::Type},
@@ -11,7 +12,8 @@ use utoipa::{
 /// The `error` field of every error body. Clients match on these strings, so each one is fixed:
 /// [`ErrorCode::as_str`] is what the wire carries. New codes may be added; existing ones never
 /// change. The status each is usually sent with is noted in brackets.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "snake_case")]
 #[non_exhaustive]
 pub enum ErrorCode {
     /// `validation_error` (422): a field or query parameter is missing, mistyped or out of range.
@@ -97,85 +99,12 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in declaration order.
-    pub const ALL: &'static [ErrorCode] = &[
-        ErrorCode::ValidationError,
-        ErrorCode::NotFound,
-        ErrorCode::MethodNotAllowed,
-        ErrorCode::InternalError,
-        ErrorCode::ServiceUnavailable,
-        ErrorCode::PayloadTooLarge,
-        ErrorCode::InvalidBody,
-        ErrorCode::InvalidContentType,
-        ErrorCode::MalformedJson,
-        ErrorCode::NotAuthenticated,
-        ErrorCode::InvalidToken,
-        ErrorCode::InvalidCredentials,
-        ErrorCode::InvalidApiKey,
-        ErrorCode::InvalidGrant,
-        ErrorCode::InvalidRequest,
-        ErrorCode::UnsupportedGrantType,
-        ErrorCode::Forbidden,
-        ErrorCode::SessionRequired,
-        ErrorCode::AccountDisabled,
-        ErrorCode::InvalidCurrentPassword,
-        ErrorCode::CurrentPasswordRequired,
-        ErrorCode::InvalidUsername,
-        ErrorCode::InvalidEmail,
-        ErrorCode::InvalidPassword,
-        ErrorCode::WeakPassword,
-        ErrorCode::UsernameTaken,
-        ErrorCode::EmailTaken,
-        ErrorCode::LastAdmin,
-        ErrorCode::TooManyAttempts,
-        ErrorCode::TooManyRequests,
-        ErrorCode::MfaRequired,
-        ErrorCode::InvalidCode,
-        ErrorCode::InvalidMfaToken,
-        ErrorCode::MfaAlreadyEnabled,
-        ErrorCode::MfaNotEnabled,
-        ErrorCode::MfaEnrolmentNotStarted,
-    ];
+    pub const ALL: &'static [ErrorCode] = <ErrorCode as VariantArray>::VARIANTS;
 
-    /// The code as the `error` field carries it, e.g. `"invalid_token"`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::ValidationError => "validation_error",
-            ErrorCode::NotFound => "not_found",
-            ErrorCode::MethodNotAllowed => "method_not_allowed",
-            ErrorCode::InternalError => "internal_error",
-            ErrorCode::ServiceUnavailable => "service_unavailable",
-            ErrorCode::PayloadTooLarge => "payload_too_large",
-            ErrorCode::InvalidBody => "invalid_body",
-            ErrorCode::InvalidContentType => "invalid_content_type",
-            ErrorCode::MalformedJson => "malformed_json",
-            ErrorCode::NotAuthenticated => "not_authenticated",
-            ErrorCode::InvalidToken => "invalid_token",
-            ErrorCode::InvalidCredentials => "invalid_credentials",
-            ErrorCode::InvalidApiKey => "invalid_api_key",
-            ErrorCode::InvalidGrant => "invalid_grant",
-            ErrorCode::InvalidRequest => "invalid_request",
-            ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
-            ErrorCode::Forbidden => "forbidden",
-            ErrorCode::SessionRequired => "session_required",
-            ErrorCode::AccountDisabled => "account_disabled",
-            ErrorCode::InvalidCurrentPassword => "invalid_current_password",
-            ErrorCode::CurrentPasswordRequired => "current_password_required",
-            ErrorCode::InvalidUsername => "invalid_username",
-            ErrorCode::InvalidEmail => "invalid_email",
-            ErrorCode::InvalidPassword => "invalid_password",
-            ErrorCode::WeakPassword => "weak_password",
-            ErrorCode::UsernameTaken => "username_taken",
-            ErrorCode::EmailTaken => "email_taken",
-            ErrorCode::LastAdmin => "last_admin",
-            ErrorCode::TooManyAttempts => "too_many_attempts",
-            ErrorCode::TooManyRequests => "too_many_requests",
-            ErrorCode::MfaRequired => "mfa_required",
-            ErrorCode::InvalidCode => "invalid_code",
-            ErrorCode::InvalidMfaToken => "invalid_mfa_token",
-            ErrorCode::MfaAlreadyEnabled => "mfa_already_enabled",
-            ErrorCode::MfaNotEnabled => "mfa_not_enabled",
-            ErrorCode::MfaEnrolmentNotStarted => "mfa_enrolment_not_started",
-        }
+    /// The code as the `error` field carries it, e.g. `"invalid_token"`: the variant's name in
+    /// snake case.
+    pub fn as_str(self) -> &'static str {
+        self.into()
     }
 }
 
