@@ -150,11 +150,15 @@ pub struct HttpSettings {
     pub cors_allowed_origins: Vec<String>,
     /// Record metrics and serve them at `GET /metrics` (Prometheus text format).
     pub metrics: bool,
+    /// The `ttl` of the Token Status Lists at `GET /statuslists/{id}`, and their
+    /// `Cache-Control: max-age`, in seconds.
+    pub status_list_ttl_secs: u64,
 }
 
 impl Default for HttpSettings {
     /// 64 KiB bodies, no trusted proxies, API keys in `X-API-Key`, 60 requests a minute per IP
-    /// on the credential routes, public URL from each request, no CORS, no metrics.
+    /// on the credential routes, public URL from each request, no CORS, no metrics, status lists
+    /// with a `ttl` of 2 seconds.
     fn default() -> Self {
         Self {
             max_body_bytes: 64 * 1024,
@@ -164,6 +168,7 @@ impl Default for HttpSettings {
             public_url: None,
             cors_allowed_origins: Vec::new(),
             metrics: false,
+            status_list_ttl_secs: 2,
         }
     }
 }

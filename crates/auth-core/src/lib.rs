@@ -93,6 +93,8 @@ pub mod status_list;
 mod token;
 
 #[cfg(feature = "service")]
+mod access_token;
+#[cfg(feature = "service")]
 mod admin;
 #[cfg(feature = "service")]
 mod api_keys;
@@ -125,6 +127,8 @@ mod password;
 #[cfg(feature = "service")]
 mod profile;
 #[cfg(feature = "service")]
+mod published;
+#[cfg(feature = "service")]
 mod revocation;
 #[cfg(feature = "service")]
 mod service;
@@ -155,6 +159,8 @@ pub use mail::MemoryMailer;
 
 #[cfg(feature = "service")]
 pub use {
+    access_token::status_list_uri,
+    published::{PublishedStatusList, PublishedStatusLists, STATUS_LIST_SIZE},
     admin::{Actor, AdminOutcome, MAX_PAGE, Page},
     api_keys::API_KEY_PREFIX,
     cache::{CacheConfig, CredentialCache},

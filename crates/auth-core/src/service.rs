@@ -33,6 +33,7 @@ pub(crate) struct Inner {
     pub(crate) config: AuthConfig,
     pub(crate) login_stripes: LoginStripes,
     pub(crate) key_refusals: KeyRefusals,
+    pub(crate) status_lists: Arc<crate::PublishedStatusLists>,
     observer: RwLock<Arc<dyn Observer>>,
 }
 
@@ -58,6 +59,7 @@ impl Inner {
     /// Forgets cached credentials that a committed change made invalid (see [`crate::cache`]).
     pub(crate) fn invalidate(&self, what: Invalidation) {
         self.cache.invalidate(what);
+        self.status_lists.invalidate(what);
     }
 
     /// Writes an audit event to the store and to the log (`target: "audit"`), inside the
@@ -123,6 +125,7 @@ impl AuthService {
                 config,
                 login_stripes: LoginStripes::new(),
                 key_refusals: KeyRefusals::new(),
+                status_lists: Arc::default(),
                 observer: RwLock::new(Arc::new(Unobserved)),
             }),
             hash_pool: Arc::new(hash_pool),

@@ -231,10 +231,18 @@ impl AuthService {
                     );
                     return refused(Outcome::Disabled);
                 }
-                let (access_token, claims) = inner
-                    .issuer
-                    .issue_with_amr(&user, session.id, ttl, at, crate::mfa::amr(session.mfa))
-                    .map_err(AuthError::signing)?;
+                let (access_token, claims) = match inner.sign_access_token(
+                    &user,
+                    session.id,
+                    ttl,
+                    at,
+                    session.mfa,
+                    client.origin.as_deref(),
+                ) {
+                    // The session ended or the user changed since the rotation.
+                    Err(AuthError::InvalidCredentials) => return refused(Outcome::Invalid),
+                    other => other?,
+                };
                 inner.record(audit::event(AuditAction::Refresh, true).by(user.id).on(user.id).ip(client.ip));
                 inner.observer().refresh(Outcome::Success);
                 Ok(TokenPair {
@@ -321,6 +329,9 @@ impl Inner {
         mfa: bool,
     ) -> Result<TokenPair, AuthError> {
         let at = now();
+        // Where the tokens' status lists are published; not part of the session's record.
+        let mut client = client;
+        let origin = client.origin.take();
         let refresh = via_api_key.is_none().then(RefreshToken::generate);
         let (idle, lifetime) = match via_api_key {
             None => (
@@ -350,10 +361,8 @@ impl Inner {
             // Stored only if the check that read `user` still holds.
             generation: user.credential_generation,
         })?;
-        let (access_token, claims) = self
-            .issuer
-            .issue_with_amr(user, session.id, ttl, at, crate::mfa::amr(mfa))
-            .map_err(AuthError::signing)?;
+        let (access_token, claims) =
+            self.sign_access_token(user, session.id, ttl, at, mfa, origin.as_deref())?;
         Ok(TokenPair {
             access_token,
             expires_in: ttl.num_seconds(),

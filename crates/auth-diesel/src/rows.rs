@@ -176,6 +176,7 @@ impl TryFrom<SessionRow> for Session {
             client: ClientInfo {
                 ip: row.ip,
                 user_agent: row.user_agent,
+                origin: None,
             },
             api_key: row
                 .api_key_id

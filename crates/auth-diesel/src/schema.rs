@@ -108,6 +108,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    status_list_entries (list_id, idx) {
+        list_id -> Integer,
+        idx -> BigInt,
+        session_id -> Text,
+        user_id -> Text,
+        role -> Text,
+        username -> Text,
+        expires_at -> Timestamp,
+        status -> SmallInt,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(api_keys -> users (user_id));
@@ -120,5 +133,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_throttles,
     mfa_totp,
     mfa_recovery_codes,
-    mfa_challenges
+    mfa_challenges,
+    status_list_entries
 );

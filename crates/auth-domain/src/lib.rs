@@ -14,6 +14,7 @@ mod mfa;
 mod prune;
 mod secret;
 mod session;
+mod status_entry;
 mod store;
 mod throttle;
 mod user;
@@ -40,6 +41,10 @@ pub use session::{
 pub use store::{
     ApiKeyStore, AuditStore, Conflict, LoginThrottleStore, PruneStore, SessionStore, Store,
     StoreError, UserStore,
+};
+pub use status_entry::{
+    NewStatusEntry, RevokedStatusEntry, STATUS_ENTRY_GRACE, StatusEntry, StatusListStore, StatusScope,
+    random_status_index,
 };
 pub use throttle::{AttemptVerdict, LockoutPolicy, LoginThrottle};
 pub use user::{NewUser, User, UserChanges};

@@ -9,6 +9,10 @@ pub struct ClientInfo {
     pub ip: Option<String>,
     /// The `User-Agent` header, truncated to a bounded length.
     pub user_agent: Option<String>,
+    /// The absolute URL the request came to (`server.public_url` or the request's origin),
+    /// without a trailing slash: the access tokens issued for it carry a `status` claim with a
+    /// list under `{origin}/statuslists/`. `None`: no `status` claim. Not stored with sessions.
+    pub origin: Option<String>,
 }
 
 /// A login session: what an access token's `sid` names and a refresh token renews.

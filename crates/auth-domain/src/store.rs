@@ -4,7 +4,7 @@ use crate::{
     ApiKey, ApiKeyId, AttemptVerdict, AuditEvent, AuditQuery, LockoutPolicy, LoginThrottle,
     MfaStore, NewApiKey, NewSession, NewUser, PasswordChange, PasswordChanged, PasswordHash,
     PruneOutcome, PrunePolicy, RefreshOutcome, RefreshRotation, Session, SessionId,
-    SessionRevocation, User, UserChanges, UserId, UserQuery, Username,
+    SessionRevocation, StatusListStore, User, UserChanges, UserId, UserQuery, Username,
 };
 
 /// Which unique value a write collided with.
@@ -233,7 +233,14 @@ pub trait PruneStore: Send + Sync {
 
 /// Everything the authentication service needs from persistence.
 pub trait Store:
-    UserStore + SessionStore + ApiKeyStore + AuditStore + LoginThrottleStore + PruneStore + MfaStore
+    UserStore
+    + SessionStore
+    + ApiKeyStore
+    + AuditStore
+    + LoginThrottleStore
+    + PruneStore
+    + MfaStore
+    + StatusListStore
 {
 }
 
@@ -245,5 +252,6 @@ impl<T> Store for T where
         + LoginThrottleStore
         + PruneStore
         + MfaStore
+        + StatusListStore
 {
 }

@@ -7,6 +7,7 @@ use anyhow::Context;
 use auth_actix::{AuthState, HttpSettings};
 use auth_core::{
     AuthConfig, AuthService, CacheConfig, CredentialCache, HashPoolConfig, MfaConfig,
+    PublishedStatusLists,
     PasswordHasher,
 };
 use auth_diesel::{DieselStore, Heard};
@@ -86,7 +87,7 @@ pub fn build_state(settings: &Settings, env: AppEnv) -> anyhow::Result<AuthState
         &keys,
         config,
     );
-    listen_for_other_instances(&store, service.cache());
+    listen_for_other_instances(&store, service.cache(), service.status_lists());
     let state = AuthState::new(
         service,
         HttpSettings {
@@ -97,6 +98,7 @@ pub fn build_state(settings: &Settings, env: AppEnv) -> anyhow::Result<AuthState
             public_url: settings.server.public_url.clone(),
             cors_allowed_origins: settings.server.cors_allowed_origins.clone(),
             metrics: settings.metrics.enabled,
+            status_list_ttl_secs: settings.status_list.ttl_secs,
         },
     );
     if let Some(metrics) = state.metrics() {
@@ -137,18 +139,33 @@ fn store_gauges(metrics: &auth_actix::Metrics, store: &Arc<DieselStore>) {
 /// Other processes (instances on PostgreSQL, the CLI beside the server on SQLite) may change
 /// what this one caches: the cache is suspended until the listener hears the database, and
 /// again whenever it loses it.
-fn listen_for_other_instances(store: &DieselStore, cache: &CredentialCache) {
+fn listen_for_other_instances(
+    store: &DieselStore,
+    cache: &CredentialCache,
+    status_lists: &Arc<PublishedStatusLists>,
+) {
     let cache = cache.clone();
     cache.suspend();
+    // The published status lists likewise: rebuilt from the store at each request until the
+    // listener hears the database, then updated from what it hears.
+    status_lists.suspend();
+    let status_lists = Arc::clone(status_lists);
     store.listen({
         let cache = cache.clone();
         move |heard| match heard {
             Heard::Connected => {
                 tracing::info!("listening for other instances' changes; credential cache on");
                 cache.resume();
+                status_lists.resume();
             }
-            Heard::Invalidated(what) => cache.invalidate(what),
-            Heard::Lost => cache.suspend(),
+            Heard::Invalidated(what) => {
+                cache.invalidate(what);
+                status_lists.invalidate(what);
+            }
+            Heard::Lost => {
+                cache.suspend();
+                status_lists.suspend();
+            }
         }
     });
 }

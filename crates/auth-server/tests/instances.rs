@@ -621,3 +621,66 @@ fn a_second_factor_turned_on_or_a_user_disabled_on_one_instance_ends_credentials
     assert_eq!(with_key(a), 401);
     assert_eq!(b.get("/profile", &confirming), 401);
 }
+
+/// The bit of `token` in the status list that `instance` serves now (the unsigned JSON form,
+/// fetched from this instance whatever host the token's `uri` names).
+fn status_bit(instance: &Instance, token: &str) -> u8 {
+    use auth_core::status_list::{Bits, StatusList};
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+
+    let payload = token.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    let entry = &claims["status"]["status_list"];
+    let uri = entry["uri"].as_str().unwrap();
+    let path = &uri[uri.find("/statuslists/").unwrap()..];
+    let (status, body) = instance.call(
+        "GET",
+        path,
+        Some(("Accept", "application/statuslist+json")),
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
+    let list = StatusList::decode(
+        Bits::One,
+        body["status_list"]["lst"].as_str().unwrap(),
+        1 << 24,
+    )
+    .unwrap();
+    list.get(entry["idx"].as_u64().unwrap()).unwrap()
+}
+
+/// Issue 20 across instances: a logout on A shows in the status list B serves within the
+/// list's `ttl` (2 s), through the store and the NOTIFY path, although B built its copy before.
+#[test]
+#[cfg_attr(
+    not(auth_pg_tests),
+    ignore = "PostgreSQL: set AUTH_TEST_DATABASE_URL to run"
+)]
+fn a_logout_on_one_instance_shows_in_the_status_list_another_serves() {
+    let cluster = Cluster::start(2);
+    let [a, b] = &cluster.instances[..] else {
+        unreachable!()
+    };
+    assert_eq!(a.register("alice"), 201);
+    assert_eq!(a.register("bob"), 201);
+    let token = access(&a.token("alice"));
+    let bystander = access(&b.token("bob"));
+    assert_eq!(status_bit(b, &token), 0);
+    assert_eq!(status_bit(a, &bystander), 0);
+
+    assert_eq!(a.send("POST", "/logout", &token, None).0, 204);
+    let started = Instant::now();
+    while status_bit(b, &token) != 1 {
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "logout on A: not in B's list after the 2 s ttl"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    println!(
+        "logout on A: in the list B serves after {:?}",
+        started.elapsed()
+    );
+    assert_eq!(status_bit(b, &bystander), 0);
+    assert_eq!(status_bit(a, &token), 1);
+}

@@ -289,8 +289,22 @@ impl From<AuthError> for ApiError {
 }
 
 impl From<TokenError> for ApiError {
+    /// 401 `invalid_token` with the reason (a revoked token: "The token has been revoked"),
+    /// except a token whose status list is stale beyond the verifier's bound (fail-closed): 503
+    /// `service_unavailable` with `Retry-After`, as the token may well be good.
     fn from(error: TokenError) -> Self {
-        Self::invalid_token(error)
+        match error {
+            TokenError::StatusUnavailable { retry_after } => {
+                let mut unavailable = Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    ErrorCode::ServiceUnavailable,
+                    error.to_string(),
+                );
+                unavailable.retry_after = Some(retry_after.max(1));
+                unavailable
+            }
+            other => Self::invalid_token(other),
+        }
     }
 }
 
@@ -299,6 +313,18 @@ mod tests {
     use actix_web::body::MessageBody;
 
     use super::*;
+
+    #[test]
+    fn revoked_tokens_are_401_and_unknown_status_503_with_retry_after() {
+        let revoked = ApiError::from(TokenError::Revoked);
+        assert_eq!(revoked.status_code(), StatusCode::UNAUTHORIZED);
+        assert_eq!(revoked.code(), ErrorCode::InvalidToken);
+        assert_eq!(revoked.detail(), "The token has been revoked");
+        let stale = ApiError::from(TokenError::StatusUnavailable { retry_after: 7 })
+            .error_response();
+        assert_eq!(stale.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(stale.headers().get(header::RETRY_AFTER).unwrap(), "7");
+    }
 
     #[test]
     fn mfa_required_shows_its_token_only_in_the_body_and_never_caches() {

@@ -1,12 +1,12 @@
 //! The bearer token of a request, and its stateless verification.
 
-use std::future::{Ready, ready};
+use std::future::ready;
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
 use auth_core::{MAX_TOKEN_BYTES, TokenVerifier};
 use auth_domain::Claims;
 
-use super::misconfigured;
+use super::{LocalFuture, misconfigured};
 use crate::{AuthState, error::ApiError};
 
 /// The bearer token of a request (RFC 6750 §2.1): `Ok(None)` when no `Authorization: Bearer`
@@ -50,36 +50,71 @@ pub fn bearer_token(req: &HttpRequest) -> Result<Option<&str>, ApiError> {
 /// bearer token, 401 `invalid_token` for one that does not verify, both with RFC 6750's
 /// `WWW-Authenticate`.
 ///
-/// Stateless means what it says: a token stays valid until it expires even if its session is
-/// ended, its user disabled or demoted meanwhile, and the `role` and `username` claims are those
-/// at issue. Use [`CurrentUser`](crate::CurrentUser) where that matters.
+/// Stateless means what it says: without a status checker, a token stays valid until it
+/// expires even if its session is ended, its user disabled or demoted meanwhile, and the `role`
+/// and `username` claims are those at issue. Use [`CurrentUser`](crate::CurrentUser) where that
+/// matters, or give the verifier a `StatusChecker` (auth-core feature `status-list`; this
+/// crate's feature `status-list` checks without blocking a worker): then a token the server has
+/// revoked is 401 `invalid_token` "The token has been revoked" within the list's `ttl`, and a
+/// token whose list has been stale beyond the checker's bound (fail-closed) is 503
+/// `service_unavailable` with `Retry-After` (docs/revocation.md).
 #[derive(Debug, Clone)]
 pub struct VerifiedToken(pub Claims);
 
 impl VerifiedToken {
-    fn extract(req: &HttpRequest) -> Result<Self, ApiError> {
+    /// The verifier to use: `web::Data<TokenVerifier>`, else the service's.
+    fn verifier(req: &HttpRequest) -> Result<TokenVerifier, ApiError> {
         if let Some(verifier) = req.app_data::<web::Data<TokenVerifier>>() {
-            return Self::verify(req, verifier);
+            return Ok(verifier.get_ref().clone());
         }
         match req.app_data::<web::Data<AuthState>>() {
-            Some(state) => Self::verify(req, state.service.verifier()),
+            Some(state) => Ok(state.service.verifier().clone()),
             None => Err(misconfigured(
                 "VerifiedToken needs web::Data<TokenVerifier> (or auth_actix::configure) in app_data",
             )),
         }
     }
 
-    fn verify(req: &HttpRequest, verifier: &TokenVerifier) -> Result<Self, ApiError> {
+    fn extract(req: &HttpRequest) -> Result<(TokenVerifier, String), ApiError> {
+        let verifier = Self::verifier(req)?;
         let token = bearer_token(req)?.ok_or_else(ApiError::not_authenticated)?;
-        Ok(VerifiedToken(verifier.verify(token)?))
+        Ok((verifier, token.to_owned()))
     }
 }
 
 impl FromRequest for VerifiedToken {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = LocalFuture<Self>;
 
+    /// Without I/O on the worker thread: with a status checker (feature `status-list`), a
+    /// token whose list is cached is checked at once (a revoked one is 401 `invalid_token`
+    /// "The token has been revoked"; a list stale beyond the bound, fail-closed, 503 with
+    /// `Retry-After`), and the first fetch of a list runs on the blocking pool.
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(Self::extract(req))
+        let (verifier, token) = match Self::extract(req) {
+            Ok(found) => found,
+            Err(e) => return Box::pin(ready(Err(e))),
+        };
+        #[cfg(feature = "status-list")]
+        {
+            match verifier.verify_cached(&token) {
+                Err(auth_core::TokenError::StatusNotCached) => Box::pin(async move {
+                    let claims = web::block(move || verifier.verify(&token))
+                        .await
+                        .map_err(|e| ApiError::from(auth_core::AuthError::internal(e)))??;
+                    Ok(VerifiedToken(claims))
+                }),
+                other => Box::pin(ready(other.map(VerifiedToken).map_err(ApiError::from))),
+            }
+        }
+        #[cfg(not(feature = "status-list"))]
+        {
+            Box::pin(ready(
+                verifier
+                    .verify(&token)
+                    .map(VerifiedToken)
+                    .map_err(ApiError::from),
+            ))
+        }
     }
 }

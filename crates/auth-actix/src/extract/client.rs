@@ -80,10 +80,12 @@ fn forwarded_address(entry: &str) -> Option<IpAddr> {
     Some(ip.to_canonical())
 }
 
-/// What a new session records about its client.
-pub(crate) fn client_info(req: &HttpRequest, trusted_proxies: &[IpAddr]) -> ClientInfo {
+/// What a new session records about its client, and where the tokens issued for it publish
+/// their status (`server.public_url` or the request's origin).
+pub(crate) fn client_info(req: &HttpRequest, http: &crate::HttpSettings) -> ClientInfo {
     ClientInfo {
-        ip: client_ip(req, trusted_proxies).map(|ip| ip.to_string()),
+        ip: client_ip(req, &http.trusted_proxies).map(|ip| ip.to_string()),
+        origin: Some(crate::routes::public_base(req, http)),
         user_agent: req
             .headers()
             .get(header::USER_AGENT)

@@ -41,7 +41,7 @@ impl FromRequest for CurrentUser {
             .and_then(|state| api_key(req, &state.http.api_key_header));
         let client = state
             .as_ref()
-            .map(|state| client_info(req, &state.http.trusted_proxies))
+            .map(|state| client_info(req, &state.http))
             .unwrap_or_default();
         Box::pin(async move {
             let state = state?;

@@ -35,7 +35,7 @@ pub(super) async fn register(
     state: web::Data<AuthState>,
     JsonBody(body): JsonBody<RegisterBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let client = client_info(&req, &state.http.trusted_proxies);
+    let client = client_info(&req, &state.http);
     let registration = Registration {
         username: body.username,
         password: Password::new(body.password),
@@ -73,7 +73,7 @@ pub(super) async fn login(
         password: Password::new(body.password),
         expires_in: body.expires_in,
     };
-    let client = client_info(&req, &state.http.trusted_proxies);
+    let client = client_info(&req, &state.http);
     let pair = state.service.login(attempt, client).await?;
     Ok(token_response(&pair))
 }
@@ -108,7 +108,7 @@ pub(super) async fn login_with_api_key(
             ),
         )
     })?;
-    let client = client_info(&req, &state.http.trusted_proxies);
+    let client = client_info(&req, &state.http);
     let principal = state.service.authenticate_api_key(&key, client).await?;
     let pair = state.service.exchange_api_key(&principal).await?;
     Ok(token_response(&pair))

@@ -161,7 +161,7 @@ pub(super) async fn login(
     JsonBody(body): JsonBody<MfaLoginBody>,
 ) -> Result<HttpResponse, ApiError> {
     let (mfa_token, factor) = body.into_parts()?;
-    let client = client_info(&req, &state.http.trusted_proxies);
+    let client = client_info(&req, &state.http);
     let pair = state
         .service
         .login_with_second_factor(MfaToken::from_client(mfa_token), factor, client)

@@ -10,6 +10,7 @@
 //! | [`admin`] | `GET /admin`, `/admin/users…`, `GET /admin/audit`: administration |
 //! | [`meta`] | `GET /health`, `/health/live`, `/health/ready`, `GET /.well-known/jwks.json`, `GET /metrics`, and the JSON 404 and 405 |
 //! | [`oauth`] | `POST /introspect`, `POST /revoke`, `GET /.well-known/oauth-authorization-server`: OAuth 2.0 for other services |
+//! | [`status_lists`] | `GET /statuslists/{id}`: the Token Status Lists that tokens reference |
 //! | [`docs`] | `GET /openapi.json`, and Swagger UI at `GET /docs/` |
 //! | [`mfa`] | `POST`/`DELETE /mfa/totp`, `POST /mfa/totp/confirm`, `POST /login/mfa`, `DELETE /admin/users/{id}/mfa`: the second factor |
 //!
@@ -26,6 +27,7 @@ mod mfa;
 mod oauth;
 mod profile;
 mod sessions;
+mod status_lists;
 mod token;
 
 use actix_web::{
@@ -38,6 +40,7 @@ use auth_core::TokenPair;
 use crate::dto::TokenResponse;
 
 pub(crate) use meta::not_found;
+pub(crate) use oauth::public_base;
 
 /// A token pair as the contract answers it: never cached.
 fn token_response(pair: &TokenPair) -> HttpResponse {
@@ -150,6 +153,10 @@ fn table() -> Vec<Resource> {
             vec![on(M::GET, web::to(oauth::metadata))],
         ),
         (
+            "/statuslists/{id}",
+            vec![on(M::GET, web::to(status_lists::show))],
+        ),
+        (
             "/openapi.json",
             vec![on(M::GET, web::to(docs::openapi_json))],
         ),
@@ -237,5 +244,6 @@ pub fn served_routes() -> Vec<(Method, &'static str)> {
     oauth::introspect,
     oauth::revoke,
     oauth::metadata,
+    status_lists::show,
 ))]
 pub(crate) struct Operations;

@@ -194,7 +194,7 @@ pub(super) async fn introspect(
     FormBody(form): FormBody<TokenParams>,
 ) -> Result<HttpResponse, ApiError> {
     let token = form.token()?;
-    let client = client_info(&req, &state.http.trusted_proxies);
+    let client = client_info(&req, &state.http);
     let answer = match state.service.authenticate(&token, client).await {
         Ok(principal) => match principal.credential {
             Credential::Session { claims, session } => json!(ActiveToken {
@@ -246,7 +246,7 @@ pub(super) async fn revoke(
     FormBody(form): FormBody<TokenParams>,
 ) -> Result<HttpResponse, ApiError> {
     let token = form.token()?;
-    let client = client_info(&req, &state.http.trusted_proxies);
+    let client = client_info(&req, &state.http);
     state
         .service
         .revoke_token(&token, client)
@@ -304,7 +304,7 @@ pub(super) async fn metadata(req: HttpRequest, state: web::Data<AuthState>) -> H
 /// when set; otherwise from the request, believing `Forwarded` and `X-Forwarded-Host`/`-Proto`
 /// only from a trusted proxy (anyone else could make us advertise their host), and falling
 /// back to the listening address when the `Host` header is not a plain host name.
-fn public_base(req: &HttpRequest, http: &HttpSettings) -> String {
+pub(crate) fn public_base(req: &HttpRequest, http: &HttpSettings) -> String {
     if let Some(url) = &http.public_url {
         return url.trim_end_matches('/').to_owned();
     }

@@ -49,7 +49,7 @@ pub(super) async fn token(
                 .service
                 .refresh(
                     RefreshToken::from_client(presented),
-                    client_info(&req, &state.http.trusted_proxies),
+                    client_info(&req, &state.http),
                 )
                 .await
                 .map_err(ApiError::for_token_endpoint)?;
@@ -76,7 +76,7 @@ pub(super) async fn token(
         password: Password::new(password),
         expires_in: None,
     };
-    let client = client_info(&req, &state.http.trusted_proxies);
+    let client = client_info(&req, &state.http);
     let pair = state
         .service
         .login(attempt, client)
@@ -106,7 +106,7 @@ pub(super) async fn refresh(
     state: web::Data<AuthState>,
     JsonBody(body): JsonBody<RefreshBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let client = client_info(&req, &state.http.trusted_proxies);
+    let client = client_info(&req, &state.http);
     let pair = state
         .service
         .refresh(RefreshToken::from_client(body.refresh_token), client)

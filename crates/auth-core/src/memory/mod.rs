@@ -21,6 +21,7 @@ mod login_throttle;
 mod mfa;
 mod prune;
 mod sessions;
+mod status;
 mod users;
 
 struct RefreshRecord {
@@ -39,6 +40,7 @@ struct State {
     totp: HashMap<UserId, TotpEnrolment>,
     recovery_codes: HashMap<UserId, mfa::RecoveryCodes>,
     mfa_challenges: HashMap<MfaTokenHash, MfaChallenge>,
+    status_entries: status::Entries,
 }
 
 /// One page of `items` (already filtered and sorted) and how many there are in all.
@@ -64,11 +66,38 @@ impl MemoryStore {
         Self::default()
     }
 
-    fn state(&self) -> MutexGuard<'_, State> {
+    /// The state, locked. When the guard is dropped, the status list entries are settled
+    /// (those whose token's claims no longer hold become INVALID) before the lock is released,
+    /// so every change is seen with its consequence for the status lists.
+    fn state(&self) -> StateGuard<'_> {
         // A panic while holding the lock leaves consistent data (every write is one insert), so
         // a poisoned lock is still usable.
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        StateGuard(
+            self.state
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        )
+    }
+}
+
+/// The locked state; settles the status list entries when dropped.
+struct StateGuard<'a>(MutexGuard<'a, State>);
+
+impl std::ops::Deref for StateGuard<'_> {
+    type Target = State;
+    fn deref(&self) -> &State {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for StateGuard<'_> {
+    fn deref_mut(&mut self) -> &mut State {
+        &mut self.0
+    }
+}
+
+impl Drop for StateGuard<'_> {
+    fn drop(&mut self) {
+        self.0.settle_status();
     }
 }

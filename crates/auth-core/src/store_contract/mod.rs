@@ -28,6 +28,7 @@ mod login_throttle;
 mod mfa;
 mod prune;
 mod sessions;
+mod status;
 mod user_listing;
 mod users;
 
@@ -38,6 +39,7 @@ pub use login_throttle::*;
 pub use mfa::*;
 pub use prune::*;
 pub use sessions::*;
+pub use status::*;
 pub use user_listing::*;
 pub use users::*;
 
@@ -120,6 +122,9 @@ macro_rules! store_contract_tests {
             enabling_totp_ends_the_other_sessions_and_marks_the_kept_one,
             withdrawn_attempts_neither_count_nor_clear_earlier_failures,
             concurrent_first_attempts_are_counted_not_locked,
+            status_entries_are_random_distinct_and_need_live_claims,
+            ending_sessions_and_changing_claims_revoke_their_entries,
+            status_entries_spill_over_and_are_reused_after_expiry,
         );
     };
     // Internal: one test per name, each given the attributes (kept as one token tree here so
@@ -171,6 +176,7 @@ fn new_session(user: UserId) -> NewSession {
             client: ClientInfo {
                 ip: Some("203.0.113.7".into()),
                 user_agent: Some("contract-test/1.0".into()),
+                origin: None,
             },
             api_key: None,
             mfa: false,

@@ -73,6 +73,11 @@ impl TokenIssuer {
         }
     }
 
+    /// The `kid` of the signing key.
+    pub fn kid(&self) -> &str {
+        &self.key.kid
+    }
+
     /// Signs `claims` as an access token (`typ: at+jwt`, this key's `kid`), as they are.
     pub fn sign(&self, claims: &Claims) -> Result<String, jsonwebtoken::errors::Error> {
         self.sign_typed(ACCESS_TOKEN_TYPE, claims)

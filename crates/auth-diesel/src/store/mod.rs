@@ -28,6 +28,7 @@ mod login_throttle;
 mod mfa;
 mod prune;
 mod sessions;
+mod status;
 mod users;
 
 pub use prune::PRUNE_LOCK_KEY;
@@ -208,7 +209,8 @@ fn notify(conn: &mut DbConnection, what: Invalidation) -> Result<(), StoreError>
         .execute(sqlite),
     }
     .map_err(store_error)?;
-    Ok(())
+    // The status list entries that the change made false become INVALID in its transaction.
+    status::settle(conn, what)
 }
 
 /// Runs `work` in a transaction, keeping the domain error it returns.

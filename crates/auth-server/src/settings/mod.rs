@@ -22,7 +22,9 @@ use serde::Deserialize;
 
 pub use mail::{DEFAULT_FROM, MailSettings, MailTransport, SmtpTls};
 pub use mfa::MfaSettings;
-pub use operations::{AuditSettings, LogFormat, LogSettings, MaintenanceSettings, MetricsSettings};
+pub use operations::{
+    AuditSettings, LogFormat, LogSettings, MaintenanceSettings, MetricsSettings, StatusListSettings,
+};
 pub use secret::{MIN_HMAC_SECRET_BITS, Secret, estimated_bits, hmac_secret_weakness};
 pub use smtp_url::SmtpUrl;
 
@@ -125,6 +127,8 @@ pub struct Settings {
     pub mfa: MfaSettings,
     /// `[mail]`
     pub mail: MailSettings,
+    /// `[status_list]`
+    pub status_list: StatusListSettings,
 }
 
 /// `[server]`

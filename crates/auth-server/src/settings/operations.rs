@@ -63,6 +63,17 @@ pub struct MetricsSettings {
     pub enabled: bool,
 }
 
+/// `[status_list]`: the Token Status Lists published at `GET /statuslists/{id}`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusListSettings {
+    /// The lists' `ttl` and `Cache-Control: max-age`, in seconds (1 to 1 hour): how long a
+    /// verifier may use a list before fetching it again, so the longest a revocation takes to
+    /// reach it; default 2.
+    #[serde(deserialize_with = "strict::int::<_, _, 1, 3600>")]
+    pub ttl_secs: u64,
+}
+
 /// `[maintenance]`
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

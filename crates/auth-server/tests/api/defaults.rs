@@ -38,6 +38,7 @@ fn library_defaults_are_the_servers_defaults() {
         public_url,
         cors_allowed_origins,
         metrics,
+        status_list_ttl_secs,
     } = HttpSettings::default();
     assert_eq!(state.http.max_body_bytes, max_body_bytes);
     assert_eq!(state.http.trusted_proxies, trusted_proxies);
@@ -46,6 +47,7 @@ fn library_defaults_are_the_servers_defaults() {
     assert_eq!(state.http.public_url, public_url);
     assert_eq!(state.http.cors_allowed_origins, cors_allowed_origins);
     assert_eq!(state.http.metrics, metrics);
+    assert_eq!(state.http.status_list_ttl_secs, status_list_ttl_secs);
     assert!(state.metrics().is_none());
 
     let AuthConfig {

@@ -32,5 +32,6 @@ mod profile;
 mod register;
 mod routing;
 mod sessions;
+mod status_lists;
 mod swagger_ui;
 mod token_endpoint;
