@@ -193,13 +193,11 @@ impl PublishedStatusLists {
                 lists.apply(entries);
             }
         }
-        if !lists.lists.contains_key(&id) {
-            // Another process may have opened it since the last build.
-            if !store.status_lists()?.contains(&id) {
-                return Ok(None);
-            }
-            lists.lists.insert(id, ListState::new());
+        let known = lists.lists.contains_key(&id);
+        // A list this process has not seen: another process may have opened it since.
+        if !known && store.status_lists()?.contains(&id) {
             let entries = store.revoked_status_entries(StatusScope::List(id), since)?;
+            lists.lists.entry(id).or_insert_with(ListState::new);
             lists.apply(entries);
         }
         lists.retire(now);
