@@ -39,6 +39,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/introspect"),
     ("POST", "/revoke"),
     ("GET", "/.well-known/oauth-authorization-server"),
+    ("GET", "/statuslists/{id}"),
     ("GET", "/openapi.json"),
     ("POST", "/mfa/totp"),
     ("POST", "/mfa/totp/confirm"),
