@@ -88,9 +88,7 @@ impl AuthService {
         let issuer = &self.inner.issuer;
         let mut claims = issuer.status_list_claims(uri, &list.list, ttl, auth_domain::now());
         claims.status_list.lst = list.lst.to_string();
-        issuer
-            .sign_status_list(&claims)
-            .map_err(AuthError::signing)
+        issuer.sign_status_list(&claims).map_err(AuthError::signing)
     }
 
     /// The `kid` of the signing key (part of a published list's `ETag`).

@@ -160,7 +160,6 @@ pub use mail::MemoryMailer;
 #[cfg(feature = "service")]
 pub use {
     access_token::status_list_uri,
-    published::{PublishedStatusList, PublishedStatusLists, STATUS_LIST_SIZE},
     admin::{Actor, AdminOutcome, MAX_PAGE, Page},
     api_keys::API_KEY_PREFIX,
     cache::{CacheConfig, CredentialCache},
@@ -179,6 +178,7 @@ pub use {
     observer::{Observer, Outcome},
     password::{HashError, PasswordHasher},
     profile::{ProfileUpdate, Registration},
+    published::{PublishedStatusList, PublishedStatusLists, STATUS_LIST_SIZE},
     service::AuthService,
     sessions::{Credential, LogoutScope, Principal, TokenPair},
 };

@@ -116,12 +116,15 @@ pub struct PublishedStatusLists {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl std::fmt::Debug for PublishedStatusLists {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PublishedStatusLists").finish_non_exhaustive()
+        f.debug_struct("PublishedStatusLists")
+            .finish_non_exhaustive()
     }
 }
 

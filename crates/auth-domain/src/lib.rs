@@ -38,13 +38,13 @@ pub use secret::{
 pub use session::{
     ClientInfo, NewSession, RefreshOutcome, RefreshRotation, Session, SessionRevocation,
 };
+pub use status_entry::{
+    NewStatusEntry, RevokedStatusEntry, STATUS_ENTRY_GRACE, StatusEntry, StatusListStore,
+    StatusScope, random_status_index,
+};
 pub use store::{
     ApiKeyStore, AuditStore, Conflict, LoginThrottleStore, PruneStore, SessionStore, Store,
     StoreError, UserStore,
-};
-pub use status_entry::{
-    NewStatusEntry, RevokedStatusEntry, STATUS_ENTRY_GRACE, StatusEntry, StatusListStore, StatusScope,
-    random_status_index,
 };
 pub use throttle::{AttemptVerdict, LockoutPolicy, LoginThrottle};
 pub use user::{NewUser, User, UserChanges};

@@ -7,8 +7,7 @@ use anyhow::Context;
 use auth_actix::{AuthState, HttpSettings};
 use auth_core::{
     AuthConfig, AuthService, CacheConfig, CredentialCache, HashPoolConfig, MfaConfig,
-    PublishedStatusLists,
-    PasswordHasher,
+    PasswordHasher, PublishedStatusLists,
 };
 use auth_diesel::{DieselStore, Heard};
 use auth_domain::LockoutPolicy;

@@ -320,8 +320,8 @@ mod tests {
         assert_eq!(revoked.status_code(), StatusCode::UNAUTHORIZED);
         assert_eq!(revoked.code(), ErrorCode::InvalidToken);
         assert_eq!(revoked.detail(), "The token has been revoked");
-        let stale = ApiError::from(TokenError::StatusUnavailable { retry_after: 7 })
-            .error_response();
+        let stale =
+            ApiError::from(TokenError::StatusUnavailable { retry_after: 7 }).error_response();
         assert_eq!(stale.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(stale.headers().get(header::RETRY_AFTER).unwrap(), "7");
     }

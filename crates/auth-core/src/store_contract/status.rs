@@ -105,7 +105,11 @@ pub fn ending_sessions_and_changing_claims_revoke_their_entries(store: &dyn Stor
         set(&[alices[1]])
     );
     store
-        .revoke_user_sessions(alice.id, SessionRevocation::AllExcept(sessions[0].id), now())
+        .revoke_user_sessions(
+            alice.id,
+            SessionRevocation::AllExcept(sessions[0].id),
+            now(),
+        )
         .unwrap();
     assert_eq!(revoked(store, StatusScope::All), set(&alices[1..]));
 

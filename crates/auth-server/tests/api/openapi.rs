@@ -417,7 +417,11 @@ async fn head_is_answered_wherever_get_is(app: TestApp) {
             continue;
         }
         // The admin's token references an entry of status list 1.
-        let list_or_id = if path == "/statuslists/{id}" { "1" } else { &id };
+        let list_or_id = if path == "/statuslists/{id}" {
+            "1"
+        } else {
+            &id
+        };
         let uri = path
             .replace("{id}", list_or_id)
             .replace("{file:.*}", "swagger-ui.css");

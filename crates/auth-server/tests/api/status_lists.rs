@@ -128,7 +128,10 @@ async fn tokens_reference_a_published_list_and_start_valid(app: TestApp) {
     let app = app.with_settings(&[("server.public_url", "https://auth.example.com")]);
     let token = app.token("alice").await;
     let (uri, _) = status_of(&token);
-    assert!(uri.starts_with("https://auth.example.com/statuslists/"), "{uri}");
+    assert!(
+        uri.starts_with("https://auth.example.com/statuslists/"),
+        "{uri}"
+    );
     assert_eq!(bit(&app, &token).await, 0);
 }
 
@@ -163,7 +166,9 @@ async fn logout_revoke_and_password_change_set_the_bit(app: TestApp) {
             TestRequest::patch()
                 .uri("/profile")
                 .insert_header(bearer(&kept))
-                .set_json(json!({"password": "another correct horse", "current_password": PASSWORD})),
+                .set_json(
+                    json!({"password": "another correct horse", "current_password": PASSWORD}),
+                ),
         )
         .await;
     assert_eq!(change.status, 200, "{}", change.text);
@@ -211,7 +216,13 @@ async fn the_list_is_cached_by_etag_and_unknown_lists_are_404(app: TestApp) {
         first.headers.get("cache-control").unwrap(),
         "private, max-age=2"
     );
-    let etag = first.headers.get("etag").unwrap().to_str().unwrap().to_owned();
+    let etag = first
+        .headers
+        .get("etag")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
     let again = fetch(&app, path_of(&uri), &[("If-None-Match", &etag)]).await;
     assert_eq!(again.status, 304);
     assert_eq!(again.text, "");
