@@ -122,6 +122,13 @@ fn a_body_that_stops_arriving_gets_408_and_its_connection_closed() {
     assert_eq!(body["error"], "request_timeout", "{response}");
     assert!(body["detail"].as_str().unwrap().contains("1 s"), "{body}");
 
+    // The request is logged with its status, like any other.
+    let logged = server.log.lock().unwrap().join("\n");
+    assert!(
+        logged.contains("route=\"/profile\"") && logged.contains("status=408"),
+        "{logged}"
+    );
+
     // The OAuth2 form at /token too, in its own error format.
     let response = exchange(
         &server,
@@ -133,6 +140,15 @@ fn a_body_that_stops_arriving_gets_408_and_its_connection_closed() {
     let body = body_of(&response);
     assert_eq!(body["error"], "request_timeout", "{response}");
     assert_eq!(body["error_description"], body["detail"], "{response}");
+
+    // A route that reads no body answers at once and closes the connection (actix does not
+    // keep a connection whose body was left unread).
+    let response = exchange(
+        &server,
+        "GET /health/live HTTP/1.1\r\nHost: t\r\nContent-Length: 60000\r\n\r\n{",
+    )
+    .expect("no answer from /health/live");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
 
     // A body that arrives in time, slowly, is read.
     let mut stream = TcpStream::connect(address(&server)).unwrap();
