@@ -144,11 +144,10 @@ fn poll_sqlite(
                 // Ids never go back (AUTOINCREMENT), unless the table was emptied and rebuilt
                 // or the file replaced (a restored backup): then the rows below `seen` are
                 // changes not heard. Which ones is unknown, so everything is forgotten.
-                let newest = diesel::sql_query(
-                    "SELECT COALESCE(MAX(id), 0) AS id FROM cache_invalidations",
-                )
-                .get_result::<Newest>(&mut *conn)?
-                .id;
+                let newest =
+                    diesel::sql_query("SELECT COALESCE(MAX(id), 0) AS id FROM cache_invalidations")
+                        .get_result::<Newest>(&mut *conn)?
+                        .id;
                 if newest < seen {
                     tracing::warn!(
                         seen,

@@ -218,7 +218,12 @@ fn a_sqlite_listener_that_sees_the_ids_go_back_forgets_everything() {
         announce(&store, user);
     }
     hears(Heard::Invalidated(Invalidation::User(user)));
-    assert!(!heard.lock().unwrap().contains(&Heard::Invalidated(Invalidation::All)));
+    assert!(
+        !heard
+            .lock()
+            .unwrap()
+            .contains(&Heard::Invalidated(Invalidation::All))
+    );
 
     // The table and its sequence start again, as in a database restored from a backup.
     let mut conn = diesel::SqliteConnection::establish(database.url()).unwrap();

@@ -845,10 +845,7 @@ fn a_change_after_a_prune_emptied_the_announcements_still_reaches_the_server() {
     // server is seen to hear (so it has read every id so far).
     for _ in 0..5 {
         let token = token_of("alice");
-        assert_eq!(
-            server.call("POST", "/logout", Some(&token), None).0,
-            204
-        );
+        assert_eq!(server.call("POST", "/logout", Some(&token), None).0, 204);
     }
     let bob = token_of("bob");
     assert_eq!(server.call("GET", "/users/me", Some(&bob), None).0, 200);
@@ -868,7 +865,10 @@ fn a_change_after_a_prune_emptied_the_announcements_still_reaches_the_server() {
 
     // Every announcement is older than the hour a prune keeps them (as on a server that has
     // run a while): the prune removes them all.
-    let url = format!("sqlite://{}", dir.path().join("data/test/auth.db").display());
+    let url = format!(
+        "sqlite://{}",
+        dir.path().join("data/test/auth.db").display()
+    );
     let mut db = SqliteConnection::establish(&url).unwrap();
     let aged = diesel::sql_query("UPDATE cache_invalidations SET at = '2000-01-01 00:00:00'")
         .execute(&mut db)
@@ -886,7 +886,8 @@ fn a_change_after_a_prune_emptied_the_announcements_still_reaches_the_server() {
     let alice = token_of("alice");
     assert_eq!(server.call("GET", "/users/me", Some(&alice), None).0, 200);
     run(&["users", "disable", "alice"]);
-    within_a_second("alice's disabling after the prune, seen by the server", || {
-        server.call("GET", "/users/me", Some(&alice), None).0 == 401
-    });
+    within_a_second(
+        "alice's disabling after the prune, seen by the server",
+        || server.call("GET", "/users/me", Some(&alice), None).0 == 401,
+    );
 }

@@ -704,7 +704,10 @@ fn a_listener_whose_backend_stopped_answering_is_noticed_and_replaced() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    println!("logout on B, seen on A despite its frozen listener after {:?}", started.elapsed());
+    println!(
+        "logout on B, seen on A despite its frozen listener after {:?}",
+        started.elapsed()
+    );
 
     // A listens again on a new connection (the frozen backend still frozen): B's next change
     // reaches it at once.

@@ -59,7 +59,9 @@ fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> Option<String> 
     let mut buffer = [0u8; 4096];
     loop {
         let left = deadline.checked_duration_since(Instant::now())?;
-        stream.set_read_timeout(Some(left.max(Duration::from_millis(1)))).ok()?;
+        stream
+            .set_read_timeout(Some(left.max(Duration::from_millis(1))))
+            .ok()?;
         match stream.read(&mut buffer) {
             Ok(0) => break,
             Ok(n) => received.extend_from_slice(&buffer[..n]),
@@ -79,7 +81,11 @@ fn token(server: &Process) -> String {
         .into();
     let url = |path: &str| format!("{}{path}", server.base);
     let body = json!({"username": "alice", "password": PASSWORD});
-    let status = agent.post(url("/register")).send_json(&body).unwrap().status();
+    let status = agent
+        .post(url("/register"))
+        .send_json(&body)
+        .unwrap()
+        .status();
     assert_eq!(status, 201);
     let mut response = agent.post(url("/login")).send_json(&body).unwrap();
     let tokens: Value = response.body_mut().read_json().unwrap();
@@ -202,7 +208,10 @@ fn stalled_bodies_never_starve_the_server_and_connections_are_bounded() {
     println!("/health/live answered after {took:?} behind 60 stalled requests");
     assert!(health.starts_with("HTTP/1.1 200"), "{health}");
     // It waited for slots: the first stalled requests held all 20 for a second.
-    assert!(took >= Duration::from_millis(900), "{took:?}: no bound on connections");
+    assert!(
+        took >= Duration::from_millis(900),
+        "{took:?}: no bound on connections"
+    );
 
     for (i, stream) in stalled.iter_mut().enumerate() {
         let response = read_until_closed(stream, Duration::from_secs(5))

@@ -82,14 +82,16 @@ pub(super) fn listen_once(
     let (events, heard) = mpsc::channel();
     // Set when this connection is given up or the store stops.
     let leave = Arc::new(AtomicBool::new(false));
-    let reader = thread::Builder::new().name("auth-listen-pg".into()).spawn({
-        let url = listener_url(url);
-        let leave = Arc::clone(&leave);
-        move || {
-            let ended = read(&url, &events, &leave).map_err(|e| e.to_string());
-            let _ = events.send(Event::Ended(ended));
-        }
-    })?;
+    let reader = thread::Builder::new()
+        .name("auth-listen-pg".into())
+        .spawn({
+            let url = listener_url(url);
+            let leave = Arc::clone(&leave);
+            move || {
+                let ended = read(&url, &events, &leave).map_err(|e| e.to_string());
+                let _ = events.send(Event::Ended(ended));
+            }
+        })?;
     let mut alive = Instant::now();
     loop {
         if stop.load(Ordering::Acquire) {

@@ -200,12 +200,12 @@ fn notify(conn: &mut DbConnection, what: Invalidation) -> Result<(), StoreError>
             .execute(pg),
         // The id is AUTOINCREMENT's: above every id ever given, even once a prune has removed
         // them all (MAX(id) + 1 went back to 1 then, below what the listeners had read).
-        DbConnection::Sqlite(sqlite) => diesel::sql_query(
-            "INSERT INTO cache_invalidations (payload, at) VALUES (?, ?)",
-        )
-        .bind::<Text, _>(what.to_string())
-        .bind::<Timestamp, _>(crate::rows::naive(auth_domain::now()))
-        .execute(sqlite),
+        DbConnection::Sqlite(sqlite) => {
+            diesel::sql_query("INSERT INTO cache_invalidations (payload, at) VALUES (?, ?)")
+                .bind::<Text, _>(what.to_string())
+                .bind::<Timestamp, _>(crate::rows::naive(auth_domain::now()))
+                .execute(sqlite)
+        }
     }
     .map_err(store_error)?;
     Ok(())
