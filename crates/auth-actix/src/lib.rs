@@ -134,6 +134,10 @@ pub use routes::{docs::UNDESCRIBED as UNDESCRIBED_ROUTES, served_routes};
 pub struct HttpSettings {
     /// Larger request bodies get 413.
     pub max_body_bytes: usize,
+    /// A request body not all there this long after the route starts reading it gets 408
+    /// `request_timeout`, and its connection is closed: a client that announces a body and
+    /// stops sending cannot hold a connection.
+    pub body_timeout: std::time::Duration,
     /// Peers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpAddr>,
     /// The header that carries an API key.
@@ -153,11 +157,12 @@ pub struct HttpSettings {
 }
 
 impl Default for HttpSettings {
-    /// 64 KiB bodies, no trusted proxies, API keys in `X-API-Key`, 60 requests a minute per IP
+    /// 64 KiB bodies read within 10 s, no trusted proxies, API keys in `X-API-Key`, 60 requests a minute per IP
     /// on the credential routes, public URL from each request, no CORS, no metrics.
     fn default() -> Self {
         Self {
             max_body_bytes: 64 * 1024,
+            body_timeout: std::time::Duration::from_secs(10),
             trusted_proxies: Vec::new(),
             api_key_header: "X-API-Key".to_owned(),
             rate_limit_per_minute: 60,

@@ -7,7 +7,7 @@
 //!   did), `HTTPBearer` (a JWT) and `APIKeyHeader` (the header `security.api_key_header`
 //!   names);
 //! - the errors every route of a kind can give, with the `Error` body: 401 on authenticated
-//!   routes (with `WWW-Authenticate`), 400/413/422 on JSON bodies, 422 on query strings, 404 on
+//!   routes (with `WWW-Authenticate`), 400/408/413/422 on JSON bodies, 422 on query strings, 404 on
 //!   path ids, 503 wherever the store is read;
 //! - the settings a client can see: the header name, the shortest password, the bounds a
 //!   requested access-token lifetime is clamped to.
@@ -226,6 +226,13 @@ fn add_shared_errors(operation: &mut Operation) {
         add(
             "400",
             error_response("`invalid_content_type` (not JSON), `malformed_json` or `invalid_body`"),
+        );
+        add(
+            "408",
+            error_response(
+                "`request_timeout`: the body did not arrive within `server.body_timeout_secs`; \
+                 the connection is closed",
+            ),
         );
         add(
             "413",

@@ -1,5 +1,6 @@
 //! Database URLs, the connection type over both backends, the r2d2 pool and migrations.
 
+mod migrations;
 mod pg_url;
 mod read_only;
 
@@ -14,11 +15,10 @@ use diesel::{
     prelude::*,
     r2d2::{self, ManageConnection, Pool, PooledConnection},
 };
-use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use diesel_migrations::MigrationHarness;
+use migrations::MIGRATIONS;
 use pg_url::PgUrl;
 pub(crate) use read_only::open_read_only;
-
-const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations");
 
 /// How long a caller waits for a pooled connection before the store reports itself unavailable.
 const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -240,12 +240,14 @@ fn create_private_sqlite_file(path: &Path) -> Result<(), ConnectError> {
 
 /// Runs pending migrations on one connection; returns the versions applied.
 fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, ConnectError> {
-    let applied = match conn {
-        DbConnection::Postgres(pg) => pg.run_pending_migrations(MIGRATIONS),
-        DbConnection::Sqlite(sqlite) => sqlite.run_pending_migrations(MIGRATIONS),
+    match conn {
+        DbConnection::Postgres(pg) => pg
+            .run_pending_migrations(MIGRATIONS)
+            .map(|applied| applied.iter().map(ToString::to_string).collect()),
+        // SQLite runs its own SQL where a migration has it (`up.sqlite.sql`).
+        DbConnection::Sqlite(sqlite) => migrations::run_sqlite(sqlite),
     }
-    .map_err(|e| ConnectError::Migration(e.to_string()))?;
-    Ok(applied.iter().map(ToString::to_string).collect())
+    .map_err(|e| ConnectError::Migration(e.to_string()))
 }
 
 /// Opens `url` once and applies pending migrations; returns the versions applied.

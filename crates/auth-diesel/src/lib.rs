@@ -25,5 +25,5 @@ mod store;
 pub mod testing;
 
 pub use connection::{Backend, ConnectError, migrate};
-pub use listener::Heard;
+pub use listener::{Heard, LISTENER_APPLICATION_NAME};
 pub use store::{DieselStore, INVALIDATION_CHANNEL, PRUNE_LOCK_KEY, PoolState};

@@ -808,3 +808,86 @@ fn the_binary_describes_itself_serves_swagger_ui_offline_and_answers_listed_orig
             .is_none()
     );
 }
+
+/// Second review, finding 5: announcement ids restarted at 1 once a prune had emptied
+/// `cache_invalidations`, below what the running server had read, so the server never heard
+/// the next change and trusted a disabled user's cached session until `cache.max_age_secs`.
+#[test]
+fn a_change_after_a_prune_emptied_the_announcements_still_reaches_the_server() {
+    use diesel::{Connection, RunQueryDsl, SqliteConnection};
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    // Cached sessions are trusted for a minute: only the announcement can end one sooner.
+    let server = Server::start_with_env(
+        dir.path(),
+        &config_dir(),
+        &[
+            ("AUTH__CACHE__MAX_AGE_SECS", "60"),
+            ("AUTH__SECURITY__RATE_LIMIT_PER_MINUTE", "0"),
+        ],
+    );
+    for name in ["alice", "bob"] {
+        let body = json!({"username": name, "password": PASSWORD});
+        assert_eq!(server.call("POST", "/register", None, Some(body)).0, 201);
+    }
+    let token_of = |name: &str| {
+        let body = json!({"username": name, "password": PASSWORD});
+        let (status, tokens) = server.call("POST", "/login", None, Some(body));
+        assert_eq!(status, 200, "{tokens}");
+        tokens["access_token"].as_str().unwrap().to_owned()
+    };
+    // Announcements the server reads: a few logouts, then the CLI disabling bob, which the
+    // server is seen to hear (so it has read every id so far).
+    for _ in 0..5 {
+        let token = token_of("alice");
+        assert_eq!(server.call("POST", "/logout", Some(&token), None).0, 204);
+    }
+    let bob = token_of("bob");
+    assert_eq!(server.call("GET", "/users/me", Some(&bob), None).0, 200);
+    let run = |args: &[&str]| {
+        let output = command(dir.path()).args(args).output().unwrap();
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+    run(&["users", "disable", "bob"]);
+    within_a_second("bob's disabling, seen by the server", || {
+        server.call("GET", "/users/me", Some(&bob), None).0 == 401
+    });
+
+    // Every announcement is older than the hour a prune keeps them (as on a server that has
+    // run a while): the prune removes them all.
+    let url = format!(
+        "sqlite://{}",
+        dir.path().join("data/test/auth.db").display()
+    );
+    let mut db = SqliteConnection::establish(&url).unwrap();
+    let aged = diesel::sql_query("UPDATE cache_invalidations SET at = '2000-01-01 00:00:00'")
+        .execute(&mut db)
+        .unwrap();
+    assert!(aged >= 6, "{aged} announcements");
+    let pruned = run(&["prune"]);
+    assert!(pruned.contains("cache_invalidations"), "{pruned}");
+    let left = diesel::sql_query("SELECT COUNT(*) AS n FROM cache_invalidations")
+        .get_result::<Count>(&mut db)
+        .unwrap();
+    assert_eq!(left.n, 0, "{pruned}");
+    drop(db);
+
+    // The next change: alice, cached now, is disabled from the command line.
+    let alice = token_of("alice");
+    assert_eq!(server.call("GET", "/users/me", Some(&alice), None).0, 200);
+    run(&["users", "disable", "alice"]);
+    within_a_second(
+        "alice's disabling after the prune, seen by the server",
+        || server.call("GET", "/users/me", Some(&alice), None).0 == 401,
+    );
+}

@@ -28,6 +28,9 @@ pub enum ErrorCode {
     ServiceUnavailable,
     /// `payload_too_large` (413): the body is over `max_body_bytes`.
     PayloadTooLarge,
+    /// `request_timeout` (408): the body did not arrive within `server.body_timeout_secs`; the
+    /// connection is closed.
+    RequestTimeout,
     /// `invalid_body` (400): the body could not be read.
     InvalidBody,
     /// `invalid_content_type` (400): a JSON route got another content type.
@@ -140,13 +143,14 @@ mod tests {
     use super::ErrorCode;
 
     /// The wire strings, written out: a renamed variant must not change what clients see.
-    const WIRE: [(ErrorCode, &str); 36] = [
+    const WIRE: [(ErrorCode, &str); 37] = [
         (ErrorCode::ValidationError, "validation_error"),
         (ErrorCode::NotFound, "not_found"),
         (ErrorCode::MethodNotAllowed, "method_not_allowed"),
         (ErrorCode::InternalError, "internal_error"),
         (ErrorCode::ServiceUnavailable, "service_unavailable"),
         (ErrorCode::PayloadTooLarge, "payload_too_large"),
+        (ErrorCode::RequestTimeout, "request_timeout"),
         (ErrorCode::InvalidBody, "invalid_body"),
         (ErrorCode::InvalidContentType, "invalid_content_type"),
         (ErrorCode::MalformedJson, "malformed_json"),

@@ -179,6 +179,10 @@ impl ResponseError for ApiError {
         if let Some(seconds) = self.retry_after {
             response.insert_header((header::RETRY_AFTER, seconds.to_string()));
         }
+        // A 408 gives up on a body still owed: the connection cannot carry another request.
+        if self.status == StatusCode::REQUEST_TIMEOUT {
+            response.force_close();
+        }
         // An `mfa_token` is half a login: never cached either.
         if self.oauth || self.mfa_token.is_some() {
             response.insert_header((header::CACHE_CONTROL, "no-store"));

@@ -183,6 +183,7 @@ fn no_store(mut response: HttpResponse) -> HttpResponse {
         (status = 200, description = "What the token is; never cached", body = Introspection),
         (status = 400, description = "`invalid_request` (no `token`, or not a form), with `error_description`", body = ErrorBody),
         (status = 403, description = "`forbidden`: not an admin", body = ErrorBody),
+        (status = 408, description = "`request_timeout`: the body did not arrive within `server.body_timeout_secs` (the connection is closed), with `error_description`", body = ErrorBody),
         (status = 413, description = "`payload_too_large`, with `error_description`", body = ErrorBody),
     ),
     security(("OAuth2PasswordBearer" = []), ("HTTPBearer" = []), ("APIKeyHeader" = [])),
@@ -235,6 +236,7 @@ pub(super) async fn introspect(
     responses(
         (status = 200, description = "Revoked, or not a token of ours; empty body, never cached"),
         (status = 400, description = "`invalid_request` (no `token`, or not a form), with `error_description`", body = ErrorBody),
+        (status = 408, description = "`request_timeout`: the body did not arrive within `server.body_timeout_secs` (the connection is closed), with `error_description`", body = ErrorBody),
         (status = 413, description = "`payload_too_large`, with `error_description`", body = ErrorBody),
         (status = 429, description = "`too_many_requests`, with `error_description`", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ),

@@ -28,6 +28,7 @@ use crate::{
         (status = 200, description = "A new session's tokens (password grant) or the rotated pair (refresh grant); never cached", body = TokenResponse),
         (status = 400, description = "`invalid_request` (wrong content type, a missing field, a password over 72 bytes), `invalid_grant` (wrong credentials, disabled account, bad refresh token) or `unsupported_grant_type`", body = OAuthErrorBody),
         (status = 403, description = "`mfa_required` with `mfa_token` and no tokens (only after the right password, for an account with a second factor: send the `mfa_token` to `POST /login/mfa`)", body = OAuthErrorBody),
+        (status = 408, description = "`request_timeout`: the body did not arrive within `server.body_timeout_secs` (the connection is closed)", body = OAuthErrorBody),
         (status = 413, description = "`payload_too_large`", body = OAuthErrorBody),
         (status = 429, description = "`too_many_attempts` or `too_many_requests`", body = OAuthErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 503, description = "`service_unavailable`: the database cannot be reached, or the server is too busy hashing passwords", body = OAuthErrorBody),

@@ -198,14 +198,14 @@ fn notify(conn: &mut DbConnection, what: Invalidation) -> Result<(), StoreError>
             .bind::<Text, _>(INVALIDATION_CHANNEL)
             .bind::<Text, _>(what.to_string())
             .execute(pg),
-        // SQLite has one writer at a time, so MAX(id) + 1 is unique.
-        DbConnection::Sqlite(sqlite) => diesel::sql_query(
-            "INSERT INTO cache_invalidations (id, payload, at) \
-             SELECT COALESCE(MAX(id), 0) + 1, ?, ? FROM cache_invalidations",
-        )
-        .bind::<Text, _>(what.to_string())
-        .bind::<Timestamp, _>(crate::rows::naive(auth_domain::now()))
-        .execute(sqlite),
+        // The id is AUTOINCREMENT's: above every id ever given, even once a prune has removed
+        // them all (MAX(id) + 1 went back to 1 then, below what the listeners had read).
+        DbConnection::Sqlite(sqlite) => {
+            diesel::sql_query("INSERT INTO cache_invalidations (payload, at) VALUES (?, ?)")
+                .bind::<Text, _>(what.to_string())
+                .bind::<Timestamp, _>(crate::rows::naive(auth_domain::now()))
+                .execute(sqlite)
+        }
     }
     .map_err(store_error)?;
     Ok(())

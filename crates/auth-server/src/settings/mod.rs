@@ -143,6 +143,14 @@ pub struct ServerSettings {
     /// Larger bodies get 413; 1 byte to 1 GiB.
     #[serde(deserialize_with = "strict::int::<_, _, 1, 1_073_741_824>")]
     pub max_body_bytes: usize,
+    /// A request body not all there this long after its route starts reading it gets 408 and
+    /// its connection is closed; 1 s to 1 hour.
+    #[serde(deserialize_with = "strict::int::<_, _, 1, 3600>")]
+    pub body_timeout_secs: u64,
+    /// Open connections each worker serves at once (actix's `max_connections`); beyond it new
+    /// ones wait to be accepted. 1 to 1,000,000.
+    #[serde(deserialize_with = "strict::int::<_, _, 1, 1_000_000>")]
+    pub max_connections: usize,
     /// Peers whose `X-Forwarded-For` is believed (comma-separated in the environment).
     #[serde(deserialize_with = "strict::list")]
     pub trusted_proxies: Vec<IpAddr>,

@@ -8,6 +8,8 @@ fn defaults_load_and_match_the_documented_values() {
     assert_eq!(settings.server.port, 8000);
     assert_eq!(settings.server.host, "127.0.0.1");
     assert_eq!(settings.server.max_body_bytes, 65536);
+    assert_eq!(settings.server.body_timeout_secs, 10);
+    assert_eq!(settings.server.max_connections, 1024);
     assert_eq!(settings.jwt.algorithm, "HS256");
     assert_eq!(settings.jwt.access_ttl_secs, 900);
     assert_eq!(settings.jwt.leeway_secs, 5);
@@ -63,6 +65,9 @@ fn mistyped_values_are_refused_by_name_and_lists_split() {
         ("password.min_strength", "false"),
         ("security.rate_limit_per_minute", "1.5"),
         ("server.workers", "0"),
+        ("server.max_connections", "0"),
+        ("server.body_timeout_secs", "0"),
+        ("server.body_timeout_secs", "3601"),
     ] {
         let err = format!(
             "{:#}",

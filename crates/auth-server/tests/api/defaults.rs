@@ -32,6 +32,7 @@ fn library_defaults_are_the_servers_defaults() {
     // Destructured without `..`: a new field fails to compile here until it is compared.
     let HttpSettings {
         max_body_bytes,
+        body_timeout,
         trusted_proxies,
         api_key_header,
         rate_limit_per_minute,
@@ -40,6 +41,7 @@ fn library_defaults_are_the_servers_defaults() {
         metrics,
     } = HttpSettings::default();
     assert_eq!(state.http.max_body_bytes, max_body_bytes);
+    assert_eq!(state.http.body_timeout, body_timeout);
     assert_eq!(state.http.trusted_proxies, trusted_proxies);
     assert_eq!(state.http.api_key_header, api_key_header);
     assert_eq!(state.http.rate_limit_per_minute, rate_limit_per_minute);
