@@ -171,7 +171,7 @@ pub use {
     maintenance::Retention,
     mfa::{MfaConfig, MfaKey, MfaKeyError, MfaToken, RecoveryCodes, SecondFactor, TotpSetup},
     observer::{Observer, Outcome},
-    password::{HashError, PasswordHasher},
+    password::{HashError, PasswordHasher, bcrypt_cost},
     profile::{ProfileUpdate, Registration},
     service::AuthService,
     sessions::{Credential, LogoutScope, Principal, TokenPair},

@@ -108,7 +108,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    user_imports (user_id) {
+        user_id -> Text,
+        password_hash -> Text,
+        credential_generation -> BigInt,
+        imported_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(user_imports -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(api_keys -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -120,5 +130,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_throttles,
     mfa_totp,
     mfa_recovery_codes,
-    mfa_challenges
+    mfa_challenges,
+    user_imports
 );

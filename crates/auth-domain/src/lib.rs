@@ -9,6 +9,7 @@ mod audit;
 mod claims;
 mod credentials;
 mod identity;
+mod imports;
 mod invalidation;
 mod mfa;
 mod prune;
@@ -25,6 +26,7 @@ pub use credentials::{CredentialGeneration, PasswordChange, PasswordChanged};
 pub use identity::{
     Email, EmailError, Role, RoleError, SessionId, UserId, Username, UsernameError,
 };
+pub use imports::{ImportStore, UserImport};
 pub use invalidation::Invalidation;
 pub use mfa::{
     EncryptedTotpSecret, MfaChallenge, MfaStore, MfaTokenHash, RecoveryCodeHash, TotpEnrolment,

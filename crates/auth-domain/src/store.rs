@@ -1,9 +1,9 @@
 use chrono::{DateTime, Utc};
 
 use crate::{
-    ApiKey, ApiKeyId, AttemptVerdict, AuditEvent, AuditQuery, LockoutPolicy, LoginThrottle,
-    MfaStore, NewApiKey, NewSession, NewUser, PasswordChange, PasswordChanged, PasswordHash,
-    PruneOutcome, PrunePolicy, RefreshOutcome, RefreshRotation, Session, SessionId,
+    ApiKey, ApiKeyId, AttemptVerdict, AuditEvent, AuditQuery, ImportStore, LockoutPolicy,
+    LoginThrottle, MfaStore, NewApiKey, NewSession, NewUser, PasswordChange, PasswordChanged,
+    PasswordHash, PruneOutcome, PrunePolicy, RefreshOutcome, RefreshRotation, Session, SessionId,
     SessionRevocation, User, UserChanges, UserId, UserQuery, Username,
 };
 
@@ -233,7 +233,14 @@ pub trait PruneStore: Send + Sync {
 
 /// Everything the authentication service needs from persistence.
 pub trait Store:
-    UserStore + SessionStore + ApiKeyStore + AuditStore + LoginThrottleStore + PruneStore + MfaStore
+    UserStore
+    + SessionStore
+    + ApiKeyStore
+    + AuditStore
+    + LoginThrottleStore
+    + PruneStore
+    + MfaStore
+    + ImportStore
 {
 }
 
@@ -245,5 +252,6 @@ impl<T> Store for T where
         + LoginThrottleStore
         + PruneStore
         + MfaStore
+        + ImportStore
 {
 }

@@ -74,6 +74,7 @@ pub fn build_state(settings: &Settings, env: AppEnv) -> anyhow::Result<AuthState
                 .unwrap_or_else(|| HashPoolConfig::default().threads),
             max_queued: settings.password.max_queued_hashes,
         },
+        max_verify_cost: settings.password.max_verify_cost,
         mfa: MfaConfig {
             issuer: settings.mfa.issuer.clone(),
             encryption_key: Some(mfa_key),

@@ -249,8 +249,13 @@ fn readme_walkthrough_against_the_real_binary() {
 
     let said = create_admin(dir.path(), "root", ADMIN_PASSWORD);
     assert!(said.contains("created admin root"), "{said}");
-    let said = create_admin(dir.path(), "alice", "ignored for existing users");
-    assert!(said.contains("promoted alice"), "{said}");
+    let promote = command(dir.path())
+        .args(["users", "promote", "alice"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&promote.stdout);
+    assert!(promote.status.success(), "{said}");
+    assert!(said.contains("alice is now an admin"), "{said}");
 
     let (status, admin_login) = server.call(
         "POST",
@@ -566,6 +571,86 @@ fn operators_list_and_disable_users_from_the_command_line() {
     assert!(String::from_utf8_lossy(&last.stderr).contains("last active admin"));
     let unknown = run(&["users", "disable", "nobody"]);
     assert!(!unknown.status.success());
+}
+
+// Second review, item 3: create-admin never promotes an account someone else registered;
+// promoting is `users promote`, which shows the account first.
+#[test]
+fn create_admin_refuses_a_taken_name_and_users_promote_shows_the_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let (status, squatter) = server.call(
+        "POST",
+        "/register",
+        None,
+        Some(json!({"username": "ops", "password": PASSWORD})),
+    );
+    assert_eq!(status, 201, "{squatter}");
+    let squatter_token = login_as(&server, "ops", PASSWORD);
+
+    for name in ["ops", "OPS"] {
+        let mut child = command(dir.path())
+            .args(["create-admin", "--username", name])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{ADMIN_PASSWORD}").unwrap();
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains("is taken") && stderr.contains("users promote"),
+            "{stderr}"
+        );
+        assert!(!String::from_utf8_lossy(&output.stdout).contains("admin"));
+    }
+    // The squatter's password does not reach the admin API, and the operator's was not set.
+    login_as(&server, "ops", PASSWORD);
+    assert_eq!(
+        server.call("GET", "/admin", Some(&squatter_token), None).0,
+        403
+    );
+    let (status, _) = server.call(
+        "POST",
+        "/login",
+        None,
+        Some(json!({"username": "ops", "password": ADMIN_PASSWORD})),
+    );
+    assert_eq!(status, 401);
+
+    let run = |args: &[&str]| command(dir.path()).args(args).output().unwrap();
+    let unknown = run(&["users", "promote", "nobody"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no user \"nobody\""));
+
+    let promote = run(&["users", "promote", "ops"]);
+    let said = String::from_utf8_lossy(&promote.stdout).into_owned();
+    assert!(promote.status.success(), "{said}");
+    let id = squatter["id"].as_str().unwrap();
+    let created = &squatter["created_at"].as_str().unwrap()[..10];
+    assert!(said.contains("ops is now an admin"), "{said}");
+    assert!(said.contains(&format!("id:         {id}")), "{said}");
+    assert!(said.contains(&format!("created:    {created}")), "{said}");
+    let last_login = said.lines().find(|l| l.contains("last login:")).unwrap();
+    assert!(!last_login.contains("none"), "{said}");
+    within_a_second("the CLI's promotion, seen by the server", || {
+        server.call("GET", "/admin", Some(&squatter_token), None).0 == 200
+    });
+    let again = run(&["users", "promote", "ops"]);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("already an admin"));
+}
+
+fn login_as(server: &Server, username: &str, password: &str) -> String {
+    let (status, body) = server.call(
+        "POST",
+        "/login",
+        None,
+        Some(json!({"username": username, "password": password})),
+    );
+    assert_eq!(status, 200, "{body}");
+    body["access_token"].as_str().unwrap().to_owned()
 }
 
 fn register(agent: &ureq::Agent, base: &str, username: &str) -> Result<u16, ureq::Error> {

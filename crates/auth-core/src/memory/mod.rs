@@ -10,13 +10,14 @@ use std::{
 
 use auth_domain::{
     ApiKey, ApiKeyId, AuditEvent, LoginThrottle, MfaChallenge, MfaTokenHash, RefreshTokenHash,
-    Session, SessionId, TotpEnrolment, User, UserId,
+    Session, SessionId, TotpEnrolment, User, UserId, UserImport,
 };
 use chrono::{DateTime, Utc};
 
 mod api_keys;
 mod audit;
 mod credentials;
+mod imports;
 mod login_throttle;
 mod mfa;
 mod prune;
@@ -39,6 +40,7 @@ struct State {
     totp: HashMap<UserId, TotpEnrolment>,
     recovery_codes: HashMap<UserId, mfa::RecoveryCodes>,
     mfa_challenges: HashMap<MfaTokenHash, MfaChallenge>,
+    imports: HashMap<UserId, UserImport>,
 }
 
 /// One page of `items` (already filtered and sorted) and how many there are in all.

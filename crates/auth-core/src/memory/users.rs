@@ -13,6 +13,27 @@ fn is_active_admin(user: &User) -> bool {
 }
 
 impl State {
+    /// [`UserStore::change_password`], on the locked state.
+    pub(super) fn change_password(
+        &mut self,
+        change: &PasswordChange,
+    ) -> Result<PasswordChanged, StoreError> {
+        self.check_generation(change.user, change.expected)?;
+        let user = self
+            .users
+            .get_mut(&change.user)
+            .ok_or(StoreError::NotFound)?;
+        user.password_hash = change.new_hash.clone();
+        user.updated_at = change.at;
+        let (ended_sessions, revoked_api_keys) =
+            self.end_credentials(change.user, change.sessions, change.at);
+        Ok(PasswordChanged {
+            user: self.users[&change.user].clone(),
+            ended_sessions,
+            revoked_api_keys,
+        })
+    }
+
     /// Whether `id` is the only active admin.
     fn is_last_admin(&self, id: UserId) -> bool {
         self.users.get(&id).is_some_and(is_active_admin)
@@ -22,7 +43,7 @@ impl State {
                 .any(|u| u.id != id && is_active_admin(u))
     }
 
-    fn conflict_with(&self, candidate: &User) -> Option<Conflict> {
+    pub(super) fn conflict_with(&self, candidate: &User) -> Option<Conflict> {
         self.users
             .values()
             .filter(|u| u.id != candidate.id)
@@ -84,21 +105,7 @@ impl UserStore for MemoryStore {
     }
 
     fn change_password(&self, change: &PasswordChange) -> Result<PasswordChanged, StoreError> {
-        let mut state = self.state();
-        state.check_generation(change.user, change.expected)?;
-        let user = state
-            .users
-            .get_mut(&change.user)
-            .ok_or(StoreError::NotFound)?;
-        user.password_hash = change.new_hash.clone();
-        user.updated_at = change.at;
-        let (ended_sessions, revoked_api_keys) =
-            state.end_credentials(change.user, change.sessions, change.at);
-        Ok(PasswordChanged {
-            user: state.users[&change.user].clone(),
-            ended_sessions,
-            revoked_api_keys,
-        })
+        self.state().change_password(change)
     }
 
     fn replace_password_hash(
@@ -128,6 +135,7 @@ impl UserStore for MemoryStore {
             return Err(StoreError::Conflict(Conflict::LastAdmin));
         }
         state.users.remove(&id);
+        state.imports.remove(&id);
         let sessions: Vec<SessionId> = state
             .sessions
             .values()

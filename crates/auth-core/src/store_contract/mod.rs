@@ -24,6 +24,7 @@
 mod api_keys;
 mod audit;
 mod credentials;
+mod imports;
 mod login_throttle;
 mod mfa;
 mod prune;
@@ -34,6 +35,7 @@ mod users;
 pub use api_keys::*;
 pub use audit::*;
 pub use credentials::*;
+pub use imports::*;
 pub use login_throttle::*;
 pub use mfa::*;
 pub use prune::*;
@@ -120,6 +122,8 @@ macro_rules! store_contract_tests {
             enabling_totp_ends_the_other_sessions_and_marks_the_kept_one,
             withdrawn_attempts_neither_count_nor_clear_earlier_failures,
             concurrent_first_attempts_are_counted_not_locked,
+            imported_users_are_recorded_with_their_hash,
+            imported_hashes_are_updated_as_password_changes,
         );
     };
     // Internal: one test per name, each given the attributes (kept as one token tree here so

@@ -24,6 +24,7 @@ use crate::{
 mod api_keys;
 mod audit;
 mod credentials;
+mod imports;
 mod login_throttle;
 mod mfa;
 mod prune;

@@ -55,6 +55,32 @@ fn load_user(conn: &mut DbConnection, id: &str) -> Result<Option<User>, StoreErr
         .transpose()
 }
 
+/// [`UserStore::change_password`] inside the caller's transaction.
+pub(super) fn change_password_in(
+    conn: &mut DbConnection,
+    change: &PasswordChange,
+) -> Result<PasswordChanged, StoreError> {
+    let id = change.user.to_string();
+    // Holding the row at the expected generation first: a second change checked against the
+    // same password finds it moved on.
+    credentials::hold_generation(conn, change.user, change.expected)?;
+    diesel::update(users::table.find(&id))
+        .set((
+            users::password_hash.eq(change.new_hash.expose()),
+            users::updated_at.eq(naive(change.at)),
+        ))
+        .execute(conn)
+        .map_err(store_error)?;
+    let (ended_sessions, revoked_api_keys) =
+        credentials::end_credentials(conn, change.user, change.sessions, change.at)?;
+    notify(conn, Invalidation::User(change.user))?;
+    Ok(PasswordChanged {
+        user: load_user(conn, &id)?.ok_or(StoreError::NotFound)?,
+        ended_sessions,
+        revoked_api_keys,
+    })
+}
+
 impl UserStore for DieselStore {
     fn create_user(&self, new: NewUser) -> Result<User, StoreError> {
         let user = new.into_user();
@@ -115,27 +141,7 @@ impl UserStore for DieselStore {
     }
 
     fn change_password(&self, change: &PasswordChange) -> Result<PasswordChanged, StoreError> {
-        let id = change.user.to_string();
-        transaction(&mut *self.conn()?, |conn| {
-            // Holding the row at the expected generation first: a second change checked
-            // against the same password finds it moved on.
-            credentials::hold_generation(conn, change.user, change.expected)?;
-            diesel::update(users::table.find(&id))
-                .set((
-                    users::password_hash.eq(change.new_hash.expose()),
-                    users::updated_at.eq(naive(change.at)),
-                ))
-                .execute(conn)
-                .map_err(store_error)?;
-            let (ended_sessions, revoked_api_keys) =
-                credentials::end_credentials(conn, change.user, change.sessions, change.at)?;
-            notify(conn, Invalidation::User(change.user))?;
-            Ok(PasswordChanged {
-                user: load_user(conn, &id)?.ok_or(StoreError::NotFound)?,
-                ended_sessions,
-                revoked_api_keys,
-            })
-        })
+        transaction(&mut *self.conn()?, |conn| change_password_in(conn, change))
     }
 
     fn replace_password_hash(

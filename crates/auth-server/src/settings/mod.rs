@@ -247,6 +247,11 @@ pub struct PasswordSettings {
     /// bcrypt cost, 4 to 31; at least 10 in production.
     #[serde(deserialize_with = "strict::int::<_, _, 4, 31>")]
     pub bcrypt_cost: u32,
+    /// The highest cost of a stored hash that is verified, 4 to 16 (and at least
+    /// `bcrypt_cost`): a login against a costlier one fails as a wrong password does, without
+    /// running bcrypt, and `import-users` refuses such a hash.
+    #[serde(deserialize_with = "strict::int::<_, _, 4, 16>")]
+    pub max_verify_cost: u32,
     /// Fewest characters of a new password, 1 to 72 (bcrypt uses at most 72 bytes).
     #[serde(deserialize_with = "strict::int::<_, _, 1, 72>")]
     pub min_length: usize,
@@ -390,6 +395,14 @@ impl Settings {
             bail!(
                 "password.bcrypt_cost is {}; production needs at least 10 (12 recommended)",
                 self.password.bcrypt_cost
+            );
+        }
+        if self.password.bcrypt_cost > self.password.max_verify_cost {
+            bail!(
+                "password.bcrypt_cost ({}) is above password.max_verify_cost ({}): new hashes \
+                 could never be verified; raise password.max_verify_cost (AUTH__PASSWORD__MAX_VERIFY_COST)",
+                self.password.bcrypt_cost,
+                self.password.max_verify_cost
             );
         }
         Ok(())

@@ -54,6 +54,34 @@ fn unknown_keys_are_refused() {
 }
 
 #[test]
+fn max_verify_cost_is_14_by_default_and_4_to_16_at_least_the_bcrypt_cost() {
+    let settings = Settings::load(AppEnv::Development, &[]).unwrap();
+    assert_eq!(settings.password.max_verify_cost, 14);
+    for wrong in ["3", "17", "31"] {
+        let err = Settings::load(AppEnv::Development, &[("password.max_verify_cost", wrong)])
+            .unwrap_err();
+        assert!(
+            format!("{err:#}").contains("password.max_verify_cost"),
+            "{err:#}"
+        );
+    }
+    let err = Settings::load(
+        AppEnv::Development,
+        &[
+            ("password.bcrypt_cost", "15"),
+            ("password.max_verify_cost", "14"),
+        ],
+    )
+    .unwrap_err();
+    assert!(
+        format!("{err:#}").contains("password.max_verify_cost"),
+        "{err:#}"
+    );
+    let settings = Settings::load(AppEnv::Development, &[("password.max_verify_cost", "16")]);
+    assert_eq!(settings.unwrap().password.max_verify_cost, 16);
+}
+
+#[test]
 fn production_refuses_a_low_bcrypt_cost() {
     let err = Settings::load(AppEnv::Production, &[("password.bcrypt_cost", "4")]).unwrap_err();
     assert!(err.to_string().contains("bcrypt_cost"), "{err}");

@@ -63,6 +63,7 @@ fn library_defaults_are_the_servers_defaults() {
         user_lockout,
         cache,
         hashing,
+        max_verify_cost,
         mfa,
     } = AuthConfig::default();
     let loaded = state.service.config();
@@ -79,6 +80,7 @@ fn library_defaults_are_the_servers_defaults() {
     assert_eq!(loaded.user_lockout, user_lockout);
     assert_eq!(loaded.cache, cache);
     assert_eq!(loaded.hashing, hashing);
+    assert_eq!(loaded.max_verify_cost, max_verify_cost);
     let MfaConfig {
         issuer,
         token_ttl,

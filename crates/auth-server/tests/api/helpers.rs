@@ -257,3 +257,12 @@ macro_rules! on_every_store {
         }
     };
 }
+
+/// Makes a key file written by a test readable by its owner only, as the server requires.
+pub fn owner_only(path: &std::path::Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+}

@@ -34,3 +34,4 @@ mod routing;
 mod sessions;
 mod swagger_ui;
 mod token_endpoint;
+mod verify_cost;
