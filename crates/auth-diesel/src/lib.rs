@@ -14,6 +14,9 @@
 //! [`source::read_users`] reads another application's users, read-only, for an import.
 #![forbid(unsafe_code)]
 
+#[cfg(not(any(feature = "sqlite", feature = "postgres")))]
+compile_error!("auth-diesel needs a backend: the feature `sqlite`, `postgres`, or both");
+
 mod connection;
 mod listener;
 mod outage;

@@ -13,14 +13,13 @@ use std::{
 };
 
 use auth_domain::Invalidation;
-use diesel::{Connection, PgConnection, RunQueryDsl};
+use diesel::RunQueryDsl;
+#[cfg(feature = "postgres")]
+use diesel::{Connection, PgConnection};
 
-use crate::{
-    DieselStore,
-    connection::{Backend, DbPool},
-    rows::naive,
-    store::INVALIDATION_CHANNEL,
-};
+#[cfg(feature = "postgres")]
+use crate::{connection::Backend, store::INVALIDATION_CHANNEL};
+use crate::{DieselStore, connection::DbPool, rows::naive};
 
 /// What the listener reports, in order: `Connected`, then any number of `Invalidated`, then
 /// `Lost` if the connection drops (and `Connected` again once it is back).
@@ -36,6 +35,7 @@ pub enum Heard {
 
 // How often pending notifications are read, and how often an idle connection is checked.
 const POLL: Duration = Duration::from_millis(10);
+#[cfg(feature = "postgres")]
 const CHECK: Duration = Duration::from_secs(1);
 const RECONNECT: Duration = Duration::from_secs(1);
 
@@ -46,9 +46,9 @@ impl DieselStore {
     /// store is dropped. A cache fed by it should stay suspended until the first
     /// [`Heard::Connected`].
     pub fn listen(&self, on: impl Fn(Heard) + Send + 'static) {
-        let url = self.url().to_owned();
+        #[cfg(feature = "postgres")]
+        let (url, postgres) = (self.url().to_owned(), self.backend() == Backend::Postgres);
         let pool = self.pool().clone();
-        let postgres = self.backend() == Backend::Postgres;
         let stop = Arc::clone(self.stopped());
         let spawned = thread::Builder::new()
             .name("auth-listen".into())
@@ -63,11 +63,14 @@ impl DieselStore {
                     on(heard);
                 };
                 while !stop.load(Ordering::Acquire) {
+                    #[cfg(feature = "postgres")]
                     let outcome = if postgres {
                         listen_once(&url, &on, &stop)
                     } else {
                         poll_sqlite(&pool, &on, &stop)
                     };
+                    #[cfg(not(feature = "postgres"))]
+                    let outcome = poll_sqlite(&pool, &on, &stop);
                     if stop.load(Ordering::Acquire) {
                         return;
                     }
@@ -93,6 +96,7 @@ impl DieselStore {
 }
 
 /// Listens until the connection fails (an error) or `stop` is set (`Ok`).
+#[cfg(feature = "postgres")]
 fn listen_once(
     url: &str,
     on: &impl Fn(Heard),

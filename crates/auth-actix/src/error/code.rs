@@ -3,6 +3,7 @@
 use std::fmt;
 
 use serde::{Serialize, Serializer};
+#[cfg(feature = "openapi")]
 use utoipa::{
     PartialSchema, ToSchema,
     openapi::{ObjectBuilder, RefOr, Schema, schema::Type},
@@ -192,6 +193,7 @@ impl Serialize for ErrorCode {
 }
 
 /// Described as a string that is one of [`ErrorCode::ALL`].
+#[cfg(feature = "openapi")]
 impl PartialSchema for ErrorCode {
     fn schema() -> RefOr<Schema> {
         ObjectBuilder::new()
@@ -204,6 +206,7 @@ impl PartialSchema for ErrorCode {
     }
 }
 
+#[cfg(feature = "openapi")]
 impl ToSchema for ErrorCode {}
 
 #[cfg(test)]

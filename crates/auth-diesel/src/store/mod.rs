@@ -56,6 +56,7 @@ pub struct DieselStore {
     pool: DbPool,
     backend: Backend,
     // For the listener's own connection; may hold a password, so never printed.
+    #[cfg(feature = "postgres")]
     url: String,
     // Set when the store is dropped, so that its listener thread ends.
     stopped: Arc<AtomicBool>,
@@ -97,6 +98,7 @@ impl DieselStore {
         Ok(Self {
             pool,
             backend,
+            #[cfg(feature = "postgres")]
             url: url.to_owned(),
             stopped: Arc::new(AtomicBool::new(false)),
             listener: std::sync::Mutex::new(None),
@@ -108,6 +110,7 @@ impl DieselStore {
         &self.pool
     }
 
+    #[cfg(feature = "postgres")]
     pub(crate) fn url(&self) -> &str {
         &self.url
     }
@@ -192,19 +195,21 @@ pub const INVALIDATION_CHANNEL: &str = "auth_invalidate";
 /// `NOTIFY` on PostgreSQL, and as a row of `cache_invalidations` on SQLite, which the
 /// listeners poll.
 fn notify(conn: &mut DbConnection, what: Invalidation) -> Result<(), StoreError> {
-    use diesel::sql_types::{Text, Timestamp};
+    use diesel::sql_types::Text;
     match conn {
+        #[cfg(feature = "postgres")]
         DbConnection::Postgres(pg) => diesel::sql_query("SELECT pg_notify($1, $2)")
             .bind::<Text, _>(INVALIDATION_CHANNEL)
             .bind::<Text, _>(what.to_string())
             .execute(pg),
         // SQLite has one writer at a time, so MAX(id) + 1 is unique.
+        #[cfg(feature = "sqlite")]
         DbConnection::Sqlite(sqlite) => diesel::sql_query(
             "INSERT INTO cache_invalidations (id, payload, at) \
              SELECT COALESCE(MAX(id), 0) + 1, ?, ? FROM cache_invalidations",
         )
         .bind::<Text, _>(what.to_string())
-        .bind::<Timestamp, _>(crate::rows::naive(auth_domain::now()))
+        .bind::<diesel::sql_types::Timestamp, _>(crate::rows::naive(auth_domain::now()))
         .execute(sqlite),
     }
     .map_err(store_error)?;
