@@ -223,7 +223,10 @@ pub(crate) struct NewApiKeyResponse {
     #[serde(flatten)]
     pub record: ApiKeyResponse,
     /// The key (`ak_<8 hex>_<43 base64url>`), to send in the API-key header. Shown only here.
-    #[cfg_attr(feature = "openapi", schema(example = "ak_3f9c1a2b_N2Q0ZTk1YjEtZDc4Mi00YjZkLWE0YzUtMWY3ZTg"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "ak_3f9c1a2b_N2Q0ZTk1YjEtZDc4Mi00YjZkLWE0YzUtMWY3ZTg")
+    )]
     pub key: String,
 }
 
@@ -237,11 +240,14 @@ pub(crate) struct NewApiKeyResponse {
 })))]
 pub(crate) struct NewKeyBody {
     /// 1 to 64 printable characters, not only spaces.
-    #[cfg_attr(feature = "openapi", schema(
-        min_length = 1,
-        max_length = 64,
-        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
-    ))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 64,
+            pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+        )
+    )]
     pub name: String,
     /// Days until the key expires (1 to 3650); without it, the key does not expire.
     #[serde(default, deserialize_with = "integer::optional")]
@@ -267,7 +273,10 @@ pub(crate) struct UsersQuery {
     /// The start of the username or of the email, ASCII letters without regard to case
     /// (`ali` finds `alice` and `Alice.B@example.com`, not `malice`); at most 64 printable
     /// characters.
-    #[cfg_attr(feature = "openapi", param(max_length = 64, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"))]
+    #[cfg_attr(
+        feature = "openapi",
+        param(max_length = 64, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")
+    )]
     pub q: Option<String>,
     /// The `next` of the previous page (an opaque cursor); not with `offset`.
     #[cfg_attr(feature = "openapi", param(pattern = r"^u[0-9A-Fa-f]{48}$"))]

@@ -17,9 +17,9 @@ use diesel::RunQueryDsl;
 #[cfg(feature = "postgres")]
 use diesel::{Connection, PgConnection};
 
+use crate::{DieselStore, connection::DbPool, rows::naive};
 #[cfg(feature = "postgres")]
 use crate::{connection::Backend, store::INVALIDATION_CHANNEL};
-use crate::{DieselStore, connection::DbPool, rows::naive};
 
 /// What the listener reports, in order: `Connected`, then any number of `Invalidated`, then
 /// `Lost` if the connection drops (and `Connected` again once it is back).

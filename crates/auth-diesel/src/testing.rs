@@ -21,7 +21,10 @@ pub struct TestDatabase {
 enum Cleanup {
     Folder(#[allow(dead_code)] tempfile::TempDir),
     #[cfg(feature = "postgres")]
-    Postgres { admin_url: String, name: String },
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
 }
 
 impl TestDatabase {

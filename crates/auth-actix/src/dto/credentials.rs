@@ -60,15 +60,21 @@ pub(crate) struct RegisterBody {
     pub username: String,
     /// At least `password.min_length` characters, at most 72 bytes of UTF-8, and strong enough
     /// (zxcvbn score `password.min_strength`).
-    #[cfg_attr(feature = "openapi", schema(min_length = 8, max_length = 72, pattern = r"^[^\u0000]*$"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 8, max_length = 72, pattern = r"^[^\u0000]*$")
+    )]
     pub password: String,
     /// Optional; at most 254 characters, like `name@example.com` (at most 64 before the `@`);
     /// unique without regard to case.
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(
-        max_length = 254,
-        pattern = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
-    ))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            max_length = 254,
+            pattern = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+        )
+    )]
     pub email: Option<String>,
 }
 
@@ -83,7 +89,10 @@ pub(crate) struct LoginBody {
     /// The username (any case).
     pub username: String,
     /// The password: at most 72 bytes of UTF-8, no NUL.
-    #[cfg_attr(feature = "openapi", schema(max_length = 72, pattern = r"^[^\u0000]*$"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(max_length = 72, pattern = r"^[^\u0000]*$")
+    )]
     pub password: String,
     /// The access token's lifetime in seconds, clamped to `jwt.min_access_ttl_secs` ..
     /// `jwt.max_access_ttl_secs` (never refused for being out of them: the document states no

@@ -10,17 +10,17 @@ use actix_web::http::StatusCode;
 use auth_core::SecondFactor;
 use serde::Deserialize;
 #[cfg(feature = "openapi")]
-use {
-    serde_json::{Value, json},
-    std::borrow::Cow,
-};
-#[cfg(feature = "openapi")]
 use utoipa::{
     PartialSchema, ToSchema,
     openapi::{
         RefOr, Schema,
         schema::{ObjectBuilder, OneOfBuilder, Type},
     },
+};
+#[cfg(feature = "openapi")]
+use {
+    serde_json::{Value, json},
+    std::borrow::Cow,
 };
 
 use crate::error::{ApiError, ErrorCode};

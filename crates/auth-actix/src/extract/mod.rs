@@ -17,9 +17,9 @@ mod identity;
 #[cfg(feature = "service")]
 use std::{future::Future, pin::Pin};
 
+use actix_web::http::StatusCode;
 #[cfg(feature = "service")]
 use actix_web::{HttpRequest, web};
-use actix_web::http::StatusCode;
 
 #[cfg(feature = "service")]
 use crate::AuthState;

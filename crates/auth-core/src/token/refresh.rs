@@ -49,7 +49,10 @@ pub(crate) fn random_secret() -> String {
 
 /// The SHA-256 digest, base64url, that stores keep of such a token.
 pub(crate) fn secret_digest(token: &str) -> String {
-    URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes()))
+    URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA256,
+        token.as_bytes(),
+    ))
 }
 
 #[cfg(test)]
