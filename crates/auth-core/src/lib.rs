@@ -21,8 +21,9 @@
 //! - Outbound mail (feature `service`): the [`Mailer`] port the service hands [`Message`]s to
 //!   (an embedder plugs its delivery there; [`NoMailer`] turns mail off), and the
 //!   [`MailTemplates`] that render each [`MailKind`] from typed values ([`Mail`]).
-//! - [`MemoryStore`] (feature `memory`, on by default): a store for tests; with `service`, also
-//!   [`MemoryMailer`], which keeps the messages sent for a test to read.
+//! - `MemoryStore` (feature `memory`, for tests and embedders' tests; in no default and not in
+//!   the server's build): a store for tests; with `service`, also `MemoryMailer`, which keeps
+//!   the messages sent for a test to read.
 //! - `store_contract` (feature `store-contract`): the store contract suite every store must
 //!   pass, and `store_contract_tests!` to run it as tests.
 //!

@@ -15,14 +15,14 @@ use std::{
 use auth_domain::Invalidation;
 use diesel::RunQueryDsl;
 
-use crate::{
-    DieselStore,
-    connection::{Backend, DbPool},
-    rows::naive,
-};
+#[cfg(feature = "postgres")]
+use crate::connection::Backend;
+use crate::{DieselStore, connection::DbPool, rows::naive};
 
+#[cfg(feature = "postgres")]
 mod postgres;
 
+#[cfg(feature = "postgres")]
 pub use postgres::LISTENER_APPLICATION_NAME;
 
 /// What the listener reports, in order: `Connected`, then any number of `Invalidated`, then
@@ -51,9 +51,9 @@ impl DieselStore {
     /// should stay suspended until the first [`Heard::Connected`], and again from each
     /// [`Heard::Lost`].
     pub fn listen(&self, on: impl Fn(Heard) + Send + 'static) {
-        let url = self.url().to_owned();
+        #[cfg(feature = "postgres")]
+        let (url, postgres) = (self.url().to_owned(), self.backend() == Backend::Postgres);
         let pool = self.pool().clone();
-        let postgres = self.backend() == Backend::Postgres;
         let stop = Arc::clone(self.stopped());
         let spawned = thread::Builder::new()
             .name("auth-listen".into())
@@ -68,11 +68,14 @@ impl DieselStore {
                     on(heard);
                 };
                 while !stop.load(Ordering::Acquire) {
+                    #[cfg(feature = "postgres")]
                     let outcome = if postgres {
                         postgres::listen_once(&url, &on, &stop)
                     } else {
                         poll_sqlite(&pool, &on, &stop)
                     };
+                    #[cfg(not(feature = "postgres"))]
+                    let outcome = poll_sqlite(&pool, &on, &stop);
                     if stop.load(Ordering::Acquire) {
                         return;
                     }

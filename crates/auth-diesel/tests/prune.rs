@@ -1,13 +1,17 @@
 //! Pruning specifics of the SQL stores, beyond the store contract: SQLite's announcement rows
 //! go once read, and on PostgreSQL one process prunes at a time (an advisory lock).
 
-use auth_diesel::{DieselStore, PRUNE_LOCK_KEY, testing::TestDatabase};
+use auth_diesel::{DieselStore, testing::TestDatabase};
 use auth_domain::{
     NewUser, PasswordHash, PruneOutcome, PrunePolicy, PruneStore, Role, SessionStore, UserId,
     UserStore, Username, now,
 };
 use chrono::TimeDelta;
-use diesel::{Connection, PgConnection, RunQueryDsl};
+#[cfg(feature = "postgres")]
+use {
+    auth_diesel::PRUNE_LOCK_KEY,
+    diesel::{Connection, PgConnection, RunQueryDsl},
+};
 
 fn policy(read_before: chrono::DateTime<chrono::Utc>) -> PrunePolicy {
     let long_ago = now() - TimeDelta::days(3650);
@@ -53,6 +57,7 @@ fn sqlite_announcements_go_once_every_process_has_read_them() {
 }
 
 #[test]
+#[cfg(feature = "postgres")]
 #[cfg_attr(
     not(auth_pg_tests),
     ignore = "PostgreSQL: set AUTH_TEST_DATABASE_URL to run"

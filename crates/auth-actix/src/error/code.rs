@@ -4,6 +4,7 @@ use std::fmt;
 
 use serde::{Serialize, Serializer};
 use strum::{IntoStaticStr, VariantArray};
+#[cfg(feature = "openapi")]
 use utoipa::{
     PartialSchema, ToSchema,
     openapi::{ObjectBuilder, RefOr, Schema, schema::Type},
@@ -124,6 +125,7 @@ impl Serialize for ErrorCode {
 }
 
 /// Described as a string that is one of [`ErrorCode::ALL`].
+#[cfg(feature = "openapi")]
 impl PartialSchema for ErrorCode {
     fn schema() -> RefOr<Schema> {
         ObjectBuilder::new()
@@ -136,6 +138,7 @@ impl PartialSchema for ErrorCode {
     }
 }
 
+#[cfg(feature = "openapi")]
 impl ToSchema for ErrorCode {}
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use auth_core::{MAX_TOKEN_BYTES, TokenVerifier};
 use auth_domain::Claims;
 
 use super::misconfigured;
-use crate::{AuthState, error::ApiError};
+use crate::error::ApiError;
 
 /// The bearer token of a request (RFC 6750 §2.1): `Ok(None)` when no `Authorization: Bearer`
 /// header was sent, including for another scheme such as `Basic`. A header that is too long,
@@ -43,8 +43,8 @@ pub fn bearer_token(req: &HttpRequest) -> Result<Option<&str>, ApiError> {
 /// `iss`, `aud`, `exp` and `nbf`. No store and no [`AuthService`](auth_core::AuthService): a
 /// service that only trusts our tokens needs nothing but the verifier (e.g.
 /// [`TokenVerifier::from_jwks`] over our published JWKS) in its `app_data` as
-/// `web::Data<TokenVerifier>`. Without one, the verifier of the state [`configure`](crate::configure)
-/// mounts is used; with neither, the answer is 500.
+/// `web::Data<TokenVerifier>`. Without one, the verifier of the `web::Data<AuthState>` that
+/// `configure` mounts is used (feature `service`); with neither, the answer is 500.
 ///
 /// Failures are those of [`CurrentUser`](crate::CurrentUser): 401 `not_authenticated` without a
 /// bearer token, 401 `invalid_token` for one that does not verify, both with RFC 6750's
@@ -61,12 +61,13 @@ impl VerifiedToken {
         if let Some(verifier) = req.app_data::<web::Data<TokenVerifier>>() {
             return Self::verify(req, verifier);
         }
-        match req.app_data::<web::Data<AuthState>>() {
-            Some(state) => Self::verify(req, state.service.verifier()),
-            None => Err(misconfigured(
-                "VerifiedToken needs web::Data<TokenVerifier> (or auth_actix::configure) in app_data",
-            )),
+        #[cfg(feature = "service")]
+        if let Some(state) = req.app_data::<web::Data<crate::AuthState>>() {
+            return Self::verify(req, state.service.verifier());
         }
+        Err(misconfigured(
+            "VerifiedToken needs web::Data<TokenVerifier> (or auth_actix::configure) in app_data",
+        ))
     }
 
     fn verify(req: &HttpRequest, verifier: &TokenVerifier) -> Result<Self, ApiError> {

@@ -20,6 +20,7 @@
 mod admin;
 mod api_keys;
 mod credentials;
+#[cfg(feature = "openapi")]
 pub(crate) mod docs;
 mod meta;
 mod mfa;
@@ -55,15 +56,40 @@ type Resource = (&'static str, Vec<(Method, Route)>);
 /// Each `GET` route answers `HEAD` too (RFC 9110 §9.3.2: uptime checks use it); actix-http
 /// sends a `HEAD` answer's headers without its body.
 fn table() -> Vec<Resource> {
-    use Method as M;
-    let on = |method: Method, route: Route| {
-        let route = if method == M::GET {
-            route.guard(guard::Any(guard::Get()).or(guard::Head()))
-        } else {
-            route.method(method.clone())
-        };
-        (method, route)
+    #[cfg_attr(not(feature = "openapi"), allow(unused_mut))]
+    let mut table = contract();
+    // The description of the API (feature `openapi`).
+    #[cfg(feature = "openapi")]
+    table.extend([
+        (
+            "/openapi.json",
+            vec![on(Method::GET, web::to(docs::openapi_json))],
+        ),
+        (
+            "/docs",
+            vec![on(Method::GET, web::to(docs::swagger_ui_index))],
+        ),
+        (
+            "/docs/{file:.*}",
+            vec![on(Method::GET, web::to(docs::swagger_ui_file))],
+        ),
+    ]);
+    table
+}
+
+/// A route for `method`: a `GET` route answers `HEAD` too.
+fn on(method: Method, route: Route) -> (Method, Route) {
+    let route = if method == Method::GET {
+        route.guard(guard::Any(guard::Get()).or(guard::Head()))
+    } else {
+        route.method(method.clone())
     };
+    (method, route)
+}
+
+/// The routes of the contract but those that describe it.
+fn contract() -> Vec<Resource> {
+    use Method as M;
     vec![
         (
             "/register",
@@ -149,15 +175,6 @@ fn table() -> Vec<Resource> {
             "/.well-known/oauth-authorization-server",
             vec![on(M::GET, web::to(oauth::metadata))],
         ),
-        (
-            "/openapi.json",
-            vec![on(M::GET, web::to(docs::openapi_json))],
-        ),
-        ("/docs", vec![on(M::GET, web::to(docs::swagger_ui_index))]),
-        (
-            "/docs/{file:.*}",
-            vec![on(M::GET, web::to(docs::swagger_ui_file))],
-        ),
     ]
 }
 
@@ -197,6 +214,7 @@ pub fn served_routes() -> Vec<(Method, &'static str)> {
 
 /// The described operations: every handler of [`table`] but the Swagger UI pages, with the
 /// schemas their annotations name. [`crate::openapi`] adds the rest of the document.
+#[cfg(feature = "openapi")]
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(
     credentials::register,

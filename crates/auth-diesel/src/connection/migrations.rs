@@ -9,10 +9,7 @@ use diesel::{
     migration::{Migration, MigrationMetadata, MigrationName, MigrationSource, Result},
     sqlite::Sqlite,
 };
-use diesel_migrations::{EmbeddedMigrations, embed_migrations};
-
-/// Every migration, as `embed_migrations!` reads `migrations/` (`up.sql` and `down.sql`).
-pub(super) const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations");
+use super::MIGRATIONS;
 
 /// The migrations whose SQLite SQL differs: (version, up, down).
 const SQLITE_VARIANTS: &[(&str, &str, &str)] = &[(

@@ -57,6 +57,7 @@ pub struct DieselStore {
     pool: DbPool,
     backend: Backend,
     // For the listener's own connection; may hold a password, so never printed.
+    #[cfg(feature = "postgres")]
     url: String,
     // Set when the store is dropped, so that its listener thread ends.
     stopped: Arc<AtomicBool>,
@@ -98,6 +99,7 @@ impl DieselStore {
         Ok(Self {
             pool,
             backend,
+            #[cfg(feature = "postgres")]
             url: url.to_owned(),
             stopped: Arc::new(AtomicBool::new(false)),
             listener: std::sync::Mutex::new(None),
@@ -109,6 +111,7 @@ impl DieselStore {
         &self.pool
     }
 
+    #[cfg(feature = "postgres")]
     pub(crate) fn url(&self) -> &str {
         &self.url
     }
@@ -193,18 +196,20 @@ pub const INVALIDATION_CHANNEL: &str = "auth_invalidate";
 /// `NOTIFY` on PostgreSQL, and as a row of `cache_invalidations` on SQLite, which the
 /// listeners poll.
 fn notify(conn: &mut DbConnection, what: Invalidation) -> Result<(), StoreError> {
-    use diesel::sql_types::{Text, Timestamp};
+    use diesel::sql_types::Text;
     match conn {
+        #[cfg(feature = "postgres")]
         DbConnection::Postgres(pg) => diesel::sql_query("SELECT pg_notify($1, $2)")
             .bind::<Text, _>(INVALIDATION_CHANNEL)
             .bind::<Text, _>(what.to_string())
             .execute(pg),
         // The id is AUTOINCREMENT's: above every id ever given, even once a prune has removed
         // them all (MAX(id) + 1 went back to 1 then, below what the listeners had read).
+        #[cfg(feature = "sqlite")]
         DbConnection::Sqlite(sqlite) => {
             diesel::sql_query("INSERT INTO cache_invalidations (payload, at) VALUES (?, ?)")
                 .bind::<Text, _>(what.to_string())
-                .bind::<Timestamp, _>(crate::rows::naive(auth_domain::now()))
+                .bind::<diesel::sql_types::Timestamp, _>(crate::rows::naive(auth_domain::now()))
                 .execute(sqlite)
         }
     }
