@@ -17,6 +17,7 @@ mod integer;
 mod meta;
 mod mfa;
 mod mfa_login;
+mod recovery;
 
 pub(crate) use credentials::{
     LoginBody, LogoutQuery, RefreshBody, RegisterBody, ScopeParam, TokenExpiry, TokenForm,
@@ -29,6 +30,9 @@ pub(crate) use mfa::{
     CurrentPasswordBody, DisableTotpBody, RecoveryCodesResponse, TotpCodeBody, TotpSetupResponse,
 };
 pub(crate) use mfa_login::{MfaLoginBody, MfaLoginRequest};
+pub(crate) use recovery::{
+    AcceptedResponse, ForgotPasswordBody, ForgotPasswordRequest, ResetPasswordBody,
+};
 
 // The patterns below are written out in each attribute (utoipa takes literals only):
 // - usernames: what `Username::parse` accepts, 3 to 32 ASCII letters, digits, `_`, `.`, `-`;
@@ -48,6 +52,7 @@ pub(crate) fn rfc3339(at: DateTime<Utc>) -> String {
     "id": "0b9f4a52-3c1e-4c8e-9a51-6f0d2b7c1e44",
     "username": "alice",
     "email": "alice@example.com",
+    "email_verified": false,
     "role": "user",
     "is_active": true,
     "mfa_enabled": false,
@@ -62,6 +67,9 @@ pub struct UserResponse {
     pub username: String,
     /// The email, or null.
     pub email: Option<String>,
+    /// Whether the user has shown they read `email` (by using a link sent to it, such as a
+    /// password reset's); false for a new address.
+    pub email_verified: bool,
     /// `user` or `admin`.
     #[schema(value_type = RoleName)]
     pub role: String,
@@ -83,6 +91,7 @@ impl From<&User> for UserResponse {
             id: user.id.to_string(),
             username: user.username.to_string(),
             email: user.email.as_ref().map(ToString::to_string),
+            email_verified: user.email_verified,
             role: user.role.to_string(),
             is_active: user.is_active,
             mfa_enabled: user.mfa_enabled,

@@ -20,7 +20,8 @@
 //!   upgrade detection.
 //! - Outbound mail (feature `service`): the [`Mailer`] port the service hands [`Message`]s to
 //!   (an embedder plugs its delivery there; [`NoMailer`] turns mail off), and the
-//!   [`MailTemplates`] that render each [`MailKind`] from typed values ([`Mail`]).
+//!   [`MailTemplates`] that render each [`MailKind`] from typed values ([`Mail`]); the
+//!   service sends through them once given a [`MailSetup`] (password reset by email).
 //! - [`MemoryStore`] (feature `memory`, on by default): a store for tests; with `service`, also
 //!   [`MemoryMailer`], which keeps the messages sent for a test to read.
 //! - `store_contract` (feature `store-contract`): the store contract suite every store must
@@ -125,6 +126,8 @@ mod password;
 #[cfg(feature = "service")]
 mod profile;
 #[cfg(feature = "service")]
+mod recovery;
+#[cfg(feature = "service")]
 mod revocation;
 #[cfg(feature = "service")]
 mod service;
@@ -173,6 +176,7 @@ pub use {
     observer::{Observer, Outcome},
     password::{HashError, PasswordHasher},
     profile::{ProfileUpdate, Registration},
+    recovery::{ForgottenAccount, MailSetup},
     service::AuthService,
     sessions::{Credential, LogoutScope, Principal, TokenPair},
 };

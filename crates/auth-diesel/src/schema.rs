@@ -14,6 +14,7 @@ diesel::table! {
         updated_at -> Timestamp,
         mfa_enabled -> Bool,
         credential_generation -> BigInt,
+        email_verified -> Bool,
     }
 }
 
@@ -108,6 +109,25 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    email_tokens (token_hash) {
+        token_hash -> Text,
+        user_id -> Text,
+        purpose -> Text,
+        email -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    mail_requests (id) {
+        id -> Text,
+        user_id -> Text,
+        requested_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(api_keys -> users (user_id));
@@ -120,5 +140,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_throttles,
     mfa_totp,
     mfa_recovery_codes,
-    mfa_challenges
+    mfa_challenges,
+    email_tokens,
+    mail_requests
 );

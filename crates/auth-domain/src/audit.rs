@@ -52,11 +52,15 @@ pub enum AuditAction {
     MfaDisabled,
     /// An admin removed a user's second factor (a lost device).
     MfaReset,
+    /// A password was reset with a link from a `password_reset` message.
+    PasswordReset,
+    /// An admin had a `password_reset` message sent to a user (a support desk).
+    PasswordResetRequested,
 }
 
 impl AuditAction {
     /// Every action, in the order of the documentation.
-    pub const ALL: [AuditAction; 22] = [
+    pub const ALL: [AuditAction; 24] = [
         AuditAction::Register,
         AuditAction::Login,
         AuditAction::LoginLocked,
@@ -79,6 +83,8 @@ impl AuditAction {
         AuditAction::MfaRecoveryUsed,
         AuditAction::MfaDisabled,
         AuditAction::MfaReset,
+        AuditAction::PasswordReset,
+        AuditAction::PasswordResetRequested,
     ];
 
     /// The name stored and shown, e.g. `login.locked`.
@@ -106,6 +112,8 @@ impl AuditAction {
             AuditAction::MfaRecoveryUsed => "mfa.recovery_used",
             AuditAction::MfaDisabled => "mfa.disabled",
             AuditAction::MfaReset => "mfa.reset",
+            AuditAction::PasswordReset => "password.reset",
+            AuditAction::PasswordResetRequested => "password.reset_requested",
         }
     }
 }

@@ -12,6 +12,7 @@ mod identity;
 mod invalidation;
 mod mfa;
 mod prune;
+mod recovery;
 mod secret;
 mod session;
 mod store;
@@ -31,6 +32,10 @@ pub use mfa::{
     TotpRemoval,
 };
 pub use prune::{PruneOutcome, PrunePolicy, PruneReport};
+pub use recovery::{
+    EmailToken, EmailTokenHash, Limit, MailLimits, NewEmailToken, PasswordResetChange,
+    RecoveryStore, TokenPurpose,
+};
 pub use secret::{
     BCRYPT_MAX_PASSWORD_BYTES, NewPassword, Password, PasswordError, PasswordHash, RefreshTokenHash,
 };

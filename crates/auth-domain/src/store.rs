@@ -2,7 +2,7 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     ApiKey, ApiKeyId, AttemptVerdict, AuditEvent, AuditQuery, LockoutPolicy, LoginThrottle,
-    MfaStore, NewApiKey, NewSession, NewUser, PasswordChange, PasswordChanged, PasswordHash,
+    MfaStore, NewApiKey, RecoveryStore, NewSession, NewUser, PasswordChange, PasswordChanged, PasswordHash,
     PruneOutcome, PrunePolicy, RefreshOutcome, RefreshRotation, Session, SessionId,
     SessionRevocation, User, UserChanges, UserId, UserQuery, Username,
 };
@@ -97,7 +97,8 @@ pub trait UserStore: Send + Sync {
     /// Changes a password as [`PasswordChange`] says, in one transaction, if the user's
     /// credential generation is still `change.expected`; otherwise
     /// [`StoreError::CredentialsChanged`] and nothing changes. [`StoreError::NotFound`] for an
-    /// unknown user.
+    /// unknown user. Every password-reset token of the user is deleted with it: a reset link
+    /// sent before a change does not work after it.
     fn change_password(&self, change: &PasswordChange) -> Result<PasswordChanged, StoreError>;
     /// Replaces the password hash only if it is still `expected` (a compare-and-set, so that an
     /// upgrade of the hash never undoes a password change made meanwhile); returns whether it
@@ -233,7 +234,14 @@ pub trait PruneStore: Send + Sync {
 
 /// Everything the authentication service needs from persistence.
 pub trait Store:
-    UserStore + SessionStore + ApiKeyStore + AuditStore + LoginThrottleStore + PruneStore + MfaStore
+    UserStore
+    + SessionStore
+    + ApiKeyStore
+    + AuditStore
+    + LoginThrottleStore
+    + PruneStore
+    + MfaStore
+    + RecoveryStore
 {
 }
 
@@ -245,5 +253,6 @@ impl<T> Store for T where
         + LoginThrottleStore
         + PruneStore
         + MfaStore
+        + RecoveryStore
 {
 }

@@ -93,6 +93,11 @@ pub enum ErrorCode {
     MfaNotEnabled,
     /// `mfa_enrolment_not_started` (409): there is no pending TOTP enrolment to confirm.
     MfaEnrolmentNotStarted,
+    /// `invalid_reset_token` (400): the password-reset token is unknown, expired, used or
+    /// voided.
+    InvalidResetToken,
+    /// `no_email` (409): the account has no email address to send to.
+    NoEmail,
 }
 
 impl ErrorCode {
@@ -134,6 +139,8 @@ impl ErrorCode {
         ErrorCode::MfaAlreadyEnabled,
         ErrorCode::MfaNotEnabled,
         ErrorCode::MfaEnrolmentNotStarted,
+        ErrorCode::InvalidResetToken,
+        ErrorCode::NoEmail,
     ];
 
     /// The code as the `error` field carries it, e.g. `"invalid_token"`.
@@ -175,6 +182,8 @@ impl ErrorCode {
             ErrorCode::MfaAlreadyEnabled => "mfa_already_enabled",
             ErrorCode::MfaNotEnabled => "mfa_not_enabled",
             ErrorCode::MfaEnrolmentNotStarted => "mfa_enrolment_not_started",
+            ErrorCode::InvalidResetToken => "invalid_reset_token",
+            ErrorCode::NoEmail => "no_email",
         }
     }
 }
@@ -211,7 +220,7 @@ mod tests {
     use super::ErrorCode;
 
     /// The wire strings, written out: a renamed variant must not change what clients see.
-    const WIRE: [(ErrorCode, &str); 36] = [
+    const WIRE: [(ErrorCode, &str); 38] = [
         (ErrorCode::ValidationError, "validation_error"),
         (ErrorCode::NotFound, "not_found"),
         (ErrorCode::MethodNotAllowed, "method_not_allowed"),
@@ -257,6 +266,8 @@ mod tests {
             ErrorCode::MfaEnrolmentNotStarted,
             "mfa_enrolment_not_started",
         ),
+        (ErrorCode::InvalidResetToken, "invalid_reset_token"),
+        (ErrorCode::NoEmail, "no_email"),
     ];
 
     #[test]

@@ -9,8 +9,8 @@ use std::{
 };
 
 use auth_domain::{
-    ApiKey, ApiKeyId, AuditEvent, LoginThrottle, MfaChallenge, MfaTokenHash, RefreshTokenHash,
-    Session, SessionId, TotpEnrolment, User, UserId,
+    ApiKey, ApiKeyId, AuditEvent, EmailToken, EmailTokenHash, LoginThrottle, MfaChallenge,
+    MfaTokenHash, RefreshTokenHash, Session, SessionId, TotpEnrolment, User, UserId,
 };
 use chrono::{DateTime, Utc};
 
@@ -20,6 +20,7 @@ mod credentials;
 mod login_throttle;
 mod mfa;
 mod prune;
+mod recovery;
 mod sessions;
 mod users;
 
@@ -39,6 +40,9 @@ struct State {
     totp: HashMap<UserId, TotpEnrolment>,
     recovery_codes: HashMap<UserId, mfa::RecoveryCodes>,
     mfa_challenges: HashMap<MfaTokenHash, MfaChallenge>,
+    email_tokens: HashMap<EmailTokenHash, EmailToken>,
+    // The times of the messages each account's requests asked for, within the last hour.
+    mail_requests: HashMap<UserId, Vec<DateTime<Utc>>>,
 }
 
 /// One page of `items` (already filtered and sorted) and how many there are in all.

@@ -27,6 +27,7 @@ mod credentials;
 mod login_throttle;
 mod mfa;
 mod prune;
+mod recovery;
 mod sessions;
 mod users;
 
