@@ -7,9 +7,9 @@
 use std::{net::IpAddr, sync::Arc, time::Duration};
 
 use auth_domain::{
-    AuditAction, ClientInfo, Email, EmailTokenHash, Limit, MailLimits, NewEmailToken,
-    NewPassword, Password, PasswordChange as StoredPasswordChange, PasswordResetChange,
-    SessionRevocation, StoreError, TokenPurpose, User, UserId, Username, now,
+    AuditAction, ClientInfo, Email, EmailTokenHash, Limit, MailLimits, NewEmailToken, NewPassword,
+    Password, PasswordChange as StoredPasswordChange, PasswordResetChange, SessionRevocation,
+    StoreError, TokenPurpose, User, UserId, Username, now,
 };
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::TimeDelta;

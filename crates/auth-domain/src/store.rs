@@ -2,8 +2,8 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     ApiKey, ApiKeyId, AttemptVerdict, AuditEvent, AuditQuery, LockoutPolicy, LoginThrottle,
-    MfaStore, NewApiKey, RecoveryStore, NewSession, NewUser, PasswordChange, PasswordChanged, PasswordHash,
-    PruneOutcome, PrunePolicy, RefreshOutcome, RefreshRotation, Session, SessionId,
+    MfaStore, NewApiKey, NewSession, NewUser, PasswordChange, PasswordChanged, PasswordHash,
+    PruneOutcome, PrunePolicy, RecoveryStore, RefreshOutcome, RefreshRotation, Session, SessionId,
     SessionRevocation, User, UserChanges, UserId, UserQuery, Username,
 };
 

@@ -2,7 +2,8 @@
 
 use auth_domain::{
     Conflict, NewUser, PasswordChange, PasswordChanged, PasswordHash, Role, SessionId,
-    SessionRevocation, StoreError, TokenPurpose, User, UserChanges, UserId, UserQuery, UserStore, Username,
+    SessionRevocation, StoreError, TokenPurpose, User, UserChanges, UserId, UserQuery, UserStore,
+    Username,
 };
 use chrono::{DateTime, Utc};
 

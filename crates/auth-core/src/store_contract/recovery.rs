@@ -69,7 +69,10 @@ pub fn users_are_found_by_email_without_regard_to_case(store: &dyn Store) {
         store.user_by_email(&email("ALICE@Example.com")).unwrap(),
         Some(alice)
     );
-    assert_eq!(store.user_by_email(&email("bob@example.com")).unwrap(), None);
+    assert_eq!(
+        store.user_by_email(&email("bob@example.com")).unwrap(),
+        None
+    );
 }
 
 /// A token is found by its digest with what it was issued with; a newer token of the user voids
@@ -106,8 +109,18 @@ pub fn email_tokens_are_found_by_digest_and_a_newer_one_voids_the_older(store: &
             .unwrap()
     );
     assert_eq!(store.email_token(&EmailTokenHash::new("a1")).unwrap(), None);
-    assert!(store.email_token(&EmailTokenHash::new("a2")).unwrap().is_some());
-    assert!(store.email_token(&EmailTokenHash::new("b1")).unwrap().is_some());
+    assert!(
+        store
+            .email_token(&EmailTokenHash::new("a2"))
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store
+            .email_token(&EmailTokenHash::new("b1"))
+            .unwrap()
+            .is_some()
+    );
     assert_eq!(store.email_token(&EmailTokenHash::new("zz")).unwrap(), None);
 
     let mut stranger = token(&alice, "s1", at);
@@ -135,12 +148,22 @@ pub fn requested_messages_are_limited_per_account(store: &dyn Store) {
     // Too soon: refused, nothing stored, and the earlier token still works.
     assert!(!issue(&alice, "a2", t0 + TimeDelta::seconds(59), within));
     assert_eq!(store.email_token(&EmailTokenHash::new("a2")).unwrap(), None);
-    assert!(store.email_token(&EmailTokenHash::new("a1")).unwrap().is_some());
+    assert!(
+        store
+            .email_token(&EmailTokenHash::new("a1"))
+            .unwrap()
+            .is_some()
+    );
     // Bob has his own count.
     assert!(issue(&bob, "b1", t0 + TimeDelta::seconds(1), within));
     assert!(issue(&alice, "a3", t0 + TimeDelta::seconds(61), within));
     // An admin's request is never refused, but counts: it is the third in the hour.
-    assert!(issue(&alice, "a4", t0 + TimeDelta::seconds(62), Limit::CountOnly));
+    assert!(issue(
+        &alice,
+        "a4",
+        t0 + TimeDelta::seconds(62),
+        Limit::CountOnly
+    ));
     assert!(!issue(&alice, "a5", t0 + TimeDelta::seconds(200), within));
     assert!(!issue(&alice, "a6", t0 + TimeDelta::seconds(3599), within));
     // An hour after the first, the first has left the window (the hour before a request
@@ -148,7 +171,12 @@ pub fn requested_messages_are_limited_per_account(store: &dyn Store) {
     assert!(issue(&alice, "a7", t0 + TimeDelta::seconds(3600), within));
     // Within a minute of that one: refused again.
     assert!(!issue(&alice, "a8", t0 + TimeDelta::seconds(3659), within));
-    assert!(store.email_token(&EmailTokenHash::new("a7")).unwrap().is_some());
+    assert!(
+        store
+            .email_token(&EmailTokenHash::new("a7"))
+            .unwrap()
+            .is_some()
+    );
 }
 
 /// Requests for one account made at once (on as many connections) issue one token: the limit
@@ -196,7 +224,14 @@ pub fn a_reset_redeems_its_token_once_and_ends_everything(store: &dyn Store) {
         max_delay: TimeDelta::seconds(3600),
         decay: TimeDelta::minutes(15),
     };
-    let keys = ["alice", "alice|203.0.113.7", "alice|-", "alicex", "alicex|-", "bob"];
+    let keys = [
+        "alice",
+        "alice|203.0.113.7",
+        "alice|-",
+        "alicex",
+        "alicex|-",
+        "bob",
+    ];
     for key in keys {
         store.take_login_attempt(key, &policy, now()).unwrap();
     }
@@ -217,7 +252,10 @@ pub fn a_reset_redeems_its_token_once_and_ends_everything(store: &dyn Store) {
         PasswordHash::new("$2b$04$the-reset-one")
     );
     assert_eq!(changed.user.credential_generation, CredentialGeneration(1));
-    assert_eq!(store.user_by_id(alice.id).unwrap(), Some(changed.user.clone()));
+    assert_eq!(
+        store.user_by_id(alice.id).unwrap(),
+        Some(changed.user.clone())
+    );
     assert_eq!(store.email_token(&EmailTokenHash::new("t1")).unwrap(), None);
     for key in ["alice", "alice|203.0.113.7", "alice|-"] {
         assert_eq!(store.login_throttle(key).unwrap(), None, "{key}");
@@ -242,9 +280,7 @@ pub fn expired_foreign_and_voided_reset_tokens_change_nothing(store: &dyn Store)
     let bob = user_with_email(store, "bob");
     let mut expired = token(&alice, "old", now() - TimeDelta::minutes(31));
     expired.expires_at = now() - TimeDelta::seconds(1);
-    store
-        .issue_email_token(&expired, Limit::CountOnly)
-        .unwrap();
+    store.issue_email_token(&expired, Limit::CountOnly).unwrap();
     assert!(matches!(
         store.reset_password(&reset(&alice, "old")),
         Err(StoreError::NotFound)
@@ -272,13 +308,21 @@ pub fn expired_foreign_and_voided_reset_tokens_change_nothing(store: &dyn Store)
             at: now(),
         })
         .unwrap();
-    assert_eq!(store.email_token(&EmailTokenHash::new("fresh")).unwrap(), None);
+    assert_eq!(
+        store.email_token(&EmailTokenHash::new("fresh")).unwrap(),
+        None
+    );
     assert!(matches!(
         store.reset_password(&reset(&changed.user, "fresh")),
         Err(StoreError::NotFound)
     ));
     assert_eq!(current(store, &alice), changed.user);
-    assert!(store.email_token(&EmailTokenHash::new("bobs")).unwrap().is_some());
+    assert!(
+        store
+            .email_token(&EmailTokenHash::new("bobs"))
+            .unwrap()
+            .is_some()
+    );
 }
 
 /// A reset verifies the address only if it is still the one the token was sent to; a change to

@@ -2,7 +2,8 @@
 
 use auth_domain::{
     Conflict, Email, Invalidation, NewUser, PasswordChange, PasswordChanged, PasswordHash,
-    SessionRevocation, StoreError, TokenPurpose, User, UserChanges, UserId, UserQuery, UserStore, Username,
+    SessionRevocation, StoreError, TokenPurpose, User, UserChanges, UserId, UserQuery, UserStore,
+    Username,
 };
 use chrono::{DateTime, Utc};
 use diesel::{connection::SimpleConnection, prelude::*};
@@ -98,11 +99,13 @@ fn unverify_changed_email(
 ) -> Result<(), StoreError> {
     let target = users::table.find(id);
     match email {
-        Some(new) => diesel::update(target.filter(
-            users::email_normalized
-                .is_null()
-                .or(users::email_normalized.ne(new.normalized())),
-        ))
+        Some(new) => diesel::update(
+            target.filter(
+                users::email_normalized
+                    .is_null()
+                    .or(users::email_normalized.ne(new.normalized())),
+            ),
+        )
         .set(users::email_verified.eq(false))
         .execute(conn),
         None => diesel::update(target)

@@ -158,7 +158,9 @@ pub fn mail_setup(
         link_base,
         reset_token_ttl: Duration::from_secs(mail.reset_token_ttl_secs),
         limits: MailLimits {
-            min_interval: TimeDelta::seconds(i64::try_from(mail.min_interval_secs).unwrap_or(i64::MAX)),
+            min_interval: TimeDelta::seconds(
+                i64::try_from(mail.min_interval_secs).unwrap_or(i64::MAX),
+            ),
             max_per_hour: mail.max_per_account_per_hour,
         },
     }

@@ -110,7 +110,11 @@ async fn a_reset_link_sets_a_new_password_once_and_ends_every_credential(app: Te
     let token = last_token(&app, "alice");
     let reply = reset(&app, &token, NEW_PASSWORD).await;
     assert_eq!(reply.status, 204, "{}", reply.text);
-    assert!(reply.text.is_empty(), "the reset does not sign in: {}", reply.text);
+    assert!(
+        reply.text.is_empty(),
+        "the reset does not sign in: {}",
+        reply.text
+    );
 
     // Everything the old password gave is refused at once.
     app.get("/profile", &access)
@@ -147,10 +151,7 @@ async fn a_reset_link_sets_a_new_password_once_and_ends_every_credential(app: Te
     // The owner is told, at the now verified address.
     let notice = app
         .mail()
-        .last(
-            MailKind::PasswordChangedNotice,
-            &email("alice@example.com"),
-        )
+        .last(MailKind::PasswordChangedNotice, &email("alice@example.com"))
         .expect("a password_changed_notice");
     assert!(notice.text().contains("reset"), "{}", notice.text());
 
@@ -189,7 +190,10 @@ async fn forgot_answers_the_same_whoever_is_named(app: TestApp) {
         assert_accepted(&reply);
         answers.push((reply.status, reply.text));
     }
-    assert!(answers.windows(2).all(|pair| pair[0] == pair[1]), "{answers:?}");
+    assert!(
+        answers.windows(2).all(|pair| pair[0] == pair[1]),
+        "{answers:?}"
+    );
     // Only the active account with an address got a message.
     let sent = app.mail().messages();
     assert_eq!(sent.len(), 1, "{sent:?}");
@@ -308,11 +312,8 @@ async fn admins_can_send_a_reset_link(app: TestApp) {
             user["id"].as_str().unwrap()
         )
     };
-    let post = |path: String, token: &str| {
-        TestRequest::post()
-            .uri(&path)
-            .insert_header(bearer(token))
-    };
+    let post =
+        |path: String, token: &str| TestRequest::post().uri(&path).insert_header(bearer(token));
 
     app.send(post(path(&alice), &user))
         .await
@@ -332,9 +333,12 @@ async fn admins_can_send_a_reset_link(app: TestApp) {
     app.send(post(path(&nomail), &root))
         .await
         .assert(409, "no_email");
-    app.send(post(path(&json!({"id": uuid::Uuid::new_v4().to_string()})), &root))
-        .await
-        .assert(404, "not_found");
+    app.send(post(
+        path(&json!({"id": uuid::Uuid::new_v4().to_string()})),
+        &root,
+    ))
+    .await
+    .assert(404, "not_found");
 
     let id = alice["id"].as_str().unwrap();
     let audit = app
@@ -358,9 +362,7 @@ async fn with_mail_off_the_routes_do_not_exist(app: TestApp) {
     forgot(&app, json!({"username": "alice"}))
         .await
         .assert(404, "not_found");
-    forgot(&app, json!({}))
-        .await
-        .assert(404, "not_found");
+    forgot(&app, json!({})).await.assert(404, "not_found");
     reset(&app, "whatever", NEW_PASSWORD)
         .await
         .assert(404, "not_found");
@@ -371,10 +373,7 @@ async fn with_mail_off_the_routes_do_not_exist(app: TestApp) {
     app.send(TestRequest::post().uri(&path).insert_header(bearer(&root)))
         .await
         .assert(404, "not_found");
-    let doc = app
-        .send(TestRequest::get().uri("/openapi.json"))
-        .await
-        .body;
+    let doc = app.send(TestRequest::get().uri("/openapi.json")).await.body;
     let paths = doc["paths"].as_object().unwrap();
     assert!(paths.contains_key("/register"));
     for path in [
