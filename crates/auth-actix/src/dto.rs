@@ -18,6 +18,7 @@ mod integer;
 mod meta;
 mod mfa;
 mod mfa_login;
+mod recovery;
 
 pub(crate) use credentials::{
     LoginBody, LogoutQuery, RefreshBody, RegisterBody, ScopeParam, TokenExpiry, TokenForm,
@@ -32,6 +33,9 @@ pub(crate) use mfa::{
 pub(crate) use mfa_login::MfaLoginBody;
 #[cfg(feature = "openapi")]
 pub(crate) use mfa_login::MfaLoginRequest;
+pub(crate) use recovery::{AcceptedResponse, ForgotPasswordBody, ResetPasswordBody};
+#[cfg(feature = "openapi")]
+pub(crate) use recovery::ForgotPasswordRequest;
 
 // The patterns below are written out in each attribute (utoipa takes literals only):
 // - usernames: what `Username::parse` accepts, 3 to 32 ASCII letters, digits, `_`, `.`, `-`;
@@ -52,6 +56,7 @@ pub(crate) fn rfc3339(at: DateTime<Utc>) -> String {
     "id": "0b9f4a52-3c1e-4c8e-9a51-6f0d2b7c1e44",
     "username": "alice",
     "email": "alice@example.com",
+    "email_verified": false,
     "role": "user",
     "is_active": true,
     "mfa_enabled": false,
@@ -66,6 +71,9 @@ pub struct UserResponse {
     pub username: String,
     /// The email, or null.
     pub email: Option<String>,
+    /// Whether the user has shown they read `email` (by using a link sent to it, such as a
+    /// password reset's); false for a new address.
+    pub email_verified: bool,
     /// `user` or `admin`.
     #[cfg_attr(feature = "openapi", schema(value_type = RoleName))]
     pub role: String,
@@ -87,6 +95,7 @@ impl From<&User> for UserResponse {
             id: user.id.to_string(),
             username: user.username.to_string(),
             email: user.email.as_ref().map(ToString::to_string),
+            email_verified: user.email_verified,
             role: user.role.to_string(),
             is_active: user.is_active,
             mfa_enabled: user.mfa_enabled,

@@ -30,6 +30,9 @@
 //!   /admin/users/{id}`, `DELETE /admin/users/{id}/sessions`, `GET /admin/audit`
 //! - the second factor: `POST`/`DELETE /mfa/totp`, `POST /mfa/totp/confirm`,
 //!   `POST /login/mfa`, `DELETE /admin/users/{id}/mfa`
+//! - a way back in by email: `POST /password/forgot`, `POST /password/reset`,
+//!   `POST /admin/users/{id}/password-reset` (404, and left out of the OpenAPI document, while
+//!   the service has no enabled mailer: [`AuthService::mail_enabled`])
 //! - the service: `GET /health`, `GET /health/live`, `GET /health/ready`,
 //!   `GET /.well-known/jwks.json`, and `GET /metrics` when [`HttpSettings::metrics`] is on
 //! - OAuth 2.0 for other services: `POST /introspect` (RFC 7662), `POST /revoke` (RFC 7009),
@@ -196,7 +199,8 @@ pub struct HttpSettings {
     /// The header that carries an API key.
     pub api_key_header: String,
     /// Requests per minute and client IP on login (both steps), the API-key exchange, the
-    /// confirmation of a second factor, token, register, refresh and revoke; 0 disables.
+    /// confirmation of a second factor, token, register, refresh, revoke, and the password
+    /// reset routes (`/password/forgot`, `/password/reset`); 0 disables.
     pub rate_limit_per_minute: u32,
     /// The absolute URL clients reach the server at (`https://auth.example.com`), for the
     /// URLs of the RFC 8414 metadata; `None`: from each request's `Host` (and, from a trusted

@@ -20,7 +20,8 @@
 //!   upgrade detection.
 //! - Outbound mail (feature `service`): the [`Mailer`] port the service hands [`Message`]s to
 //!   (an embedder plugs its delivery there; [`NoMailer`] turns mail off), and the
-//!   [`MailTemplates`] that render each [`MailKind`] from typed values ([`Mail`]).
+//!   [`MailTemplates`] that render each [`MailKind`] from typed values ([`Mail`]); the
+//!   service sends through them once given a [`MailSetup`] (password reset by email).
 //! - `MemoryStore` (feature `memory`, for tests and embedders' tests; in no default and not in
 //!   the server's build): a store for tests; with `service`, also `MemoryMailer`, which keeps
 //!   the messages sent for a test to read.
@@ -126,6 +127,8 @@ mod password;
 #[cfg(feature = "service")]
 mod profile;
 #[cfg(feature = "service")]
+mod recovery;
+#[cfg(feature = "service")]
 mod revocation;
 #[cfg(feature = "service")]
 mod service;
@@ -174,6 +177,7 @@ pub use {
     observer::{Observer, Outcome},
     password::{HashError, PasswordHasher, bcrypt_cost},
     profile::{ProfileUpdate, Registration},
+    recovery::{ForgottenAccount, MailSetup},
     service::AuthService,
     sessions::{Credential, LogoutScope, Principal, TokenPair},
 };

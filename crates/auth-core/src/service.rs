@@ -1,6 +1,6 @@
 //! [`AuthService`]: the parts it is composed of, and how its methods reach them. The
-//! operations live in the modules named for them: `login`, `sessions`, `profile`, `api_keys`
-//! and `admin`.
+//! operations live in the modules named for them: `login`, `sessions`, `profile`, `api_keys`,
+//! `admin` and `recovery`.
 
 use std::{
     fmt,
@@ -19,6 +19,7 @@ use crate::{
     lockout::AttemptsInFlight,
     observer::{Observer, Unobserved},
     password::PasswordHasher,
+    recovery::MailSetup,
     strength,
     token::{TokenIssuer, TokenKeys, TokenVerifier},
 };
@@ -34,9 +35,20 @@ pub(crate) struct Inner {
     pub(crate) attempts: AttemptsInFlight,
     pub(crate) key_refusals: KeyRefusals,
     observer: RwLock<Arc<dyn Observer>>,
+    pub(crate) mail: RwLock<Option<Arc<MailSetup>>>,
 }
 
 impl Inner {
+    /// How mail is sent, when the email features are on ([`AuthService::send_mail_with`] with
+    /// an enabled mailer).
+    pub(crate) fn mail_setup(&self) -> Option<Arc<MailSetup>> {
+        self.mail
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .filter(|setup| setup.mailer.enabled())
+    }
+
     /// Where outcomes are reported ([`AuthService::observe_with`]).
     pub(crate) fn observer(&self) -> Arc<dyn Observer> {
         Arc::clone(&self.observer.read().unwrap_or_else(|p| p.into_inner()))
@@ -124,6 +136,7 @@ impl AuthService {
                 attempts: AttemptsInFlight::new(),
                 key_refusals: KeyRefusals::new(),
                 observer: RwLock::new(Arc::new(Unobserved)),
+                mail: RwLock::new(None),
             }),
             hash_pool: Arc::new(hash_pool),
         }

@@ -14,6 +14,7 @@ diesel::table! {
         updated_at -> Timestamp,
         mfa_enabled -> Bool,
         credential_generation -> BigInt,
+        email_verified -> Bool,
     }
 }
 
@@ -117,6 +118,25 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    email_tokens (token_hash) {
+        token_hash -> Text,
+        user_id -> Text,
+        purpose -> Text,
+        email -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    mail_requests (id) {
+        id -> Text,
+        user_id -> Text,
+        requested_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(user_imports -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
@@ -131,5 +151,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     mfa_totp,
     mfa_recovery_codes,
     mfa_challenges,
-    user_imports
+    user_imports,
+    email_tokens,
+    mail_requests
 );

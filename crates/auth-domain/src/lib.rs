@@ -13,6 +13,7 @@ mod imports;
 mod invalidation;
 mod mfa;
 mod prune;
+mod recovery;
 mod secret;
 mod session;
 mod store;
@@ -33,6 +34,10 @@ pub use mfa::{
     TotpRemoval,
 };
 pub use prune::{PruneOutcome, PrunePolicy, PruneReport};
+pub use recovery::{
+    EmailToken, EmailTokenHash, Limit, MailLimits, NewEmailToken, PasswordResetChange,
+    RecoveryStore, TokenPurpose,
+};
 pub use secret::{
     BCRYPT_MAX_PASSWORD_BYTES, NewPassword, Password, PasswordError, PasswordHash, RefreshTokenHash,
 };

@@ -2,7 +2,7 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     ApiKey, ApiKeyId, AttemptVerdict, AuditEvent, AuditQuery, ImportStore, LockoutPolicy,
-    LoginThrottle, MfaStore, NewApiKey, NewSession, NewUser, PasswordChange, PasswordChanged,
+    LoginThrottle, MfaStore, RecoveryStore, NewApiKey, NewSession, NewUser, PasswordChange, PasswordChanged,
     PasswordHash, PruneOutcome, PrunePolicy, RefreshOutcome, RefreshRotation, Session, SessionId,
     SessionRevocation, User, UserChanges, UserId, UserQuery, Username,
 };
@@ -97,7 +97,8 @@ pub trait UserStore: Send + Sync {
     /// Changes a password as [`PasswordChange`] says, in one transaction, if the user's
     /// credential generation is still `change.expected`; otherwise
     /// [`StoreError::CredentialsChanged`] and nothing changes. [`StoreError::NotFound`] for an
-    /// unknown user.
+    /// unknown user. Every password-reset token of the user is deleted with it: a reset link
+    /// sent before a change does not work after it.
     fn change_password(&self, change: &PasswordChange) -> Result<PasswordChanged, StoreError>;
     /// Replaces the password hash only if it is still `expected` (a compare-and-set, so that an
     /// upgrade of the hash never undoes a password change made meanwhile); returns whether it
@@ -241,6 +242,7 @@ pub trait Store:
     + PruneStore
     + MfaStore
     + ImportStore
+    + RecoveryStore
 {
 }
 
@@ -253,5 +255,6 @@ impl<T> Store for T where
         + PruneStore
         + MfaStore
         + ImportStore
+        + RecoveryStore
 {
 }

@@ -111,6 +111,7 @@ mod tests {
             id: UserId::new(),
             username: Username::parse(name).unwrap(),
             email: email.map(|e| Email::parse(e).unwrap()),
+            email_verified: false,
             password_hash: PasswordHash::new("x"),
             role: Role::User,
             is_active: true,

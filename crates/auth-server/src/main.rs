@@ -253,6 +253,10 @@ fn serve(settings: Settings, env: AppEnv) -> anyhow::Result<()> {
     let state = startup::build_state(&settings, env)?;
     let mail = std::sync::Arc::new(MailDelivery::start(&settings, env, state.metrics())?);
     let service = state.service.clone();
+    // Before the routes are mounted (their OpenAPI document says whether mail is on); the
+    // links get their base once the address is known.
+    let configured = std::net::SocketAddr::from(([127, 0, 0, 1], settings.server.port));
+    service.send_mail_with(mail.setup(&settings, mail::link_base(&settings, configured)));
     actix_web::rt::System::new().block_on(async move {
         let (server, addrs) = startup::bind(&settings, state)?;
         for addr in &addrs {
@@ -260,6 +264,7 @@ fn serve(settings: Settings, env: AppEnv) -> anyhow::Result<()> {
         }
         if let Some(addr) = addrs.first().filter(|_| mail.enabled()) {
             mail::log_link_base(&settings, env, *addr);
+            service.send_mail_with(mail.setup(&settings, mail::link_base(&settings, *addr)));
         }
         prune::schedule(service, &settings);
         let served = server.await.context("server failed");

@@ -99,6 +99,11 @@ pub enum ErrorCode {
     MfaNotEnabled,
     /// `mfa_enrolment_not_started` (409): there is no pending TOTP enrolment to confirm.
     MfaEnrolmentNotStarted,
+    /// `invalid_reset_token` (400): the password-reset token is unknown, expired, used or
+    /// voided.
+    InvalidResetToken,
+    /// `no_email` (409): the account has no email address to send to.
+    NoEmail,
 }
 
 impl ErrorCode {
@@ -146,7 +151,7 @@ mod tests {
     use super::ErrorCode;
 
     /// The wire strings, written out: a renamed variant must not change what clients see.
-    const WIRE: [(ErrorCode, &str); 37] = [
+    const WIRE: [(ErrorCode, &str); 39] = [
         (ErrorCode::ValidationError, "validation_error"),
         (ErrorCode::NotFound, "not_found"),
         (ErrorCode::MethodNotAllowed, "method_not_allowed"),
@@ -193,6 +198,8 @@ mod tests {
             ErrorCode::MfaEnrolmentNotStarted,
             "mfa_enrolment_not_started",
         ),
+        (ErrorCode::InvalidResetToken, "invalid_reset_token"),
+        (ErrorCode::NoEmail, "no_email"),
     ];
 
     #[test]

@@ -274,6 +274,8 @@ impl From<AuthError> for ApiError {
             AuthError::MfaNotEnabled => (StatusCode::CONFLICT, ErrorCode::MfaNotEnabled),
             AuthError::MfaNotEnrolling => (StatusCode::CONFLICT, ErrorCode::MfaEnrolmentNotStarted),
             AuthError::InvalidGrant => (StatusCode::UNAUTHORIZED, ErrorCode::InvalidGrant),
+            AuthError::InvalidResetToken => (StatusCode::BAD_REQUEST, ErrorCode::InvalidResetToken),
+            AuthError::NoEmail => (StatusCode::CONFLICT, ErrorCode::NoEmail),
             AuthError::InvalidCurrentPassword => {
                 (StatusCode::FORBIDDEN, ErrorCode::InvalidCurrentPassword)
             }

@@ -12,6 +12,7 @@
 //! | [`oauth`] | `POST /introspect`, `POST /revoke`, `GET /.well-known/oauth-authorization-server`: OAuth 2.0 for other services |
 //! | [`docs`] | `GET /openapi.json`, and Swagger UI at `GET /docs/` |
 //! | [`mfa`] | `POST`/`DELETE /mfa/totp`, `POST /mfa/totp/confirm`, `POST /login/mfa`, `DELETE /admin/users/{id}/mfa`: the second factor |
+//! | [`recovery`] | `POST /password/forgot`, `POST /password/reset`, `POST /admin/users/{id}/password-reset`: a way back in by email (404 with mail off) |
 //!
 //! The request and response shapes are in [`crate::dto`]. [`table`] lists every route, in one
 //! place, so the whole contract can be read at a glance: [`routes`] mounts it, [`served_routes`]
@@ -26,6 +27,7 @@ mod meta;
 mod mfa;
 mod oauth;
 mod profile;
+pub(crate) mod recovery;
 mod sessions;
 mod token;
 
@@ -175,6 +177,18 @@ fn contract() -> Vec<Resource> {
             "/.well-known/oauth-authorization-server",
             vec![on(M::GET, web::to(oauth::metadata))],
         ),
+        (
+            "/password/forgot",
+            vec![on(M::POST, web::to(recovery::forgot))],
+        ),
+        (
+            "/password/reset",
+            vec![on(M::POST, web::to(recovery::reset))],
+        ),
+        (
+            "/admin/users/{id}/password-reset",
+            vec![on(M::POST, web::to(recovery::admin_reset))],
+        ),
     ]
 }
 
@@ -255,5 +269,8 @@ pub fn served_routes() -> Vec<(Method, &'static str)> {
     oauth::introspect,
     oauth::revoke,
     oauth::metadata,
+    recovery::forgot,
+    recovery::reset,
+    recovery::admin_reset,
 ))]
 pub(crate) struct Operations;

@@ -9,8 +9,8 @@ use std::{
 };
 
 use auth_domain::{
-    ApiKey, ApiKeyId, AuditEvent, LoginThrottle, MfaChallenge, MfaTokenHash, RefreshTokenHash,
-    Session, SessionId, TotpEnrolment, User, UserId, UserImport,
+    ApiKey, ApiKeyId, AuditEvent, EmailToken, EmailTokenHash, LoginThrottle, MfaChallenge,
+    MfaTokenHash, RefreshTokenHash, Session, SessionId, TotpEnrolment, User, UserId, UserImport,
 };
 use chrono::{DateTime, Utc};
 
@@ -21,6 +21,7 @@ mod imports;
 mod login_throttle;
 mod mfa;
 mod prune;
+mod recovery;
 mod sessions;
 mod users;
 
@@ -41,6 +42,9 @@ struct State {
     recovery_codes: HashMap<UserId, mfa::RecoveryCodes>,
     mfa_challenges: HashMap<MfaTokenHash, MfaChallenge>,
     imports: HashMap<UserId, UserImport>,
+    email_tokens: HashMap<EmailTokenHash, EmailToken>,
+    // The times of the messages each account's requests asked for, within the last hour.
+    mail_requests: HashMap<UserId, Vec<DateTime<Utc>>>,
 }
 
 /// One page of `items` (already filtered and sorted) and how many there are in all.

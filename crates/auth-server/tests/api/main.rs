@@ -29,6 +29,7 @@ mod openapi;
 mod operations;
 mod outage;
 mod profile;
+mod recovery;
 mod register;
 mod routing;
 mod sessions;

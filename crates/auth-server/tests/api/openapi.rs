@@ -174,7 +174,11 @@ async fn operations_name_the_security_schemes_the_routes_accept(app: TestApp) {
     // docs/api.md's "auth" column.
     let expected = |method: &str, path: &str| -> BTreeSet<String> {
         match (method, path) {
-            ("POST", "/register" | "/login" | "/token" | "/refresh" | "/login/mfa" | "/revoke")
+            (
+                "POST",
+                "/register" | "/login" | "/token" | "/refresh" | "/login/mfa" | "/revoke"
+                | "/password/forgot" | "/password/reset",
+            )
             | (
                 "GET",
                 "/health"
