@@ -33,9 +33,9 @@ pub(crate) use mfa::{
 pub(crate) use mfa_login::MfaLoginBody;
 #[cfg(feature = "openapi")]
 pub(crate) use mfa_login::MfaLoginRequest;
-pub(crate) use recovery::{AcceptedResponse, ForgotPasswordBody, ResetPasswordBody};
 #[cfg(feature = "openapi")]
 pub(crate) use recovery::ForgotPasswordRequest;
+pub(crate) use recovery::{AcceptedResponse, ForgotPasswordBody, ResetPasswordBody};
 
 // The patterns below are written out in each attribute (utoipa takes literals only):
 // - usernames: what `Username::parse` accepts, 3 to 32 ASCII letters, digits, `_`, `.`, `-`;

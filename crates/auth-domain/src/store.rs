@@ -2,9 +2,9 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     ApiKey, ApiKeyId, AttemptVerdict, AuditEvent, AuditQuery, ImportStore, LockoutPolicy,
-    LoginThrottle, MfaStore, RecoveryStore, NewApiKey, NewSession, NewUser, PasswordChange, PasswordChanged,
-    PasswordHash, PruneOutcome, PrunePolicy, RefreshOutcome, RefreshRotation, Session, SessionId,
-    SessionRevocation, User, UserChanges, UserId, UserQuery, Username,
+    LoginThrottle, MfaStore, NewApiKey, NewSession, NewUser, PasswordChange, PasswordChanged,
+    PasswordHash, PruneOutcome, PrunePolicy, RecoveryStore, RefreshOutcome, RefreshRotation,
+    Session, SessionId, SessionRevocation, User, UserChanges, UserId, UserQuery, Username,
 };
 
 /// Which unique value a write collided with.

@@ -103,7 +103,10 @@ pub(crate) struct ResetPasswordBody {
     pub token: String,
     /// At least `password.min_length` characters, at most 72 bytes of UTF-8, and strong enough
     /// (zxcvbn score `password.min_strength`): the rules of registration.
-    #[cfg_attr(feature = "openapi", schema(min_length = 8, max_length = 72, pattern = r"^[^\u0000]*$"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 8, max_length = 72, pattern = r"^[^\u0000]*$")
+    )]
     pub new_password: String,
 }
 

@@ -21,6 +21,7 @@ use crate::{
 };
 
 /// The paths of the routes that need mail: left out of the OpenAPI document when it is off.
+#[cfg(feature = "openapi")]
 pub(crate) const MAIL_ROUTES: &[&str] = &[
     "/password/forgot",
     "/password/reset",

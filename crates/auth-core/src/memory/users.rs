@@ -14,27 +14,6 @@ fn is_active_admin(user: &User) -> bool {
 }
 
 impl State {
-    /// [`UserStore::change_password`], on the locked state.
-    pub(super) fn change_password(
-        &mut self,
-        change: &PasswordChange,
-    ) -> Result<PasswordChanged, StoreError> {
-        self.check_generation(change.user, change.expected)?;
-        let user = self
-            .users
-            .get_mut(&change.user)
-            .ok_or(StoreError::NotFound)?;
-        user.password_hash = change.new_hash.clone();
-        user.updated_at = change.at;
-        let (ended_sessions, revoked_api_keys) =
-            self.end_credentials(change.user, change.sessions, change.at);
-        Ok(PasswordChanged {
-            user: self.users[&change.user].clone(),
-            ended_sessions,
-            revoked_api_keys,
-        })
-    }
-
     /// Whether `id` is the only active admin.
     fn is_last_admin(&self, id: UserId) -> bool {
         self.users.get(&id).is_some_and(is_active_admin)

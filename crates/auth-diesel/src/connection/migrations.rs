@@ -3,13 +3,13 @@
 //! when nothing else is given) and may hold `up.sqlite.sql`/`down.sqlite.sql`, which SQLite runs
 //! instead. Each variant keeps its migration's version, so both backends record the same list.
 
+use super::MIGRATIONS;
 use diesel::{
     SqliteConnection,
     connection::BoxableConnection,
     migration::{Migration, MigrationMetadata, MigrationName, MigrationSource, Result},
     sqlite::Sqlite,
 };
-use super::MIGRATIONS;
 
 /// The migrations whose SQLite SQL differs: (version, up, down).
 const SQLITE_VARIANTS: &[(&str, &str, &str)] = &[(
