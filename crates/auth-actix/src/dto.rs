@@ -9,6 +9,7 @@
 use auth_domain::{ApiKey, AuditEvent, Role, Session, SessionId, User};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
+#[cfg(feature = "openapi")]
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -17,18 +18,24 @@ mod integer;
 mod meta;
 mod mfa;
 mod mfa_login;
+mod recovery;
 
 pub(crate) use credentials::{
     LoginBody, LogoutQuery, RefreshBody, RegisterBody, ScopeParam, TokenExpiry, TokenForm,
     TokenResponse,
 };
-pub(crate) use meta::{
-    AdminWelcome, GrantType, Health, HealthUnavailable, Jwks, Liveness, ProtectedGreeting, RoleName,
-};
+pub(crate) use meta::{AdminWelcome, Health, HealthUnavailable, Liveness, ProtectedGreeting};
+#[cfg(feature = "openapi")]
+pub(crate) use meta::{GrantType, Jwks, RoleName};
 pub(crate) use mfa::{
     CurrentPasswordBody, DisableTotpBody, RecoveryCodesResponse, TotpCodeBody, TotpSetupResponse,
 };
-pub(crate) use mfa_login::{MfaLoginBody, MfaLoginRequest};
+pub(crate) use mfa_login::MfaLoginBody;
+#[cfg(feature = "openapi")]
+pub(crate) use mfa_login::MfaLoginRequest;
+#[cfg(feature = "openapi")]
+pub(crate) use recovery::ForgotPasswordRequest;
+pub(crate) use recovery::{AcceptedResponse, ForgotPasswordBody, ResetPasswordBody};
 
 // The patterns below are written out in each attribute (utoipa takes literals only):
 // - usernames: what `Username::parse` accepts, 3 to 32 ASCII letters, digits, `_`, `.`, `-`;
@@ -43,37 +50,42 @@ pub(crate) fn rfc3339(at: DateTime<Utc>) -> String {
 }
 
 /// A user as the API shows it. There is no field for the password hash, so none can leak.
-#[derive(Debug, Serialize, ToSchema)]
-#[schema(as = User, example = json!({
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = User, example = json!({
     "id": "0b9f4a52-3c1e-4c8e-9a51-6f0d2b7c1e44",
     "username": "alice",
     "email": "alice@example.com",
+    "email_verified": false,
     "role": "user",
     "is_active": true,
     "mfa_enabled": false,
     "created_at": "2026-11-22T10:00:00Z",
     "updated_at": "2026-11-22T10:00:00Z"
-}))]
+})))]
 pub struct UserResponse {
     /// The user id.
-    #[schema(format = Uuid)]
+    #[cfg_attr(feature = "openapi", schema(format = Uuid))]
     pub id: String,
     /// The username as registered.
     pub username: String,
     /// The email, or null.
     pub email: Option<String>,
+    /// Whether the user has shown they read `email` (by using a link sent to it, such as a
+    /// password reset's); false for a new address.
+    pub email_verified: bool,
     /// `user` or `admin`.
-    #[schema(value_type = RoleName)]
+    #[cfg_attr(feature = "openapi", schema(value_type = RoleName))]
     pub role: String,
     /// Whether the user may log in.
     pub is_active: bool,
     /// Whether logins need a second factor (TOTP).
     pub mfa_enabled: bool,
     /// RFC 3339, UTC.
-    #[schema(format = DateTime)]
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub created_at: String,
     /// RFC 3339, UTC.
-    #[schema(format = DateTime)]
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub updated_at: String,
 }
 
@@ -83,6 +95,7 @@ impl From<&User> for UserResponse {
             id: user.id.to_string(),
             username: user.username.to_string(),
             email: user.email.as_ref().map(ToString::to_string),
+            email_verified: user.email_verified,
             role: user.role.to_string(),
             is_active: user.is_active,
             mfa_enabled: user.mfa_enabled,
@@ -93,8 +106,9 @@ impl From<&User> for UserResponse {
 }
 
 /// One of the caller's sessions.
-#[derive(Serialize, ToSchema)]
-#[schema(as = Session, example = json!({
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = Session, example = json!({
     "id": "5d2c8e8a-0f57-4a43-9b8e-2f1a6c3d7b90",
     "created_at": "2026-11-22T10:00:00Z",
     "last_used_at": "2026-11-22T10:05:00Z",
@@ -102,16 +116,16 @@ impl From<&User> for UserResponse {
     "user_agent": "curl/8.5.0",
     "ip": "127.0.0.1",
     "current": true
-}))]
+})))]
 pub(crate) struct SessionResponse {
-    #[schema(format = Uuid)]
+    #[cfg_attr(feature = "openapi", schema(format = Uuid))]
     id: String,
-    #[schema(format = DateTime)]
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     created_at: String,
-    #[schema(format = DateTime)]
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     last_used_at: String,
     /// When it ends unless refreshed (the idle timeout), or its absolute end if sooner.
-    #[schema(format = DateTime)]
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     expires_at: String,
     user_agent: Option<String>,
     ip: Option<String>,
@@ -143,22 +157,23 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 }
 
 /// `PUT`/`PATCH /profile`: only the fields sent change.
-#[derive(Deserialize, ToSchema)]
-#[schema(as = ProfileUpdate, example = json!({"email": "alice@example.org"}))]
+#[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ProfileUpdate, example = json!({"email": "alice@example.org"})))]
 pub(crate) struct ProfileBody {
     /// A new username (same rules as at registration); it cannot be removed (`null` is 422).
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = String, pattern = r"^[A-Za-z0-9_.-]{3,32}$")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = r"^[A-Za-z0-9_.-]{3,32}$"))]
     pub username: Option<String>,
     /// A new email (at most 64 characters before the `@`); `null` removes it.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, max_length = 254, pattern = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, max_length = 254, pattern = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"))]
     pub email: Option<Option<String>>,
     /// A new password (same rules as at registration); needs `current_password`. Ends every
     /// other session of the user and revokes all their API keys. It cannot be removed (`null`
     /// is 422).
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = String, min_length = 8, max_length = 72, pattern = r"^[^\u0000]*$")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, min_length = 8, max_length = 72, pattern = r"^[^\u0000]*$"))]
     pub password: Option<String>,
     /// The current password, checked like a login; required with `password`, ignored without
     /// it.
@@ -167,8 +182,9 @@ pub(crate) struct ProfileBody {
 }
 
 /// An API key as its owner sees it, without the key itself.
-#[derive(Serialize, ToSchema)]
-#[schema(as = ApiKey, example = json!({
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ApiKey, example = json!({
     "id": "8a4c2f3e-7b1d-4e6a-9c5f-0d2b8e7a1c34",
     "name": "reporting job",
     "prefix": "ak_3f9c1a2b",
@@ -176,20 +192,20 @@ pub(crate) struct ProfileBody {
     "expires_at": "2027-02-20T10:00:00Z",
     "last_used_at": null,
     "revoked_at": null
-}))]
+})))]
 pub(crate) struct ApiKeyResponse {
-    #[schema(format = Uuid)]
+    #[cfg_attr(feature = "openapi", schema(format = Uuid))]
     id: String,
     name: String,
     /// The visible part of the key, by which it is found (`ak_<8 hex>`).
     prefix: String,
-    #[schema(format = DateTime)]
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     created_at: String,
-    #[schema(format = DateTime)]
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     expires_at: Option<String>,
-    #[schema(format = DateTime)]
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     last_used_at: Option<String>,
-    #[schema(format = DateTime)]
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     revoked_at: Option<String>,
 }
 
@@ -209,58 +225,70 @@ impl ApiKeyResponse {
 }
 
 /// A new API key: the record, and the key itself, shown this once.
-#[derive(Serialize, ToSchema)]
-#[schema(as = NewApiKey)]
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = NewApiKey))]
 pub(crate) struct NewApiKeyResponse {
     #[serde(flatten)]
     pub record: ApiKeyResponse,
     /// The key (`ak_<8 hex>_<43 base64url>`), to send in the API-key header. Shown only here.
-    #[schema(example = "ak_3f9c1a2b_N2Q0ZTk1YjEtZDc4Mi00YjZkLWE0YzUtMWY3ZTg")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "ak_3f9c1a2b_N2Q0ZTk1YjEtZDc4Mi00YjZkLWE0YzUtMWY3ZTg")
+    )]
     pub key: String,
 }
 
 /// `POST /api-keys`.
-#[derive(Deserialize, ToSchema)]
-#[schema(as = NewApiKeyRequest, example = json!({
+#[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = NewApiKeyRequest, example = json!({
     "name": "reporting job",
     "expires_in_days": 90,
     "current_password": "correct horse battery"
-}))]
+})))]
 pub(crate) struct NewKeyBody {
     /// 1 to 64 printable characters, not only spaces.
-    #[schema(
-        min_length = 1,
-        max_length = 64,
-        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 64,
+            pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+        )
     )]
     pub name: String,
     /// Days until the key expires (1 to 3650); without it, the key does not expire.
     #[serde(default, deserialize_with = "integer::optional")]
-    #[schema(minimum = 1, maximum = 3650)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 3650))]
     pub expires_in_days: Option<i64>,
     /// Required: a stolen access token alone must not mint a lasting credential.
     #[serde(default)]
-    #[schema(required = true, value_type = String, max_length = 72, pattern = r"^[^\u0000]*$")]
+    #[cfg_attr(feature = "openapi", schema(required = true, value_type = String, max_length = 72, pattern = r"^[^\u0000]*$"))]
     pub current_password: Option<String>,
 }
 
 /// The query of `GET /admin/users`.
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
+#[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub(crate) struct UsersQuery {
     /// Users per page.
-    #[param(minimum = 1, maximum = 200, default = 50)]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 200, default = 50))]
     pub limit: Option<u32>,
     /// Users to skip.
-    #[param(value_type = Option<u64>, minimum = 0, maximum = 4294967295_u64)]
+    #[cfg_attr(feature = "openapi", param(value_type = Option<u64>, minimum = 0, maximum = 4294967295_u64))]
     pub offset: Option<u32>,
     /// The start of the username or of the email, ASCII letters without regard to case
     /// (`ali` finds `alice` and `Alice.B@example.com`, not `malice`); at most 64 printable
     /// characters.
-    #[param(max_length = 64, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
+    #[cfg_attr(
+        feature = "openapi",
+        param(max_length = 64, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")
+    )]
     pub q: Option<String>,
     /// The `next` of the previous page (an opaque cursor); not with `offset`.
-    #[param(pattern = r"^u[0-9A-Fa-f]{48}$")]
+    #[cfg_attr(feature = "openapi", param(pattern = r"^u[0-9A-Fa-f]{48}$"))]
     pub after: Option<String>,
     /// `true` or `false`: whether to count every match into `total`. By default a page
     /// without `after` is counted (up to a cap), and a page with `after` is not.
@@ -268,8 +296,9 @@ pub(crate) struct UsersQuery {
 }
 
 /// A page of `GET /admin/users`.
-#[derive(Serialize, ToSchema)]
-#[schema(example = json!({
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
     "users": [{
         "id": "0b9f4a52-3c1e-4c8e-9a51-6f0d2b7c1e44",
         "username": "alice",
@@ -282,7 +311,7 @@ pub(crate) struct UsersQuery {
     }],
     "total": 1,
     "next": null
-}))]
+})))]
 pub(crate) struct UsersPage {
     /// Oldest first.
     pub users: Vec<UserResponse>,
@@ -293,11 +322,12 @@ pub(crate) struct UsersPage {
 }
 
 /// `PATCH /admin/users/{id}`: only the fields sent change.
-#[derive(Deserialize, ToSchema)]
-#[schema(as = UserAdminUpdate, example = json!({"is_active": false}))]
+#[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = UserAdminUpdate, example = json!({"is_active": false})))]
 pub(crate) struct UserPatch {
     #[serde(default)]
-    #[schema(value_type = Option<RoleName>)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<RoleName>))]
     pub role: Option<Role>,
     /// `false` disables the user and ends every session of theirs.
     #[serde(default)]
@@ -305,8 +335,9 @@ pub(crate) struct UserPatch {
 }
 
 /// The query of `GET /admin/audit`.
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
+#[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub(crate) struct AuditParams {
     /// Only events whose actor or target is this user.
     pub user: Option<Uuid>,
@@ -315,13 +346,13 @@ pub(crate) struct AuditParams {
     /// Only events at or before this time (RFC 3339; years 1 to 9999 in UTC).
     pub until: Option<DateTime<Utc>>,
     /// Events per page.
-    #[param(minimum = 1, maximum = 200, default = 50)]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 200, default = 50))]
     pub limit: Option<u32>,
     /// Events to skip.
-    #[param(value_type = Option<u64>, minimum = 0, maximum = 4294967295_u64)]
+    #[cfg_attr(feature = "openapi", param(value_type = Option<u64>, minimum = 0, maximum = 4294967295_u64))]
     pub offset: Option<u32>,
     /// The `next` of the previous page (an opaque cursor); not with `offset`.
-    #[param(pattern = r"^a[0-9A-Fa-f]{48}$")]
+    #[cfg_attr(feature = "openapi", param(pattern = r"^a[0-9A-Fa-f]{48}$"))]
     pub after: Option<String>,
     /// `true` or `false`: whether to count every match into `total`. By default a page
     /// without `after` is counted (up to a cap), and a page with `after` is not.
@@ -329,8 +360,9 @@ pub(crate) struct AuditParams {
 }
 
 /// An audit event; its time to the microsecond, unlike every other time shown.
-#[derive(Serialize, ToSchema)]
-#[schema(as = AuditEvent, example = json!({
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = AuditEvent, example = json!({
     "id": "3e0f6a1c-9b2d-4f7e-8a5c-1d4b7e2f9a60",
     "at": "2026-11-22T10:00:00.123456Z",
     "action": "login",
@@ -339,21 +371,21 @@ pub(crate) struct AuditParams {
     "target": "0b9f4a52-3c1e-4c8e-9a51-6f0d2b7c1e44",
     "ip": "127.0.0.1",
     "detail": "password"
-}))]
+})))]
 pub(crate) struct AuditResponse {
-    #[schema(format = Uuid)]
+    #[cfg_attr(feature = "openapi", schema(format = Uuid))]
     id: String,
-    #[schema(format = DateTime)]
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     at: String,
     /// e.g. `login`, `register`, `api_key.created` (see the audit table in docs/api.md).
     action: String,
     /// `success` or `failure`.
     outcome: String,
     /// The user who acted, when known.
-    #[schema(format = Uuid)]
+    #[cfg_attr(feature = "openapi", schema(format = Uuid))]
     actor: Option<String>,
     /// The user acted on, when known.
-    #[schema(format = Uuid)]
+    #[cfg_attr(feature = "openapi", schema(format = Uuid))]
     target: Option<String>,
     ip: Option<String>,
     detail: Option<String>,
@@ -375,7 +407,8 @@ impl From<&AuditEvent> for AuditResponse {
 }
 
 /// A page of `GET /admin/audit`.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub(crate) struct AuditPage {
     /// Newest first.
     pub events: Vec<AuditResponse>,

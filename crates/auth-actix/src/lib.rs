@@ -1,6 +1,23 @@
 //! The actix-web adapter of the authentication service: the HTTP contract's routes, the
 //! extractors that guard routes, and the one error type.
 //!
+//! # Features
+//!
+//! Without any feature (the default), the crate is the light core for services that only trust
+//! our tokens: [`VerifiedToken`], [`bearer_token`], [`client_ip`] and the JSON errors
+//! ([`ApiError`], [`ErrorCode`]), over auth-core's verifier alone (no bcrypt, no store, no
+//! OpenAPI, no metrics). Each feature adds a layer; the bundled server turns on all of them:
+//!
+//! | feature | adds |
+//! |---|---|
+//! | `service` | `CurrentUser`, `AdminUser`, `AdminSession`, `AuthState`, `HttpSettings` (auth-core's `service`) |
+//! | `server` | `service`, and every route: `configure`, `app`, `JsonBody`, `FormBody`, `RateLimited`, `RequestId`, CORS |
+//! | `openapi` | `server`, and `GET /openapi.json` and Swagger UI at `GET /docs/` (utoipa) |
+//! | `metrics` | `server`, and `Metrics` at `GET /metrics` (prometheus) |
+//!
+//! docs/embedding.md gives each shape with its `Cargo.toml` lines and its crate count. The rest
+//! of this page describes the crate with every feature on.
+//!
 //! # The whole API: [`configure`] and [`app`]
 //!
 //! [`configure`] mounts every route of the contract, with its state, into an app:
@@ -13,6 +30,9 @@
 //!   /admin/users/{id}`, `DELETE /admin/users/{id}/sessions`, `GET /admin/audit`
 //! - the second factor: `POST`/`DELETE /mfa/totp`, `POST /mfa/totp/confirm`,
 //!   `POST /login/mfa`, `DELETE /admin/users/{id}/mfa`
+//! - a way back in by email: `POST /password/forgot`, `POST /password/reset`,
+//!   `POST /admin/users/{id}/password-reset` (404, and left out of the OpenAPI document, while
+//!   the service has no enabled mailer: [`AuthService::mail_enabled`])
 //! - the service: `GET /health`, `GET /health/live`, `GET /health/ready`,
 //!   `GET /.well-known/jwks.json`, and `GET /metrics` when [`HttpSettings::metrics`] is on
 //! - OAuth 2.0 for other services: `POST /introspect` (RFC 7662), `POST /revoke` (RFC 7009),
@@ -93,19 +113,40 @@
 //! - [`ApiError`] is the one error type: the contract's status codes, bodies and headers, its
 //!   `error` field one of the [`ErrorCode`]s.
 #![forbid(unsafe_code)]
+// These docs describe every feature; a build with fewer lacks some of the items they link.
+#![cfg_attr(
+    not(all(feature = "openapi", feature = "metrics")),
+    allow(rustdoc::broken_intra_doc_links)
+)]
 
-mod cors;
-mod dto;
+// The light core (no feature): the JSON errors and the extractors that need only a verifier.
 mod error;
 mod extract;
-mod metrics;
-mod openapi;
+// `server`: the routes and what a whole server wraps them in.
+#[cfg(feature = "server")]
+mod cors;
+#[cfg(feature = "server")]
+mod dto;
+#[cfg(feature = "server")]
 mod rate_limit;
+#[cfg(feature = "server")]
 mod request_id;
+// Without `openapi`, the names that only its `#[utoipa::path]` attributes use are unused.
+#[cfg(feature = "server")]
+#[cfg_attr(not(feature = "openapi"), allow(unused_imports))]
 mod routes;
+// `openapi` and `metrics`.
+#[cfg(feature = "metrics")]
+mod metrics;
+#[cfg(feature = "openapi")]
+mod openapi;
 
-use std::{net::IpAddr, sync::Arc};
+#[cfg(feature = "service")]
+use std::net::IpAddr;
+#[cfg(feature = "server")]
+use std::sync::Arc;
 
+#[cfg(feature = "server")]
 use actix_web::{
     App, Error,
     body::MessageBody,
@@ -114,32 +155,52 @@ use actix_web::{
     middleware::{DefaultHeaders, NormalizePath, from_fn},
     web,
 };
+#[cfg(feature = "service")]
 use auth_core::AuthService;
 
-pub use cors::check_cors_origin;
-pub use dto::UserResponse;
 pub use error::{ApiError, ErrorCode};
-pub use extract::{
-    AdminSession, AdminUser, CurrentUser, FormBody, JsonBody, VerifiedToken, bearer_token,
-    client_ip,
-};
-pub use metrics::{Metrics, UNMATCHED};
-pub use openapi::{API_KEY_HEADER, HTTP_BEARER, OAUTH2_PASSWORD, openapi};
-pub use rate_limit::RateLimited;
-pub use request_id::{REQUEST_ID_HEADER, RequestId};
-pub use routes::{docs::UNDESCRIBED as UNDESCRIBED_ROUTES, served_routes};
+pub use extract::{VerifiedToken, bearer_token, client_ip};
 
-/// HTTP-level settings.
+#[cfg(feature = "service")]
+pub use extract::{AdminSession, AdminUser, CurrentUser};
+
+#[cfg(feature = "server")]
+pub use {
+    cors::check_cors_origin,
+    dto::UserResponse,
+    extract::{FormBody, JsonBody},
+    rate_limit::RateLimited,
+    request_id::{REQUEST_ID_HEADER, RequestId, UNMATCHED},
+    routes::served_routes,
+};
+
+#[cfg(feature = "metrics")]
+pub use metrics::Metrics;
+
+#[cfg(feature = "openapi")]
+pub use {
+    openapi::{API_KEY_HEADER, HTTP_BEARER, OAUTH2_PASSWORD, openapi},
+    routes::docs::UNDESCRIBED as UNDESCRIBED_ROUTES,
+};
+
+/// HTTP-level settings. Most are read by the routes of the `server` feature; [`CurrentUser`]
+/// reads `trusted_proxies` and `api_key_header`.
+#[cfg(feature = "service")]
 #[derive(Clone, Debug)]
 pub struct HttpSettings {
     /// Larger request bodies get 413.
     pub max_body_bytes: usize,
+    /// A request body not all there this long after the route starts reading it gets 408
+    /// `request_timeout`, and its connection is closed: a client that announces a body and
+    /// stops sending cannot hold a connection.
+    pub body_timeout: std::time::Duration,
     /// Peers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpAddr>,
     /// The header that carries an API key.
     pub api_key_header: String,
     /// Requests per minute and client IP on login (both steps), the API-key exchange, the
-    /// confirmation of a second factor, token, register, refresh and revoke; 0 disables.
+    /// confirmation of a second factor, token, register, refresh, revoke, and the password
+    /// reset routes (`/password/forgot`, `/password/reset`); 0 disables.
     pub rate_limit_per_minute: u32,
     /// The absolute URL clients reach the server at (`https://auth.example.com`), for the
     /// URLs of the RFC 8414 metadata; `None`: from each request's `Host` (and, from a trusted
@@ -148,20 +209,23 @@ pub struct HttpSettings {
     /// Origins whose browser apps may call the API (CORS), each as [`check_cors_origin`]
     /// accepts it; empty: no CORS headers at all.
     pub cors_allowed_origins: Vec<String>,
-    /// Record metrics and serve them at `GET /metrics` (Prometheus text format).
+    /// Record metrics and serve them at `GET /metrics` (Prometheus text format); needs the
+    /// `metrics` feature, without which `GET /metrics` is 404.
     pub metrics: bool,
     /// The `ttl` of the Token Status Lists at `GET /statuslists/{id}`, and their
     /// `Cache-Control: max-age`, in seconds.
     pub status_list_ttl_secs: u64,
 }
 
+#[cfg(feature = "service")]
 impl Default for HttpSettings {
-    /// 64 KiB bodies, no trusted proxies, API keys in `X-API-Key`, 60 requests a minute per IP
-    /// on the credential routes, public URL from each request, no CORS, no metrics, status lists
-    /// with a `ttl` of 2 seconds.
+    /// 64 KiB bodies read within 10 s, no trusted proxies, API keys in `X-API-Key`, 60 requests
+    /// a minute per IP on the credential routes, public URL from each request, no CORS, no
+    /// metrics, status lists with a `ttl` of 2 seconds.
     fn default() -> Self {
         Self {
             max_body_bytes: 64 * 1024,
+            body_timeout: std::time::Duration::from_secs(10),
             trusted_proxies: Vec::new(),
             api_key_header: "X-API-Key".to_owned(),
             rate_limit_per_minute: 60,
@@ -173,40 +237,51 @@ impl Default for HttpSettings {
     }
 }
 
-/// What the routes need: the service, the HTTP settings, the per-IP rate limiter, and the
-/// metrics when they are on.
+/// What the routes and [`CurrentUser`] need: the service, the HTTP settings, the per-IP rate
+/// limiter (`server`), and the metrics when they are on (`metrics`). Without the `server`
+/// feature, put it in `app_data` as `web::Data<AuthState>` for [`CurrentUser`].
+#[cfg(feature = "service")]
 #[derive(Clone, Debug)]
 pub struct AuthState {
     /// The authentication service.
     pub service: AuthService,
     /// HTTP-level settings.
     pub http: HttpSettings,
+    #[cfg(feature = "server")]
     limiter: Arc<rate_limit::IpRateLimiter>,
+    #[cfg(feature = "metrics")]
     metrics: Option<Arc<Metrics>>,
     // The OpenAPI document and Swagger UI's settings, made at the first `configure`.
+    #[cfg(feature = "openapi")]
     docs: Arc<std::sync::OnceLock<routes::docs::Docs>>,
 }
 
+#[cfg(feature = "service")]
 impl AuthState {
-    /// The state for `service` with `http` settings. With `http.metrics`, a new [`Metrics`]
-    /// registry receives the service's reports ([`AuthService::observe_with`]).
+    /// The state for `service` with `http` settings. With `http.metrics` (and the `metrics`
+    /// feature), a new `Metrics` registry receives the service's reports
+    /// ([`AuthService::observe_with`]).
     pub fn new(service: AuthService, http: HttpSettings) -> Self {
-        let limiter = Arc::new(rate_limit::IpRateLimiter::new(http.rate_limit_per_minute));
+        #[cfg(feature = "metrics")]
         let metrics = http.metrics.then(|| {
             let metrics = Arc::new(Metrics::new());
             service.observe_with(metrics.clone());
             metrics
         });
         Self {
+            #[cfg(feature = "server")]
+            limiter: Arc::new(rate_limit::IpRateLimiter::new(http.rate_limit_per_minute)),
+            #[cfg(feature = "metrics")]
+            metrics,
+            #[cfg(feature = "openapi")]
+            docs: Arc::default(),
             service,
             http,
-            limiter,
-            metrics,
-            docs: Arc::default(),
         }
     }
 
     /// The metrics, when [`HttpSettings::metrics`] is on (for adding sampled gauges).
+    #[cfg(feature = "metrics")]
     pub fn metrics(&self) -> Option<&Metrics> {
         self.metrics.as_deref()
     }
@@ -215,15 +290,18 @@ impl AuthState {
 /// Mounts every route of the contract (listed in the [crate] docs) and its state into `cfg`;
 /// query and path errors become JSON errors (422 `validation_error`, 404 `not_found`). The
 /// OpenAPI document is built here, once, for `state`'s settings.
+#[cfg(feature = "server")]
 pub fn configure(state: AuthState) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
-        let docs = state
-            .docs
-            .get_or_init(|| routes::docs::Docs::of(&state))
-            .clone();
-        cfg.app_data(docs.document)
-            .app_data(docs.swagger_ui)
-            .app_data(web::Data::new(state))
+        #[cfg(feature = "openapi")]
+        {
+            let docs = state
+                .docs
+                .get_or_init(|| routes::docs::Docs::of(&state))
+                .clone();
+            cfg.app_data(docs.document).app_data(docs.swagger_ui);
+        }
+        cfg.app_data(web::Data::new(state))
             .app_data(web::QueryConfig::default().error_handler(|err, _| {
                 ApiError::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
@@ -249,6 +327,7 @@ pub fn configure(state: AuthState) -> impl FnOnce(&mut web::ServiceConfig) {
 /// [`HttpSettings::cors_allowed_origins`] (and for no other), `X-Content-Type-Options: nosniff`,
 /// and, outermost, the request id, its span, one log line per request and the request metrics
 /// ([`RequestId`]).
+#[cfg(feature = "server")]
 pub fn app(
     state: AuthState,
 ) -> App<
@@ -261,19 +340,20 @@ pub fn app(
     >,
 > {
     let cors = cors::cors(&state.http);
-    App::new()
+    let app = App::new()
         .configure(configure(state))
         .default_service(web::to(routes::not_found))
         .wrap(cors)
         .wrap(from_fn(cors::listed_origins_only))
-        .wrap(NormalizePath::trim())
-        .wrap(from_fn(routes::docs::redirect_bare_docs))
-        .wrap(DefaultHeaders::new().add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")))
+        .wrap(NormalizePath::trim());
+    #[cfg(feature = "openapi")]
+    let app = app.wrap(from_fn(routes::docs::redirect_bare_docs));
+    app.wrap(DefaultHeaders::new().add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")))
         .wrap(from_fn(request_id::trace_request))
 }
 
 /// The embedding guide, `docs/embedding.md`, compiled as doctests so that its examples cannot
 /// drift from the code.
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "server", feature = "openapi"))]
 #[doc = include_str!("../../../docs/embedding.md")]
 pub struct EmbeddingGuide;

@@ -15,9 +15,6 @@ use prometheus::{
     Opts, Registry, TextEncoder,
 };
 
-/// The label of a request that matched no route.
-pub const UNMATCHED: &str = "unmatched";
-
 /// The content type of the Prometheus text format.
 pub(crate) const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -203,7 +200,7 @@ impl Metrics {
         )
     }
 
-    /// Counts one answered request. `route` is the matched pattern or [`UNMATCHED`].
+    /// Counts one answered request. `route` is the matched pattern or [`UNMATCHED`](crate::UNMATCHED).
     pub(crate) fn record_request(
         &self,
         method: &Method,

@@ -7,8 +7,9 @@
 //!   did), `HTTPBearer` (a JWT) and `APIKeyHeader` (the header `security.api_key_header`
 //!   names);
 //! - the errors every route of a kind can give, with the `Error` body: 401 on authenticated
-//!   routes (with `WWW-Authenticate`), 400/413/422 on JSON bodies, 422 on query strings, 404 on
+//!   routes (with `WWW-Authenticate`), 400/408/413/422 on JSON bodies, 422 on query strings, 404 on
 //!   path ids, 503 wherever the store is read;
+//! - with mail off, nothing of the routes that need it (they answer 404);
 //! - the settings a client can see: the header name, the shortest password, the bounds a
 //!   requested access-token lifetime is clamped to.
 
@@ -41,6 +42,12 @@ pub const API_KEY_HEADER: &str = "APIKeyHeader";
 /// an embedder may merge its own operations into it.
 pub fn openapi(state: &AuthState) -> OpenApi {
     let mut doc = Operations::openapi();
+    if !state.service.mail_enabled() {
+        // Mail off: those routes answer 404, as routes that do not exist.
+        for path in crate::routes::recovery::MAIL_ROUTES {
+            doc.paths.paths.shift_remove(*path);
+        }
+    }
     doc.info = info();
     doc.tags = Some(tags());
     let components = doc.components.get_or_insert_with(Components::new);
@@ -72,8 +79,12 @@ pub fn openapi(state: &AuthState) -> OpenApi {
         .entry("Error".to_owned())
         .or_insert_with(<ErrorBody as utoipa::PartialSchema>::schema);
     let config = state.service.config();
-    for schema in ["RegisterRequest", "ProfileUpdate"] {
-        if let Some(password) = property(components, schema, "password") {
+    for (schema, field) in [
+        ("RegisterRequest", "password"),
+        ("ProfileUpdate", "password"),
+        ("ResetPasswordRequest", "new_password"),
+    ] {
+        if let Some(password) = property(components, schema, field) {
             password.min_length = Some(config.password_min_length);
         }
     }
@@ -226,6 +237,13 @@ fn add_shared_errors(operation: &mut Operation) {
         add(
             "400",
             error_response("`invalid_content_type` (not JSON), `malformed_json` or `invalid_body`"),
+        );
+        add(
+            "408",
+            error_response(
+                "`request_timeout`: the body did not arrive within `server.body_timeout_secs`; \
+                 the connection is closed",
+            ),
         );
         add(
             "413",

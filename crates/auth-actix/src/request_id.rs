@@ -17,10 +17,12 @@ use actix_web::{
 };
 use tracing::Instrument;
 
-use crate::{
-    ApiError, AuthState, ErrorCode, client_ip,
-    metrics::{Metrics, UNMATCHED},
-};
+#[cfg(feature = "metrics")]
+use crate::metrics::Metrics;
+use crate::{ApiError, AuthState, client_ip};
+
+/// The route of a request that matched no route, in its log line and as its metrics label.
+pub const UNMATCHED: &str = "unmatched";
 
 /// The header that carries a request's id, both ways.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -129,6 +131,7 @@ pub(crate) async fn trace_request(
             "request"
         );
     }
+    #[cfg(feature = "metrics")]
     if let Some(metrics) = state.as_ref().and_then(|state| state.metrics()) {
         metrics.record_request(&method, route, status, elapsed);
         count_rate_limited(metrics, route, &response);
@@ -149,13 +152,14 @@ fn millis(elapsed: std::time::Duration) -> f64 {
 /// The per-IP rate limit refuses before the service sees a login or refresh, so its refusals
 /// are counted here. At `/token` the grant type is not read before the limit: a refused
 /// `/token` request counts as a login.
+#[cfg(feature = "metrics")]
 fn count_rate_limited<B>(metrics: &Metrics, route: &str, response: &ServiceResponse<B>) {
     let code = response
         .response()
         .error()
         .and_then(|error| error.as_error::<ApiError>())
         .map(ApiError::code);
-    if code != Some(ErrorCode::TooManyRequests) {
+    if code != Some(crate::ErrorCode::TooManyRequests) {
         return;
     }
     use auth_core::{Observer, Outcome};

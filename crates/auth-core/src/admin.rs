@@ -7,6 +7,7 @@ use auth_domain::{
     AuditAction, AuditEvent, AuditQuery, Cursor, Invalidation, NewPassword, NewUser, Password,
     Role, SessionRevocation, User, UserChanges, UserId, UserQuery, Username, now,
 };
+use chrono::{DateTime, Utc};
 
 use crate::{
     audit::{self, EventBuilder},
@@ -214,34 +215,41 @@ impl AuthService {
         Ok(Page::of(events, limit, total, Cursor::of_event))
     }
 
-    /// Creates an active admin, or promotes (and re-enables) an existing user, for the CLI.
-    /// An existing user's password is left unchanged; `password` is only used to create.
+    /// Creates an active admin, or promotes (and re-enables) an existing user: for tests and
+    /// embedders that provision their own accounts. An existing user's password is left
+    /// unchanged; `password` is only used to create. The CLI never promotes by this path:
+    /// `create-admin` uses [`Self::create_admin`] and `users promote` [`Self::promote_admin`],
+    /// so that promoting an account someone else may have registered is an explicit act.
     pub async fn ensure_admin(
         &self,
         username: &str,
         password: Password,
     ) -> Result<(User, AdminOutcome), AuthError> {
+        match self.create_admin(username, password).await {
+            Ok(user) => Ok((user, AdminOutcome::Created)),
+            Err(AuthError::UsernameTaken) => self.promote_admin(username).await,
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Creates a new active admin (audit event `admin.created`, detail `cli`), and only that:
+    /// [`AuthError::UsernameTaken`] when a user of that name (any case) exists, whoever
+    /// registered it. The password must pass the rules of a new password.
+    pub async fn create_admin(
+        &self,
+        username: &str,
+        password: Password,
+    ) -> Result<User, AuthError> {
         let username = Username::parse(username)?;
         let min = self.inner.config.password_min_length;
         self.hashing(move |inner| {
-            if let Some(user) = inner.store.user_by_username(&username)? {
-                if user.role == Role::Admin && user.is_active {
-                    return Ok((user, AdminOutcome::AlreadyAdmin));
-                }
-                let mut changes = UserChanges::at(now());
-                changes.role = Some(Role::Admin);
-                changes.is_active = Some(true);
-                let user = inner.store.update_user(user.id, &changes)?;
-                inner.invalidate(Invalidation::User(user.id));
-                inner.record(
-                    audit::event(AuditAction::AdminPromoted, true)
-                        .on(user.id)
-                        .detail("cli"),
-                );
-                return Ok((user, AdminOutcome::Promoted));
+            if inner.store.user_by_username(&username)?.is_some() {
+                return Err(AuthError::UsernameTaken);
             }
             let password = NewPassword::parse(password.expose(), min)?;
             inner.check_strength(&password, &[username.as_str()])?;
+            // The store refuses a name taken since the check (a unique index), so this never
+            // lands on someone else's account.
             let user = inner.store.create_user(NewUser {
                 id: UserId::new(),
                 username,
@@ -255,7 +263,49 @@ impl AuthService {
                     .on(user.id)
                     .detail("cli"),
             );
-            Ok((user, AdminOutcome::Created))
+            Ok(user)
+        })
+        .await
+    }
+
+    /// Makes an existing user an active admin, password unchanged (audit event
+    /// `admin.promoted`, detail `cli`): `users promote`. [`AuthError::NotFound`] for an unknown
+    /// name; [`AdminOutcome::AlreadyAdmin`] (and nothing written) for an active admin.
+    pub async fn promote_admin(&self, username: &str) -> Result<(User, AdminOutcome), AuthError> {
+        let username = Username::parse(username)?;
+        self.blocking(move |inner| {
+            let user = inner
+                .store
+                .user_by_username(&username)?
+                .ok_or(AuthError::NotFound)?;
+            if user.role == Role::Admin && user.is_active {
+                return Ok((user, AdminOutcome::AlreadyAdmin));
+            }
+            let mut changes = UserChanges::at(now());
+            changes.role = Some(Role::Admin);
+            changes.is_active = Some(true);
+            let user = inner.store.update_user(user.id, &changes)?;
+            inner.invalidate(Invalidation::User(user.id));
+            inner.record(
+                audit::event(AuditAction::AdminPromoted, true)
+                    .on(user.id)
+                    .detail("cli"),
+            );
+            Ok((user, AdminOutcome::Promoted))
+        })
+        .await
+    }
+
+    /// When the user last logged in, as far as the store still knows: the start of their
+    /// newest session (ended sessions count until pruned), or `None`.
+    pub async fn last_login(&self, user: UserId) -> Result<Option<DateTime<Utc>>, AuthError> {
+        self.blocking(move |inner| {
+            Ok(inner
+                .store
+                .user_sessions(user)?
+                .into_iter()
+                .map(|session| session.created_at)
+                .max())
         })
         .await
     }

@@ -36,6 +36,11 @@ pub struct AuthConfig {
     pub cache: CacheConfig,
     /// The password-hashing pool (`password.hash_threads`, `password.max_queued_hashes`).
     pub hashing: HashPoolConfig,
+    /// The highest bcrypt cost a stored hash may have to be verified
+    /// (`password.max_verify_cost`): a login against a costlier one fails as a wrong password
+    /// does, in the same time, without running bcrypt on it, and an import refuses it. Hashes at
+    /// the [`PasswordHasher`](crate::PasswordHasher)'s own cost are always verified.
+    pub max_verify_cost: u32,
     /// The second factor (`mfa.issuer`, `mfa.encryption_key`).
     pub mfa: MfaConfig,
 }
@@ -47,7 +52,8 @@ impl Default for AuthConfig {
     /// client, doubling with each further failure up to an hour, forgotten after 15 quiet
     /// minutes; and the same lock after 50 failures from all clients, forgotten after a quiet
     /// hour; a credential cache of 100,000 entries trusted for 5 seconds at most; a hashing
-    /// pool of one thread per core with 512 places in its queue; and the second factor of
+    /// pool of one thread per core with 512 places in its queue; stored hashes verified up to
+    /// bcrypt cost 14 (about four times a cost-12 verification); and the second factor of
     /// [`MfaConfig::default`] (no encryption key: TOTP cannot be enrolled until one is set).
     fn default() -> Self {
         Self {
@@ -73,6 +79,7 @@ impl Default for AuthConfig {
             },
             cache: CacheConfig::default(),
             hashing: HashPoolConfig::default(),
+            max_verify_cost: 14,
             mfa: MfaConfig::default(),
         }
     }

@@ -74,6 +74,13 @@ pub enum AuthError {
     /// There is no pending TOTP enrolment to confirm.
     #[error("No TOTP enrolment is pending: start one with POST /mfa/totp")]
     MfaNotEnrolling,
+    /// The password-reset token is unknown, expired, used or voided (or its account is
+    /// disabled).
+    #[error("The reset link is invalid, expired or was already used; ask for a new one")]
+    InvalidResetToken,
+    /// The account has no email address to send to.
+    #[error("The account has no email address")]
+    NoEmail,
     /// The refresh token is unknown, rotated, or its session has ended.
     #[error("The refresh token is invalid or expired")]
     InvalidGrant,

@@ -20,9 +20,11 @@
 //!   upgrade detection.
 //! - Outbound mail (feature `service`): the [`Mailer`] port the service hands [`Message`]s to
 //!   (an embedder plugs its delivery there; [`NoMailer`] turns mail off), and the
-//!   [`MailTemplates`] that render each [`MailKind`] from typed values ([`Mail`]).
-//! - [`MemoryStore`] (feature `memory`, on by default): a store for tests; with `service`, also
-//!   [`MemoryMailer`], which keeps the messages sent for a test to read.
+//!   [`MailTemplates`] that render each [`MailKind`] from typed values ([`Mail`]); the
+//!   service sends through them once given a [`MailSetup`] (password reset by email).
+//! - `MemoryStore` (feature `memory`, for tests and embedders' tests; in no default and not in
+//!   the server's build): a store for tests; with `service`, also `MemoryMailer`, which keeps
+//!   the messages sent for a test to read.
 //! - `store_contract` (feature `store-contract`): the store contract suite every store must
 //!   pass, and `store_contract_tests!` to run it as tests.
 //!
@@ -129,6 +131,8 @@ mod profile;
 #[cfg(feature = "service")]
 mod published;
 #[cfg(feature = "service")]
+mod recovery;
+#[cfg(feature = "service")]
 mod revocation;
 #[cfg(feature = "service")]
 mod service;
@@ -176,9 +180,10 @@ pub use {
     maintenance::Retention,
     mfa::{MfaConfig, MfaKey, MfaKeyError, MfaToken, RecoveryCodes, SecondFactor, TotpSetup},
     observer::{Observer, Outcome},
-    password::{HashError, PasswordHasher},
+    password::{HashError, PasswordHasher, bcrypt_cost},
     profile::{ProfileUpdate, Registration},
     published::{PublishedStatusList, PublishedStatusLists, STATUS_LIST_SIZE},
+    recovery::{ForgottenAccount, MailSetup},
     service::AuthService,
     sessions::{Credential, LogoutScope, Principal, TokenPair},
 };

@@ -1,6 +1,6 @@
-//! Password login: the lockout (counted in the store before bcrypt runs, one attempt per
-//! username at a time in this process), the dummy verify for unknown users, and the hash
-//! upgrade after a successful login.
+//! Password login: the lockout (counted in the store before bcrypt runs; see
+//! [`crate::lockout`]), the dummy verify for unknown users, and the hash upgrade after a
+//! successful login.
 
 use std::{
     fmt,
@@ -41,9 +41,9 @@ impl fmt::Debug for LoginAttempt {
     }
 }
 
-/// Login attempts for one username are checked one at a time (by stripe of the name's hash):
-/// each then sees the outcome of the one before, so concurrent guesses cannot pass the lockout
-/// limit, and a burst of correct logins is queued, not locked out.
+/// Short locks by stripe of a name's hash: taking a login attempt in the store and marking it
+/// in flight happen under one, so that an attempt that finds its client locked sees every
+/// counted attempt still being checked ([`crate::lockout`]). Never held while bcrypt runs.
 pub(crate) struct LoginStripes(Vec<Mutex<()>>);
 
 impl LoginStripes {
@@ -171,7 +171,7 @@ impl AuthService {
                 lockout.map(PasswordAttempt::failed).transpose()?;
                 return Err(AuthError::InvalidCredentials);
             };
-            if !inner.hasher.verify(&attempt.password, &user.password_hash) {
+            if !inner.verify_stored(&user, &attempt.password) {
                 audit_failure(Some(user.id), "wrong_password");
                 lockout.map(PasswordAttempt::failed).transpose()?;
                 return Err(AuthError::InvalidCredentials);

@@ -114,6 +114,14 @@ impl PasswordHasher {
     }
 }
 
+/// The cost of a bcrypt hash (`$2b$12$…` is 12), or `None` when it is not one.
+pub fn bcrypt_cost(hash: &PasswordHash) -> Option<u32> {
+    hash.expose()
+        .parse::<bcrypt::HashParts>()
+        .ok()
+        .map(|parts| parts.get_cost())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

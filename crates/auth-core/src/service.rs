@@ -1,6 +1,6 @@
 //! [`AuthService`]: the parts it is composed of, and how its methods reach them. The
-//! operations live in the modules named for them: `login`, `sessions`, `profile`, `api_keys`
-//! and `admin`.
+//! operations live in the modules named for them: `login`, `sessions`, `profile`, `api_keys`,
+//! `admin` and `recovery`.
 
 use std::{
     fmt,
@@ -16,9 +16,10 @@ use crate::{
     config::AuthConfig,
     error::AuthError,
     hashing::HashPool,
-    login::LoginStripes,
+    lockout::AttemptsInFlight,
     observer::{Observer, Unobserved},
     password::PasswordHasher,
+    recovery::MailSetup,
     strength,
     token::{TokenIssuer, TokenKeys, TokenVerifier},
 };
@@ -31,13 +32,24 @@ pub(crate) struct Inner {
     pub(crate) issuer: TokenIssuer,
     pub(crate) verifier: TokenVerifier,
     pub(crate) config: AuthConfig,
-    pub(crate) login_stripes: LoginStripes,
+    pub(crate) attempts: AttemptsInFlight,
     pub(crate) key_refusals: KeyRefusals,
     pub(crate) status_lists: Arc<crate::PublishedStatusLists>,
     observer: RwLock<Arc<dyn Observer>>,
+    pub(crate) mail: RwLock<Option<Arc<MailSetup>>>,
 }
 
 impl Inner {
+    /// How mail is sent, when the email features are on ([`AuthService::send_mail_with`] with
+    /// an enabled mailer).
+    pub(crate) fn mail_setup(&self) -> Option<Arc<MailSetup>> {
+        self.mail
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .filter(|setup| setup.mailer.enabled())
+    }
+
     /// Where outcomes are reported ([`AuthService::observe_with`]).
     pub(crate) fn observer(&self) -> Arc<dyn Observer> {
         Arc::clone(&self.observer.read().unwrap_or_else(|p| p.into_inner()))
@@ -123,10 +135,11 @@ impl AuthService {
                 issuer: keys.issuer(),
                 verifier: keys.verifier(),
                 config,
-                login_stripes: LoginStripes::new(),
+                attempts: AttemptsInFlight::new(),
                 key_refusals: KeyRefusals::new(),
                 status_lists: Arc::default(),
                 observer: RwLock::new(Arc::new(Unobserved)),
+                mail: RwLock::new(None),
             }),
             hash_pool: Arc::new(hash_pool),
         }

@@ -451,3 +451,78 @@ async fn a_forged_hash_in_the_store_never_verifies() {
         Err(AuthError::InvalidCredentials)
     ));
 }
+
+/// A service whose hashing pool has more threads than the lockout limit, so that attempts
+/// really overlap: no lock is held while bcrypt runs (second review, item 2).
+fn wide_harness() -> Harness {
+    let store = Arc::new(MemoryStore::new());
+    let key = JwtKey::hmac(Algorithm::HS256, &[7u8; 32]).unwrap();
+    let keys = TokenKeys::new(key, "test-issuer", "test-audience").unwrap();
+    let mut config = AuthConfig::default();
+    config.hashing.threads = 16;
+    let service = AuthService::new(
+        store.clone(),
+        PasswordHasher::new(4).unwrap(),
+        &keys,
+        config,
+    );
+    Harness { service, store }
+}
+
+/// `n` logins of alice with `password`, all started at once.
+async fn all_at_once(
+    service: &AuthService,
+    password: &str,
+    n: usize,
+) -> Vec<Result<TokenPair, AuthError>> {
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let (service, password) = (service.clone(), Password::new(password));
+            tokio::spawn(async move {
+                let attempt = LoginAttempt {
+                    username: "alice".into(),
+                    password,
+                    expires_in: None,
+                };
+                service.login(attempt, ClientInfo::default()).await
+            })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.unwrap());
+    }
+    results
+}
+
+#[tokio::test]
+async fn overlapping_right_logins_from_one_client_are_never_locked_out() {
+    let h = wide_harness();
+    h.register("alice").await.unwrap();
+    for round in 0..5 {
+        let results = all_at_once(&h.service, PASSWORD, 24).await;
+        let refused: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+        assert!(refused.is_empty(), "round {round}: {refused:?}");
+    }
+}
+
+#[tokio::test]
+async fn overlapping_wrong_guesses_never_pass_the_limit() {
+    let h = wide_harness();
+    h.register("alice").await.unwrap();
+    let results = all_at_once(&h.service, "not the password", 24).await;
+    let checked = results
+        .iter()
+        .filter(|r| matches!(r, Err(AuthError::InvalidCredentials)))
+        .count();
+    let locked = results
+        .iter()
+        .filter(|r| matches!(r, Err(AuthError::TooManyAttempts { .. })))
+        .count();
+    assert_eq!((checked, locked), (5, 19));
+    // The right password too, now.
+    assert!(matches!(
+        h.login_with("alice", PASSWORD).await,
+        Err(AuthError::TooManyAttempts { .. })
+    ));
+}

@@ -1,34 +1,44 @@
 //! Database URLs, the connection type over both backends, the r2d2 pool and migrations.
 
+#[cfg(feature = "sqlite")]
+mod migrations;
+#[cfg(feature = "postgres")]
 mod pg_url;
 mod read_only;
 
-use std::{
-    fmt,
-    path::{Path, PathBuf},
-    time::Duration,
-};
+#[cfg(feature = "sqlite")]
+use std::path::Path;
+use std::{fmt, path::PathBuf, time::Duration};
 
 use diesel::{
     connection::SimpleConnection,
     prelude::*,
     r2d2::{self, ManageConnection, Pool, PooledConnection},
 };
-use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+#[cfg(feature = "postgres")]
+use diesel_migrations::MigrationHarness;
+use diesel_migrations::{EmbeddedMigrations, embed_migrations};
+
+/// Every migration, as `embed_migrations!` reads `migrations/` (`up.sql` and `down.sql`; SQLite
+/// runs a folder's `up.sqlite.sql` instead where there is one: `migrations.rs`).
+const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations");
+#[cfg(feature = "postgres")]
 use pg_url::PgUrl;
 pub(crate) use read_only::open_read_only;
-
-const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations");
 
 /// How long a caller waits for a pooled connection before the store reports itself unavailable.
 const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long SQLite waits on a lock held by another connection before failing.
+#[cfg(feature = "sqlite")]
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 
-/// One connection to either backend; queries are written once against it.
+/// One connection to either backend; queries are written once against it. Each variant is
+/// there with its feature (`postgres`, `sqlite`).
 #[derive(diesel::MultiConnection)]
 pub(crate) enum DbConnection {
+    #[cfg(feature = "postgres")]
     Postgres(PgConnection),
+    #[cfg(feature = "sqlite")]
     Sqlite(SqliteConnection),
 }
 
@@ -76,6 +86,10 @@ pub enum ConnectError {
     /// The pool could not be built.
     #[error("cannot open the connection pool: {0}")]
     Pool(String),
+    /// The URL names a backend this build leaves out (the cargo feature `sqlite` or
+    /// `postgres` of auth-diesel and auth-server).
+    #[error("this build has no {0} support: build it with the cargo feature `{feature}`", feature = .0.feature())]
+    NotBuilt(Backend),
 }
 
 /// The backend a URL names.
@@ -85,6 +99,16 @@ pub enum Backend {
     Sqlite,
     /// PostgreSQL.
     Postgres,
+}
+
+impl Backend {
+    /// The cargo feature that builds this backend in.
+    pub fn feature(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
 }
 
 impl fmt::Display for Backend {
@@ -106,14 +130,18 @@ pub(crate) struct DatabaseUrl {
 #[derive(Clone)]
 enum Target {
     /// The file path (or an SQLite `file:` URI, or `:memory:`).
+    #[cfg(feature = "sqlite")]
     Sqlite(String),
+    #[cfg(feature = "postgres")]
     Postgres(PgUrl),
 }
 
 impl fmt::Debug for DatabaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.target {
+            #[cfg(feature = "sqlite")]
             Target::Sqlite(path) => write!(f, "sqlite://{path}"),
+            #[cfg(feature = "postgres")]
             Target::Postgres(url) => f.write_str(url.redacted()),
         }
     }
@@ -125,11 +153,17 @@ impl DatabaseUrl {
             if path.is_empty() {
                 return Err(ConnectError::UnsupportedUrl("sqlite (no path)".into()));
             }
+            #[cfg(not(feature = "sqlite"))]
+            return Err(ConnectError::NotBuilt(Backend::Sqlite));
+            #[cfg(feature = "sqlite")]
             Ok(Self {
                 backend: Backend::Sqlite,
                 target: Target::Sqlite(path.to_owned()),
             })
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            #[cfg(not(feature = "postgres"))]
+            return Err(ConnectError::NotBuilt(Backend::Postgres));
+            #[cfg(feature = "postgres")]
             Ok(Self {
                 backend: Backend::Postgres,
                 target: Target::Postgres(PgUrl::parse(url).map_err(ConnectError::MalformedUrl)?),
@@ -145,9 +179,11 @@ impl DatabaseUrl {
     /// One connection. A PostgreSQL error never holds the password (see [`PgUrl::scrub`]).
     fn establish(&self) -> Result<DbConnection, ConnectionError> {
         match &self.target {
+            #[cfg(feature = "postgres")]
             Target::Postgres(url) => PgConnection::establish(url.expose())
                 .map(DbConnection::Postgres)
                 .map_err(|e| ConnectionError::BadConnection(url.scrub(&e.to_string()))),
+            #[cfg(feature = "sqlite")]
             Target::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(path)?;
                 // Per connection: WAL is set once per file (see `open_first`). FULL keeps every
@@ -166,20 +202,26 @@ impl DatabaseUrl {
     /// the file to WAL on this single connection (doing it in every pooled connection races
     /// while the pool opens them), and surfaces the real connection error instead of a pool
     /// timeout.
+    #[allow(irrefutable_let_patterns)] // in a build with one backend
     fn open_first(&self) -> Result<DbConnection, ConnectError> {
+        #[cfg(feature = "sqlite")]
         if let Target::Sqlite(path) = &self.target
             && path != ":memory:"
             && !path.starts_with("file:")
         {
             create_private_sqlite_file(Path::new(path))?;
         }
+        #[cfg_attr(not(feature = "sqlite"), allow(unused_mut))]
         let mut conn = self.establish().map_err(|e| ConnectError::Connect {
             backend: self.backend,
             message: match &self.target {
+                #[cfg(feature = "postgres")]
                 Target::Postgres(url) => format!("{}: {e}", url.redacted()),
+                #[cfg(feature = "sqlite")]
                 Target::Sqlite(_) => e.to_string(),
             },
         })?;
+        #[cfg(feature = "sqlite")]
         if let DbConnection::Sqlite(sqlite) = &mut conn {
             sqlite
                 .batch_execute("PRAGMA journal_mode = WAL;")
@@ -196,6 +238,7 @@ impl DatabaseUrl {
 /// SQLite opens it: the file holds password hashes, emails and the audit log, and SQLite gives
 /// its `-wal` and `-shm` files the database file's mode. An existing file keeps its mode, with
 /// a warning if others may read it.
+#[cfg(feature = "sqlite")]
 fn create_private_sqlite_file(path: &Path) -> Result<(), ConnectError> {
     let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
     if let Some(parent) = parent {
@@ -240,12 +283,16 @@ fn create_private_sqlite_file(path: &Path) -> Result<(), ConnectError> {
 
 /// Runs pending migrations on one connection; returns the versions applied.
 fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, ConnectError> {
-    let applied = match conn {
-        DbConnection::Postgres(pg) => pg.run_pending_migrations(MIGRATIONS),
-        DbConnection::Sqlite(sqlite) => sqlite.run_pending_migrations(MIGRATIONS),
+    match conn {
+        #[cfg(feature = "postgres")]
+        DbConnection::Postgres(pg) => pg
+            .run_pending_migrations(MIGRATIONS)
+            .map(|applied| applied.iter().map(ToString::to_string).collect()),
+        // SQLite runs its own SQL where a migration has it (`up.sqlite.sql`).
+        #[cfg(feature = "sqlite")]
+        DbConnection::Sqlite(sqlite) => migrations::run_sqlite(sqlite),
     }
-    .map_err(|e| ConnectError::Migration(e.to_string()))?;
-    Ok(applied.iter().map(ToString::to_string).collect())
+    .map_err(|e| ConnectError::Migration(e.to_string()))
 }
 
 /// Opens `url` once and applies pending migrations; returns the versions applied.

@@ -14,6 +14,9 @@
 //! [`source::read_users`] reads another application's users, read-only, for an import.
 #![forbid(unsafe_code)]
 
+#[cfg(not(any(feature = "sqlite", feature = "postgres")))]
+compile_error!("auth-diesel needs a backend: the feature `sqlite`, `postgres`, or both");
+
 mod connection;
 mod listener;
 mod outage;
@@ -26,4 +29,6 @@ pub mod testing;
 
 pub use connection::{Backend, ConnectError, migrate};
 pub use listener::Heard;
+#[cfg(feature = "postgres")]
+pub use listener::LISTENER_APPLICATION_NAME;
 pub use store::{DieselStore, INVALIDATION_CHANNEL, PRUNE_LOCK_KEY, PoolState};

@@ -13,14 +13,17 @@ use std::{
 };
 
 use auth_domain::Invalidation;
-use diesel::{Connection, PgConnection, RunQueryDsl};
+use diesel::RunQueryDsl;
 
-use crate::{
-    DieselStore,
-    connection::{Backend, DbPool},
-    rows::naive,
-    store::INVALIDATION_CHANNEL,
-};
+#[cfg(feature = "postgres")]
+use crate::connection::Backend;
+use crate::{DieselStore, connection::DbPool, rows::naive};
+
+#[cfg(feature = "postgres")]
+mod postgres;
+
+#[cfg(feature = "postgres")]
+pub use postgres::LISTENER_APPLICATION_NAME;
 
 /// What the listener reports, in order: `Connected`, then any number of `Invalidated`, then
 /// `Lost` if the connection drops (and `Connected` again once it is back).
@@ -34,21 +37,23 @@ pub enum Heard {
     Lost,
 }
 
-// How often pending notifications are read, and how often an idle connection is checked.
+// How often a wait for reconnecting looks at `stop`, and how long it lasts.
 const POLL: Duration = Duration::from_millis(10);
-const CHECK: Duration = Duration::from_secs(1);
 const RECONNECT: Duration = Duration::from_secs(1);
 
 impl DieselStore {
     /// Starts a thread that hears the changes every process announces (in the transaction
     /// that makes them) and reports them to `on`: `LISTEN` on PostgreSQL, a poll of
-    /// `cache_invalidations` every 20 ms on SQLite. It reconnects after a drop, and ends when the
-    /// store is dropped. A cache fed by it should stay suspended until the first
-    /// [`Heard::Connected`].
+    /// `cache_invalidations` every 20 ms on SQLite. On PostgreSQL the connection (named
+    /// [`LISTENER_APPLICATION_NAME`], with TCP keepalives) answers a `SELECT 1` every second,
+    /// or is given up as lost after 3 s: a backend that stopped without closing is noticed
+    /// too. It reconnects after a loss, and ends when the store is dropped. A cache fed by it
+    /// should stay suspended until the first [`Heard::Connected`], and again from each
+    /// [`Heard::Lost`].
     pub fn listen(&self, on: impl Fn(Heard) + Send + 'static) {
-        let url = self.url().to_owned();
+        #[cfg(feature = "postgres")]
+        let (url, postgres) = (self.url().to_owned(), self.backend() == Backend::Postgres);
         let pool = self.pool().clone();
-        let postgres = self.backend() == Backend::Postgres;
         let stop = Arc::clone(self.stopped());
         let spawned = thread::Builder::new()
             .name("auth-listen".into())
@@ -63,11 +68,14 @@ impl DieselStore {
                     on(heard);
                 };
                 while !stop.load(Ordering::Acquire) {
+                    #[cfg(feature = "postgres")]
                     let outcome = if postgres {
-                        listen_once(&url, &on, &stop)
+                        postgres::listen_once(&url, &on, &stop)
                     } else {
                         poll_sqlite(&pool, &on, &stop)
                     };
+                    #[cfg(not(feature = "postgres"))]
+                    let outcome = poll_sqlite(&pool, &on, &stop);
                     if stop.load(Ordering::Acquire) {
                         return;
                     }
@@ -90,32 +98,6 @@ impl DieselStore {
             Err(e) => tracing::error!(error = %e, "cannot start the invalidation listener"),
         }
     }
-}
-
-/// Listens until the connection fails (an error) or `stop` is set (`Ok`).
-fn listen_once(
-    url: &str,
-    on: &impl Fn(Heard),
-    stop: &AtomicBool,
-) -> Result<(), Box<dyn std::error::Error>> {
-    let mut conn = PgConnection::establish(url).map_err(|e| format!("cannot connect: {e}"))?;
-    diesel::sql_query(format!("LISTEN {INVALIDATION_CHANNEL}")).execute(&mut conn)?;
-    on(Heard::Connected);
-    let mut checked = Instant::now();
-    while !stop.load(Ordering::Acquire) {
-        for notification in conn.notifications_iter() {
-            // A payload we cannot read may name anything: forget everything.
-            let what = Invalidation::parse(&notification?.payload).unwrap_or(Invalidation::All);
-            on(Heard::Invalidated(what));
-        }
-        if checked.elapsed() >= CHECK {
-            // A dead peer is noticed only when something is sent.
-            diesel::sql_query("SELECT 1").execute(&mut conn)?;
-            checked = Instant::now();
-        }
-        thread::sleep(POLL);
-    }
-    Ok(())
 }
 
 #[derive(diesel::QueryableByName)]
@@ -161,6 +143,24 @@ fn poll_sqlite(
             )
             .bind::<BigInt, _>(seen)
             .load::<Announced>(&mut *conn)?;
+            if new.is_empty() {
+                // Ids never go back (AUTOINCREMENT), unless the table was emptied and rebuilt
+                // or the file replaced (a restored backup): then the rows below `seen` are
+                // changes not heard. Which ones is unknown, so everything is forgotten.
+                let newest =
+                    diesel::sql_query("SELECT COALESCE(MAX(id), 0) AS id FROM cache_invalidations")
+                        .get_result::<Newest>(&mut *conn)?
+                        .id;
+                if newest < seen {
+                    tracing::warn!(
+                        seen,
+                        newest,
+                        "cache invalidation ids went back; forgetting every cached credential"
+                    );
+                    seen = newest;
+                    on(Heard::Invalidated(Invalidation::All));
+                }
+            }
             for row in new {
                 seen = row.id;
                 let what = Invalidation::parse(&row.payload).unwrap_or(Invalidation::All);

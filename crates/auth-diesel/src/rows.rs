@@ -25,6 +25,7 @@ pub(crate) struct UserRow {
     updated_at: NaiveDateTime,
     mfa_enabled: bool,
     credential_generation: i64,
+    email_verified: bool,
 }
 
 #[derive(AsChangeset)]
@@ -95,6 +96,7 @@ impl From<&User> for UserRow {
             updated_at: naive(user.updated_at),
             mfa_enabled: user.mfa_enabled,
             credential_generation: user.credential_generation.0,
+            email_verified: user.email_verified,
         }
     }
 }
@@ -112,6 +114,7 @@ impl TryFrom<UserRow> for User {
                 .map(Email::parse)
                 .transpose()
                 .map_err(|_| corrupt("email"))?,
+            email_verified: row.email_verified,
             password_hash: PasswordHash::new(row.password_hash),
             role: Role::parse(&row.role).map_err(|_| corrupt("role"))?,
             is_active: row.is_active,

@@ -14,6 +14,7 @@ diesel::table! {
         updated_at -> Timestamp,
         mfa_enabled -> Bool,
         credential_generation -> BigInt,
+        email_verified -> Bool,
     }
 }
 
@@ -109,6 +110,34 @@ diesel::table! {
 }
 
 diesel::table! {
+    user_imports (user_id) {
+        user_id -> Text,
+        password_hash -> Text,
+        credential_generation -> BigInt,
+        imported_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    email_tokens (token_hash) {
+        token_hash -> Text,
+        user_id -> Text,
+        purpose -> Text,
+        email -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    mail_requests (id) {
+        id -> Text,
+        user_id -> Text,
+        requested_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     status_list_entries (list_id, idx) {
         list_id -> Integer,
         idx -> BigInt,
@@ -122,6 +151,7 @@ diesel::table! {
 }
 
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(user_imports -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(api_keys -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -134,5 +164,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     mfa_totp,
     mfa_recovery_codes,
     mfa_challenges,
+    user_imports,
+    email_tokens,
+    mail_requests,
     status_list_entries
 );

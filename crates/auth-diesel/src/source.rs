@@ -129,6 +129,7 @@ fn describe(
         table: table.to_owned(),
     };
     let (relation, columns) = match conn {
+        #[cfg(feature = "sqlite")]
         DbConnection::Sqlite(sqlite) => {
             let found: Vec<Relation> = diesel::sql_query(
                 "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') \
@@ -148,6 +149,7 @@ fn describe(
                     .map_err(query_error)?;
             (quoted(&name), columns)
         }
+        #[cfg(feature = "postgres")]
         DbConnection::Postgres(pg) => {
             // to_regclass reads the name as SQL would (folding case, `schema.table`), and
             // its text form is the name quoted as needed. `indkey` is 0-based: `pk` counts
@@ -185,7 +187,10 @@ fn describe(
 pub fn read_users(url: &str, source: &SourceTable) -> Result<SourceUsers, SourceError> {
     let (mut conn, shown_url) = open_read_only(url)?;
     let (relation, columns) = describe(&mut conn, &source.table)?;
+    #[cfg(feature = "sqlite")]
     let sqlite = matches!(conn, DbConnection::Sqlite(_));
+    #[cfg(not(feature = "sqlite"))]
+    let sqlite = false;
     // SQLite compares identifiers without regard to ASCII case; PostgreSQL as written.
     let column = |wanted: &str| -> Result<String, SourceError> {
         columns
@@ -233,7 +238,9 @@ pub fn read_users(url: &str, source: &SourceTable) -> Result<SourceUsers, Source
          {email} AS email, {role} AS role FROM {relation} ORDER BY {order}"
     );
     let rows = match &mut conn {
+        #[cfg(feature = "sqlite")]
         DbConnection::Sqlite(sqlite) => diesel::sql_query(query).load(sqlite),
+        #[cfg(feature = "postgres")]
         DbConnection::Postgres(pg) => diesel::sql_query(query).load(pg),
     }
     .map_err(query_error)?;

@@ -3,6 +3,7 @@
 
 use std::{io::Write, sync::Once};
 
+#[cfg(feature = "postgres")]
 use diesel::{Connection, PgConnection, RunQueryDsl};
 
 /// The variable that names the PostgreSQL server for tests, e.g.
@@ -12,12 +13,18 @@ pub const POSTGRES_URL_VAR: &str = "AUTH_TEST_DATABASE_URL";
 /// A database that exists for one test and is removed when dropped.
 pub struct TestDatabase {
     url: String,
+    // Without `postgres`, only kept for its `Drop` (the temporary folder).
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     cleanup: Cleanup,
 }
 
 enum Cleanup {
     Folder(#[allow(dead_code)] tempfile::TempDir),
-    Postgres { admin_url: String, name: String },
+    #[cfg(feature = "postgres")]
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
 }
 
 impl TestDatabase {
@@ -34,19 +41,34 @@ impl TestDatabase {
     /// A new, empty PostgreSQL database on the server `AUTH_TEST_DATABASE_URL` names, or `None`
     /// when the variable is unset (the first such call says so on standard error, which tests
     /// do not capture). With the variable set, a server that cannot be reached fails the test.
+    /// Always `None` in a build without the `postgres` feature.
     pub fn postgres() -> Option<Self> {
-        let Ok(admin_url) = std::env::var(POSTGRES_URL_VAR) else {
+        let admin_url = std::env::var(POSTGRES_URL_VAR)
+            .ok()
+            .filter(|_| cfg!(feature = "postgres"));
+        let Some(admin_url) = admin_url else {
             static NOTICE: Once = Once::new();
             NOTICE.call_once(|| {
                 // Written to the real stderr on purpose: `eprintln!` would be captured.
                 let _ = writeln!(
                     std::io::stderr(),
                     "\nNOTE: PostgreSQL tests SKIPPED: set {POSTGRES_URL_VAR} \
-                     (e.g. postgres://postgres@127.0.0.1:5432/postgres) to run them.\n"
+                     (e.g. postgres://postgres@127.0.0.1:5432/postgres) and build with the \
+                     feature `postgres` to run them.\n"
                 );
             });
             return None;
         };
+        Self::create_postgres(admin_url)
+    }
+
+    #[cfg(not(feature = "postgres"))]
+    fn create_postgres(_: String) -> Option<Self> {
+        None
+    }
+
+    #[cfg(feature = "postgres")]
+    fn create_postgres(admin_url: String) -> Option<Self> {
         let name = format!("auth_test_{}", uuid::Uuid::new_v4().simple());
         let mut admin = PgConnection::establish(&admin_url).unwrap_or_else(|e| {
             panic!("{POSTGRES_URL_VAR} is set but PostgreSQL cannot be reached: {e}")
@@ -63,23 +85,26 @@ impl TestDatabase {
     /// Simulates a PostgreSQL outage (`false`: new connections refused, open ones killed) and
     /// its end (`true`). Panics for SQLite.
     pub fn set_reachable(&self, reachable: bool) {
-        let Cleanup::Postgres { admin_url, name } = &self.cleanup else {
-            panic!("set_reachable needs a PostgreSQL test database");
-        };
-        let mut admin = PgConnection::establish(admin_url).expect("PostgreSQL is unreachable");
-        diesel::sql_query(format!(
-            "ALTER DATABASE {name} ALLOW_CONNECTIONS {reachable}"
-        ))
-        .execute(&mut admin)
-        .expect("cannot change ALLOW_CONNECTIONS");
-        if !reachable {
+        #[cfg(feature = "postgres")]
+        if let Cleanup::Postgres { admin_url, name } = &self.cleanup {
+            let mut admin = PgConnection::establish(admin_url).expect("PostgreSQL is unreachable");
             diesel::sql_query(format!(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-                 WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+                "ALTER DATABASE {name} ALLOW_CONNECTIONS {reachable}"
             ))
             .execute(&mut admin)
-            .expect("cannot terminate connections");
+            .expect("cannot change ALLOW_CONNECTIONS");
+            if !reachable {
+                diesel::sql_query(format!(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                     WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+                ))
+                .execute(&mut admin)
+                .expect("cannot terminate connections");
+            }
+            return;
         }
+        let _ = reachable;
+        panic!("set_reachable needs a PostgreSQL test database");
     }
 
     /// The URL to connect to.
@@ -90,6 +115,7 @@ impl TestDatabase {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
+        #[cfg(feature = "postgres")]
         if let Cleanup::Postgres { admin_url, name } = &self.cleanup
             && let Ok(mut admin) = PgConnection::establish(admin_url)
         {
@@ -100,6 +126,7 @@ impl Drop for TestDatabase {
 }
 
 /// `admin_url` with its database name replaced by `name` (query parameters kept).
+#[cfg(feature = "postgres")]
 fn with_database(admin_url: &str, name: &str) -> String {
     let (base, query) = admin_url
         .split_once('?')
@@ -115,7 +142,7 @@ fn with_database(admin_url: &str, name: &str) -> String {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "postgres"))]
 mod tests {
     use super::with_database;
 

@@ -76,6 +76,12 @@ pub enum AuditAction {
     /// An admin removed a user's second factor (a lost device).
     #[strum(serialize = "mfa.reset")]
     MfaReset,
+    /// A password was reset with a link from a `password_reset` message.
+    #[strum(serialize = "password.reset")]
+    PasswordReset,
+    /// An admin had a `password_reset` message sent to a user (a support desk).
+    #[strum(serialize = "password.reset_requested")]
+    PasswordResetRequested,
 }
 
 impl AuditAction {

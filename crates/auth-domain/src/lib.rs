@@ -9,9 +9,11 @@ mod audit;
 mod claims;
 mod credentials;
 mod identity;
+mod imports;
 mod invalidation;
 mod mfa;
 mod prune;
+mod recovery;
 mod secret;
 mod session;
 mod status_entry;
@@ -26,12 +28,17 @@ pub use credentials::{CredentialGeneration, PasswordChange, PasswordChanged};
 pub use identity::{
     Email, EmailError, Role, RoleError, SessionId, UserId, Username, UsernameError,
 };
+pub use imports::{ImportStore, UserImport};
 pub use invalidation::Invalidation;
 pub use mfa::{
     EncryptedTotpSecret, MfaChallenge, MfaStore, MfaTokenHash, RecoveryCodeHash, TotpEnrolment,
     TotpRemoval,
 };
 pub use prune::{PruneOutcome, PrunePolicy, PruneReport};
+pub use recovery::{
+    EmailToken, EmailTokenHash, Limit, MailLimits, NewEmailToken, PasswordResetChange,
+    RecoveryStore, TokenPurpose,
+};
 pub use secret::{
     BCRYPT_MAX_PASSWORD_BYTES, NewPassword, Password, PasswordError, PasswordHash, RefreshTokenHash,
 };

@@ -1,10 +1,10 @@
 use chrono::{DateTime, Utc};
 
 use crate::{
-    ApiKey, ApiKeyId, AttemptVerdict, AuditEvent, AuditQuery, LockoutPolicy, LoginThrottle,
-    MfaStore, NewApiKey, NewSession, NewUser, PasswordChange, PasswordChanged, PasswordHash,
-    PruneOutcome, PrunePolicy, RefreshOutcome, RefreshRotation, Session, SessionId,
-    SessionRevocation, StatusListStore, User, UserChanges, UserId, UserQuery, Username,
+    ApiKey, ApiKeyId, AttemptVerdict, AuditEvent, AuditQuery, ImportStore, LockoutPolicy,
+    LoginThrottle, MfaStore, NewApiKey, NewSession, NewUser, PasswordChange, PasswordChanged,
+    PasswordHash, PruneOutcome, PrunePolicy, RecoveryStore, RefreshOutcome, RefreshRotation,
+    Session, SessionId, SessionRevocation, StatusListStore, User, UserChanges, UserId, UserQuery, Username,
 };
 
 /// Which unique value a write collided with.
@@ -97,7 +97,8 @@ pub trait UserStore: Send + Sync {
     /// Changes a password as [`PasswordChange`] says, in one transaction, if the user's
     /// credential generation is still `change.expected`; otherwise
     /// [`StoreError::CredentialsChanged`] and nothing changes. [`StoreError::NotFound`] for an
-    /// unknown user.
+    /// unknown user. Every password-reset token of the user is deleted with it: a reset link
+    /// sent before a change does not work after it.
     fn change_password(&self, change: &PasswordChange) -> Result<PasswordChanged, StoreError>;
     /// Replaces the password hash only if it is still `expected` (a compare-and-set, so that an
     /// upgrade of the hash never undoes a password change made meanwhile); returns whether it
@@ -240,6 +241,8 @@ pub trait Store:
     + LoginThrottleStore
     + PruneStore
     + MfaStore
+    + ImportStore
+    + RecoveryStore
     + StatusListStore
 {
 }
@@ -252,6 +255,8 @@ impl<T> Store for T where
         + LoginThrottleStore
         + PruneStore
         + MfaStore
+        + ImportStore
+        + RecoveryStore
         + StatusListStore
 {
 }

@@ -12,6 +12,9 @@ pub struct User {
     pub username: Username,
     /// Optional; unique without regard to case when present.
     pub email: Option<Email>,
+    /// Whether the user has shown they read `email` (by redeeming a link sent to it, such as a
+    /// password reset's). False for a new address: a change of address clears it.
+    pub email_verified: bool,
     /// The bcrypt hash of the password.
     pub password_hash: PasswordHash,
     /// What the user may do.
@@ -54,6 +57,7 @@ impl NewUser {
             id: self.id,
             username: self.username,
             email: self.email,
+            email_verified: false,
             password_hash: self.password_hash,
             role: self.role,
             is_active: true,
@@ -94,12 +98,20 @@ impl UserChanges {
         }
     }
 
-    /// Applies the changes to `user` (what every store does).
+    /// Applies the changes to `user` (what every store does). A new address (other than the
+    /// current one without regard to case), or none, is not verified.
     pub fn apply_to(&self, user: &mut User) {
         if let Some(username) = &self.username {
             user.username = username.clone();
         }
         if let Some(email) = &self.email {
+            let same = match (email, &user.email) {
+                (Some(new), Some(old)) => new.normalized() == old.normalized(),
+                _ => false,
+            };
+            if !same {
+                user.email_verified = false;
+            }
             user.email = email.clone();
         }
         if let Some(role) = self.role {

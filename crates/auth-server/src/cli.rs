@@ -3,7 +3,9 @@
 
 use std::fmt::Write;
 
+use auth_core::AdminOutcome;
 use auth_domain::User;
+use chrono::{DateTime, Utc};
 
 /// The help text's note on where settings come from.
 pub const SETTINGS_HELP: &str = "\
@@ -22,6 +24,23 @@ pub fn error_text(error: &anyhow::Error) -> String {
         let _ = write!(text, "\n  caused by: {cause}");
     }
     text
+}
+
+/// What `users promote` prints: what became of the account, and what identifies it (id,
+/// creation time, last login) so that the operator can check it is the account they meant.
+pub fn promoted(user: &User, outcome: AdminOutcome, last_login: Option<DateTime<Utc>>) -> String {
+    let what = match outcome {
+        AdminOutcome::AlreadyAdmin => "is already an admin; nothing changed",
+        _ => "is now an admin; password unchanged",
+    };
+    let time = |at: DateTime<Utc>| at.format("%Y-%m-%d %H:%M:%S UTC").to_string();
+    format!(
+        "{} {what}\n  id:         {}\n  created:    {}\n  last login: {}\n",
+        user.username,
+        user.id,
+        time(user.created_at),
+        last_login.map_or_else(|| "none recorded".to_owned(), time),
+    )
 }
 
 /// The users as a table, one per line under a header, each column as wide as its widest value.
@@ -92,6 +111,7 @@ mod tests {
             id: UserId::new(),
             username: Username::parse(name).unwrap(),
             email: email.map(|e| Email::parse(e).unwrap()),
+            email_verified: false,
             password_hash: PasswordHash::new("x"),
             role: Role::User,
             is_active: true,

@@ -1,11 +1,13 @@
 //! `auth-server import-users`: users from another application's database (the FastAPI apps'
 //! `users` table by default) into ours, bcrypt hashes kept, every refused row counted and
-//! named. Running it again imports nothing twice.
+//! named. Running it again imports nothing twice; it tells the accounts it imported earlier from
+//! names someone else holds (a conflict: exit status 3), and with `--update-hashes` brings over
+//! hashes changed in the source.
 
 use std::{collections::HashMap, fmt::Write as _, io::Write};
 
 use anyhow::Context;
-use auth_core::{AuthService, ImportOutcome, ImportedUser, is_importable_bcrypt};
+use auth_core::{AuthService, ImportOutcome, ImportedUser, bcrypt_cost, is_importable_bcrypt};
 use auth_diesel::source::{SourceError, SourceRow, SourceTable, SourceUsers, read_users};
 use auth_domain::{Email, PasswordHash, Role, Username};
 
@@ -25,6 +27,9 @@ pub struct ImportOptions {
     pub role_given: bool,
     /// Report without writing.
     pub dry_run: bool,
+    /// Replace the hash of accounts imported earlier whose hash changed in the source, unless
+    /// their password was changed here since (`--update-hashes`).
+    pub update_hashes: bool,
 }
 
 /// The outcomes of a run, each with the rows it applies to, as shown.
@@ -36,10 +41,22 @@ pub struct ImportReport {
     pub duplicate: Vec<String>,
     /// Refused: the username is not valid here.
     pub invalid_username: Vec<String>,
-    /// Refused: the password column does not hold an importable bcrypt hash.
+    /// Refused: the password column does not hold an importable bcrypt hash, or one that costs
+    /// more than `password.max_verify_cost`.
     pub not_bcrypt: Vec<String>,
-    /// Left alone: a user of that name is already in our database.
+    /// Left alone: imported by an earlier run, with the same hash.
     pub exists: Vec<String>,
+    /// Left alone: a different account holds the name (one no import created). Exit status 3.
+    pub conflict: Vec<String>,
+    /// Left alone: imported earlier, and the source's hash changed since; `--update-hashes`
+    /// replaces it.
+    pub outdated: Vec<String>,
+    /// Imported earlier; the hash changed in the source since, and replaced ours
+    /// (`--update-hashes`): the user's sessions and API keys ended.
+    pub updated: Vec<String>,
+    /// Imported earlier; the hash changed in the source since, but the password was changed
+    /// here too: ours is kept.
+    pub kept: Vec<String>,
     /// Imported (or to be) as `user` because their role was empty or unknown.
     pub role_defaulted: Vec<String>,
     /// Imported (or to be) without the email of the source: not valid, or taken.
@@ -55,7 +72,20 @@ impl ImportReport {
             ("duplicate", &self.duplicate),
             ("invalid username", &self.invalid_username),
             ("not a bcrypt hash", &self.not_bcrypt),
-            ("exists", &self.exists),
+            ("exists (imported earlier, same hash)", &self.exists),
+            (
+                "conflict (a different account holds this name)",
+                &self.conflict,
+            ),
+            (
+                "outdated (imported earlier, hash changed in the source; --update-hashes replaces it)",
+                &self.outdated,
+            ),
+            (
+                "updated (hash from the source; sessions and API keys ended)",
+                &self.updated,
+            ),
+            ("kept (password changed here)", &self.kept),
             (
                 "role empty or unknown, imported as user",
                 &self.role_defaulted,
@@ -106,6 +136,7 @@ fn plan(
     rows: &[SourceRow],
     key_name: &str,
     has_role_column: bool,
+    max_cost: u32,
     report: &mut ImportReport,
 ) -> Vec<Candidate> {
     let mut claimed: HashMap<String, String> = HashMap::new();
@@ -133,6 +164,14 @@ fn plan(
             report.not_bcrypt.push(shown);
             continue;
         }
+        let hash = PasswordHash::new(hash);
+        if let Some(cost) = bcrypt_cost(&hash).filter(|cost| *cost > max_cost) {
+            // It would never be verified (a $2b$31$ takes hours): as good as no hash.
+            report.not_bcrypt.push(format!(
+                "{shown}: cost {cost}, above password.max_verify_cost ({max_cost})"
+            ));
+            continue;
+        }
         let (role, role_note) = match row.role.as_deref() {
             Some("admin") => (Role::Admin, None),
             Some("user") => (Role::User, None),
@@ -154,7 +193,7 @@ fn plan(
             shown,
             user: ImportedUser {
                 username,
-                password_hash: PasswordHash::new(hash),
+                password_hash: hash,
                 email,
                 role,
             },
@@ -207,34 +246,39 @@ pub async fn import_users(
         writeln!(out, "no role column: every user is imported as user")?;
     }
     writeln!(out, "read {} rows", source.rows.len())?;
-    let candidates = plan(&source.rows, &key_name, has_role_column, &mut report);
+    let candidates = plan(
+        &source.rows,
+        &key_name,
+        has_role_column,
+        service.max_verify_cost(),
+        &mut report,
+    );
     for batch in candidates.chunks(BATCH) {
         let users: Vec<ImportedUser> = batch.iter().map(|c| c.user.clone()).collect();
         let outcomes = if options.dry_run {
-            let names = users.iter().map(|u| u.username.clone()).collect();
-            service
-                .usernames_taken(names)
-                .await?
-                .into_iter()
-                .map(|taken| {
-                    if taken {
-                        ImportOutcome::Exists
-                    } else {
-                        ImportOutcome::Imported
-                    }
-                })
-                .collect()
+            service.preview_import(users, options.update_hashes).await?
         } else {
-            service.import_users(users).await.with_context(|| {
-                format!(
-                    "the import stopped after {} users; run it again to go on",
-                    report.imported.len()
-                )
-            })?
+            service
+                .import_users(users, options.update_hashes)
+                .await
+                .with_context(|| {
+                    format!(
+                        "the import stopped after {} users; run it again to go on",
+                        report.imported.len()
+                    )
+                })?
         };
         for (candidate, outcome) in batch.iter().zip(outcomes) {
-            if outcome == ImportOutcome::Exists {
-                report.exists.push(candidate.shown.clone());
+            let left = match outcome {
+                ImportOutcome::Imported | ImportOutcome::ImportedWithoutEmail => None,
+                ImportOutcome::Exists => Some(&mut report.exists),
+                ImportOutcome::Conflict => Some(&mut report.conflict),
+                ImportOutcome::Outdated => Some(&mut report.outdated),
+                ImportOutcome::Updated => Some(&mut report.updated),
+                ImportOutcome::Kept => Some(&mut report.kept),
+            };
+            if let Some(section) = left {
+                section.push(candidate.shown.clone());
                 continue;
             }
             report.imported.push(candidate.shown.clone());
@@ -281,14 +325,16 @@ mod tests {
             row("6", None, HASH, None),
             row("7", Some("frank"), HASH, Some("superuser")),
             row("8", Some("\u{1b}[31mred"), HASH, None),
+            row("9", Some("mallory"), &HASH.replace("$04$", "$31$"), None),
+            row("10", Some("trent"), &HASH.replace("$04$", "$14$"), None),
         ];
         let mut report = ImportReport::default();
-        let candidates = plan(&rows, "id", true, &mut report);
+        let candidates = plan(&rows, "id", true, 14, &mut report);
         let names: Vec<&str> = candidates
             .iter()
             .map(|c| c.user.username.as_str())
             .collect();
-        assert_eq!(names, ["alice", "frank"]);
+        assert_eq!(names, ["alice", "frank", "trent"]);
         assert_eq!(candidates[0].user.role, Role::Admin);
         assert_eq!(candidates[1].user.role, Role::User);
         assert_eq!(
@@ -302,7 +348,13 @@ mod tests {
                 "eve (id 5); the name of id 4"
             ]
         );
-        assert_eq!(report.not_bcrypt, ["eve (id 4)"]);
+        assert_eq!(
+            report.not_bcrypt,
+            [
+                "eve (id 4)",
+                "mallory (id 9): cost 31, above password.max_verify_cost (14)"
+            ]
+        );
         assert_eq!(
             report.invalid_username,
             [

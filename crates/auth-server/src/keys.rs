@@ -45,6 +45,34 @@ fn read_pem(path: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
     fs::read(path).with_context(|| format!("cannot read {what} {}", path.display()))
 }
 
+/// Refuses a secret or private-key file that its group or others may read or write: whoever
+/// can read it can sign tokens (or unseal TOTP secrets), whoever can write it can swap it. The
+/// message names the file and the fix, never the contents. Files the server generates are
+/// created 0600, so only a file someone made by hand (or copied with a loose umask) is refused.
+/// Unix only: elsewhere there are no such mode bits.
+pub fn refuse_loose_permissions(path: &Path, what: &str) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(path)
+            .with_context(|| format!("cannot read {what} {}", path.display()))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            bail!(
+                "{what} {} is open to other users (mode {:03o}): it holds a secret, so only its \
+                 owner may read or write it; run `chmod 600 {}`",
+                path.display(),
+                mode & 0o777,
+                path.display()
+            );
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, what);
+    Ok(())
+}
+
 /// The key in the PEM files. A refusal names the file, and what it holds when that is another
 /// kind of key (an EC key given for RS256).
 fn asymmetric_key(
@@ -55,6 +83,9 @@ fn asymmetric_key(
 ) -> anyhow::Result<JwtKey> {
     let read = |path: Option<&Path>, role: &str| -> anyhow::Result<_> {
         let Some(path) = path else { return Ok(None) };
+        if role == "private_key_file" {
+            refuse_loose_permissions(path, &format!("{what}.{role}"))?;
+        }
         let pem = read_pem(path, &format!("{what}.{role}"))?;
         if let Some(why) =
             crate::keyfile::mismatch(&format!("{what}.{role}"), path, &pem, algorithm)
@@ -116,6 +147,7 @@ fn hmac_secret(settings: &Settings, env: AppEnv) -> anyhow::Result<Vec<u8>> {
     }
     let path = &settings.jwt.secret_file;
     if path.exists() {
+        refuse_loose_permissions(path, "the JWT secret file (jwt.secret_file)")?;
         let secret = fs::read_to_string(path)
             .with_context(|| format!("cannot read the JWT secret file {}", path.display()))?;
         return Ok(secret.trim().as_bytes().to_vec());
@@ -159,6 +191,7 @@ pub fn mfa_key(settings: &Settings, env: AppEnv) -> anyhow::Result<MfaKey> {
     }
     let path = &settings.mfa.encryption_key_file;
     if path.exists() {
+        refuse_loose_permissions(path, "the MFA key file (mfa.encryption_key_file)")?;
         let hex = fs::read_to_string(path)
             .with_context(|| format!("cannot read the MFA key file {}", path.display()))?;
         return MfaKey::from_hex(&hex).map_err(|_| {

@@ -8,7 +8,7 @@ use std::{
 };
 
 use anyhow::{Context, bail};
-use auth_core::{AdminOutcome, AuthError};
+use auth_core::AuthError;
 use auth_domain::Password;
 use auth_server::{
     cli,
@@ -35,9 +35,9 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
-    /// Create an admin, or promote an existing user. The password of a new admin is read from
-    /// the first line of standard input (asked for, unechoed, in a terminal), never from the
-    /// command line.
+    /// Create a new admin account; fails (exit status 1) if the name is taken: promoting an
+    /// existing account is `users promote`. The password is read from the first line of
+    /// standard input (asked for, unechoed, in a terminal), never from the command line.
     CreateAdmin {
         /// The admin's username.
         #[arg(long)]
@@ -64,7 +64,8 @@ enum Command {
     },
     /// Import users from another application's SQLite or PostgreSQL database, read-only. bcrypt
     /// hashes are kept, so users log in with their old passwords. Refused rows are counted and
-    /// named; running it again imports nothing twice. See docs/migrating-from-fastapi.md.
+    /// named; running it again imports nothing twice. Exit status 3 when a name is held by an
+    /// account no import created (a conflict). See docs/migrating-from-fastapi.md.
     ImportUsers {
         /// The source: sqlite://PATH or postgres://USER@HOST/DB (a password may come from
         /// PGPASSWORD instead of the URL, to keep it off the command line).
@@ -88,6 +89,11 @@ enum Command {
         /// Report what would be imported, without writing anything.
         #[arg(long)]
         dry_run: bool,
+        /// Replace the hash of each account imported earlier whose hash changed in the source
+        /// since, unless its password was changed here: as a password change (its sessions and
+        /// API keys end). Run it at cut-over.
+        #[arg(long)]
+        update_hashes: bool,
     },
 }
 
@@ -100,14 +106,38 @@ enum UsersCommand {
         /// The username.
         username: String,
     },
+    /// Make an existing account an admin (and active), its password unchanged; prints its id,
+    /// creation time and last login so that you can check it is the account you mean.
+    Promote {
+        /// The username.
+        username: String,
+    },
 }
 
 /// Whether the log is JSON, so that a fatal error is logged as JSON too.
 static JSON_LOG: OnceLock<bool> = OnceLock::new();
 
+/// A run that completed and said what it did, but ends with this exit status (import-users: 3
+/// when a name is held by an account no import created).
+#[derive(Debug)]
+struct ExitStatus(u8);
+
+impl std::fmt::Display for ExitStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit status {}", self.0)
+    }
+}
+
+impl std::error::Error for ExitStatus {}
+
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(error) if error.downcast_ref::<ExitStatus>().is_some() => ExitCode::from(
+            error
+                .downcast_ref::<ExitStatus>()
+                .map_or(1, |status| status.0),
+        ),
         Err(error) => {
             if JSON_LOG.get() == Some(&true) {
                 tracing::error!(error = format!("{error:#}"), "auth-server failed");
@@ -175,6 +205,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             email_column,
             role_column,
             dry_run,
+            update_hashes,
         } => {
             let options = ImportOptions {
                 from,
@@ -187,6 +218,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 },
                 role_given: role_column.is_some(),
                 dry_run,
+                update_hashes,
             };
             import(settings, env, &options)
         }
@@ -221,6 +253,10 @@ fn serve(settings: Settings, env: AppEnv) -> anyhow::Result<()> {
     let state = startup::build_state(&settings, env)?;
     let mail = std::sync::Arc::new(MailDelivery::start(&settings, env, state.metrics())?);
     let service = state.service.clone();
+    // Before the routes are mounted (their OpenAPI document says whether mail is on); the
+    // links get their base once the address is known.
+    let configured = std::net::SocketAddr::from(([127, 0, 0, 1], settings.server.port));
+    service.send_mail_with(mail.setup(&settings, mail::link_base(&settings, configured)));
     actix_web::rt::System::new().block_on(async move {
         let (server, addrs) = startup::bind(&settings, state)?;
         for addr in &addrs {
@@ -228,6 +264,7 @@ fn serve(settings: Settings, env: AppEnv) -> anyhow::Result<()> {
         }
         if let Some(addr) = addrs.first().filter(|_| mail.enabled()) {
             mail::log_link_base(&settings, env, *addr);
+            service.send_mail_with(mail.setup(&settings, mail::link_base(&settings, *addr)));
         }
         prune::schedule(service, &settings);
         let served = server.await.context("server failed");
@@ -242,7 +279,15 @@ fn serve(settings: Settings, env: AppEnv) -> anyhow::Result<()> {
 fn import(settings: Settings, env: AppEnv, options: &ImportOptions) -> anyhow::Result<()> {
     let service = startup::build_state(&settings, env)?.service;
     actix_web::rt::System::new().block_on(async move {
-        import_users(&service, options, &mut std::io::stdout().lock()).await?;
+        let report = import_users(&service, options, &mut std::io::stdout().lock()).await?;
+        if !report.conflict.is_empty() {
+            eprintln!(
+                "{} name(s) held by an account that no import created (see conflict above): \
+                 those users were not imported; check each account (`auth-server users list`)",
+                report.conflict.len()
+            );
+            return Err(ExitStatus(3).into());
+        }
         Ok(())
     })
 }
@@ -289,6 +334,24 @@ fn users(settings: Settings, env: AppEnv, command: UsersCommand) -> anyhow::Resu
                 );
                 Ok(())
             }
+            UsersCommand::Promote { username } => {
+                let (user, outcome) =
+                    service
+                        .promote_admin(&username)
+                        .await
+                        .map_err(|e| match e {
+                            AuthError::NotFound => anyhow::anyhow!("no user {username:?}"),
+                            e => {
+                                anyhow::Error::new(e).context(format!("cannot promote {username}"))
+                            }
+                        })?;
+                let last_login = service
+                    .last_login(user.id)
+                    .await
+                    .context("cannot read the account's sessions")?;
+                print!("{}", cli::promoted(&user, outcome, last_login));
+                Ok(())
+            }
         }
     })
 }
@@ -296,27 +359,26 @@ fn users(settings: Settings, env: AppEnv, command: UsersCommand) -> anyhow::Resu
 fn create_admin(settings: Settings, env: AppEnv, username: &str) -> anyhow::Result<()> {
     let state = startup::build_state(&settings, env)?;
     actix_web::rt::System::new().block_on(async move {
-        // Promoting keeps the password: only a new admin needs one.
-        let password = match state.service.user_by_username(username).await {
-            Ok(_) => Password::new(""),
-            Err(AuthError::NotFound) => Password::new(new_admin_password(username)?),
-            Err(e) => return Err(e).context("cannot create the admin"),
+        // Only ever a new account: a name someone else may have registered is never promoted
+        // here (checked again, atomically, when the account is created).
+        let taken = || {
+            anyhow::anyhow!(
+                "the username {username} is taken: create-admin only creates new accounts, so \
+                 no admin was created. If that account is yours, check it (`auth-server users \
+                 list`) and promote it with `auth-server users promote {username}`"
+            )
         };
-        let (user, outcome) = state
-            .service
-            .ensure_admin(username, password)
-            .await
-            .context("cannot create the admin")?;
-        match outcome {
-            AdminOutcome::Created => println!("created admin {} ({})", user.username, user.id),
-            AdminOutcome::Promoted => println!(
-                "promoted {} ({}) to admin; password unchanged",
-                user.username, user.id
-            ),
-            AdminOutcome::AlreadyAdmin => {
-                println!("{} ({}) is already an admin", user.username, user.id)
-            }
+        match state.service.user_by_username(username).await {
+            Ok(_) => return Err(taken()),
+            Err(AuthError::NotFound) => {}
+            Err(e) => return Err(e).context("cannot create the admin"),
         }
+        let password = Password::new(new_admin_password(username)?);
+        let user = match state.service.create_admin(username, password).await {
+            Err(AuthError::UsernameTaken) => return Err(taken()),
+            other => other.context("cannot create the admin")?,
+        };
+        println!("created admin {} ({})", user.username, user.id);
         Ok(())
     })
 }

@@ -74,6 +74,7 @@ pub fn build_state(settings: &Settings, env: AppEnv) -> anyhow::Result<AuthState
                 .unwrap_or_else(|| HashPoolConfig::default().threads),
             max_queued: settings.password.max_queued_hashes,
         },
+        max_verify_cost: settings.password.max_verify_cost,
         mfa: MfaConfig {
             issuer: settings.mfa.issuer.clone(),
             encryption_key: Some(mfa_key),
@@ -91,6 +92,7 @@ pub fn build_state(settings: &Settings, env: AppEnv) -> anyhow::Result<AuthState
         service,
         HttpSettings {
             max_body_bytes: settings.server.max_body_bytes,
+            body_timeout: std::time::Duration::from_secs(settings.server.body_timeout_secs),
             trusted_proxies: settings.server.trusted_proxies.clone(),
             api_key_header: settings.security.api_key_header.clone(),
             rate_limit_per_minute: settings.security.rate_limit_per_minute,
@@ -177,6 +179,8 @@ pub fn bind(settings: &Settings, state: AuthState) -> anyhow::Result<(Server, Ve
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
     let server = HttpServer::new(move || auth_actix::app(state.clone()))
         .workers(workers)
+        // Per worker: beyond it, new connections wait in the kernel's backlog.
+        .max_connections(settings.server.max_connections)
         .bind((settings.server.host.as_str(), settings.server.port))
         .with_context(|| {
             format!(

@@ -249,8 +249,13 @@ fn readme_walkthrough_against_the_real_binary() {
 
     let said = create_admin(dir.path(), "root", ADMIN_PASSWORD);
     assert!(said.contains("created admin root"), "{said}");
-    let said = create_admin(dir.path(), "alice", "ignored for existing users");
-    assert!(said.contains("promoted alice"), "{said}");
+    let promote = command(dir.path())
+        .args(["users", "promote", "alice"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&promote.stdout);
+    assert!(promote.status.success(), "{said}");
+    assert!(said.contains("alice is now an admin"), "{said}");
 
     let (status, admin_login) = server.call(
         "POST",
@@ -568,6 +573,86 @@ fn operators_list_and_disable_users_from_the_command_line() {
     assert!(!unknown.status.success());
 }
 
+// Second review, item 3: create-admin never promotes an account someone else registered;
+// promoting is `users promote`, which shows the account first.
+#[test]
+fn create_admin_refuses_a_taken_name_and_users_promote_shows_the_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let (status, squatter) = server.call(
+        "POST",
+        "/register",
+        None,
+        Some(json!({"username": "ops", "password": PASSWORD})),
+    );
+    assert_eq!(status, 201, "{squatter}");
+    let squatter_token = login_as(&server, "ops", PASSWORD);
+
+    for name in ["ops", "OPS"] {
+        let mut child = command(dir.path())
+            .args(["create-admin", "--username", name])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{ADMIN_PASSWORD}").unwrap();
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains("is taken") && stderr.contains("users promote"),
+            "{stderr}"
+        );
+        assert!(!String::from_utf8_lossy(&output.stdout).contains("admin"));
+    }
+    // The squatter's password does not reach the admin API, and the operator's was not set.
+    login_as(&server, "ops", PASSWORD);
+    assert_eq!(
+        server.call("GET", "/admin", Some(&squatter_token), None).0,
+        403
+    );
+    let (status, _) = server.call(
+        "POST",
+        "/login",
+        None,
+        Some(json!({"username": "ops", "password": ADMIN_PASSWORD})),
+    );
+    assert_eq!(status, 401);
+
+    let run = |args: &[&str]| command(dir.path()).args(args).output().unwrap();
+    let unknown = run(&["users", "promote", "nobody"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no user \"nobody\""));
+
+    let promote = run(&["users", "promote", "ops"]);
+    let said = String::from_utf8_lossy(&promote.stdout).into_owned();
+    assert!(promote.status.success(), "{said}");
+    let id = squatter["id"].as_str().unwrap();
+    let created = &squatter["created_at"].as_str().unwrap()[..10];
+    assert!(said.contains("ops is now an admin"), "{said}");
+    assert!(said.contains(&format!("id:         {id}")), "{said}");
+    assert!(said.contains(&format!("created:    {created}")), "{said}");
+    let last_login = said.lines().find(|l| l.contains("last login:")).unwrap();
+    assert!(!last_login.contains("none"), "{said}");
+    within_a_second("the CLI's promotion, seen by the server", || {
+        server.call("GET", "/admin", Some(&squatter_token), None).0 == 200
+    });
+    let again = run(&["users", "promote", "ops"]);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("already an admin"));
+}
+
+fn login_as(server: &Server, username: &str, password: &str) -> String {
+    let (status, body) = server.call(
+        "POST",
+        "/login",
+        None,
+        Some(json!({"username": username, "password": password})),
+    );
+    assert_eq!(status, 200, "{body}");
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
 fn register(agent: &ureq::Agent, base: &str, username: &str) -> Result<u16, ureq::Error> {
     let response = agent
         .post(format!("{base}/register"))
@@ -878,4 +963,85 @@ fn a_logout_reaches_an_embedded_verifier_within_ttl() {
     verifier
         .verify(&bystander)
         .expect("another session's token stays valid");
+/// Second review, finding 5: announcement ids restarted at 1 once a prune had emptied
+/// `cache_invalidations`, below what the running server had read, so the server never heard
+/// the next change and trusted a disabled user's cached session until `cache.max_age_secs`.
+#[test]
+fn a_change_after_a_prune_emptied_the_announcements_still_reaches_the_server() {
+    use diesel::{Connection, RunQueryDsl, SqliteConnection};
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    // Cached sessions are trusted for a minute: only the announcement can end one sooner.
+    let server = Server::start_with_env(
+        dir.path(),
+        &config_dir(),
+        &[
+            ("AUTH__CACHE__MAX_AGE_SECS", "60"),
+            ("AUTH__SECURITY__RATE_LIMIT_PER_MINUTE", "0"),
+        ],
+    );
+    for name in ["alice", "bob"] {
+        let body = json!({"username": name, "password": PASSWORD});
+        assert_eq!(server.call("POST", "/register", None, Some(body)).0, 201);
+    }
+    let token_of = |name: &str| {
+        let body = json!({"username": name, "password": PASSWORD});
+        let (status, tokens) = server.call("POST", "/login", None, Some(body));
+        assert_eq!(status, 200, "{tokens}");
+        tokens["access_token"].as_str().unwrap().to_owned()
+    };
+    // Announcements the server reads: a few logouts, then the CLI disabling bob, which the
+    // server is seen to hear (so it has read every id so far).
+    for _ in 0..5 {
+        let token = token_of("alice");
+        assert_eq!(server.call("POST", "/logout", Some(&token), None).0, 204);
+    }
+    let bob = token_of("bob");
+    assert_eq!(server.call("GET", "/users/me", Some(&bob), None).0, 200);
+    let run = |args: &[&str]| {
+        let output = command(dir.path()).args(args).output().unwrap();
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+    run(&["users", "disable", "bob"]);
+    within_a_second("bob's disabling, seen by the server", || {
+        server.call("GET", "/users/me", Some(&bob), None).0 == 401
+    });
+
+    // Every announcement is older than the hour a prune keeps them (as on a server that has
+    // run a while): the prune removes them all.
+    let url = format!(
+        "sqlite://{}",
+        dir.path().join("data/test/auth.db").display()
+    );
+    let mut db = SqliteConnection::establish(&url).unwrap();
+    let aged = diesel::sql_query("UPDATE cache_invalidations SET at = '2000-01-01 00:00:00'")
+        .execute(&mut db)
+        .unwrap();
+    assert!(aged >= 6, "{aged} announcements");
+    let pruned = run(&["prune"]);
+    assert!(pruned.contains("cache_invalidations"), "{pruned}");
+    let left = diesel::sql_query("SELECT COUNT(*) AS n FROM cache_invalidations")
+        .get_result::<Count>(&mut db)
+        .unwrap();
+    assert_eq!(left.n, 0, "{pruned}");
+    drop(db);
+
+    // The next change: alice, cached now, is disabled from the command line.
+    let alice = token_of("alice");
+    assert_eq!(server.call("GET", "/users/me", Some(&alice), None).0, 200);
+    run(&["users", "disable", "alice"]);
+    within_a_second(
+        "alice's disabling after the prune, seen by the server",
+        || server.call("GET", "/users/me", Some(&alice), None).0 == 401,
+    );
 }

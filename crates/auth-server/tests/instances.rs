@@ -622,6 +622,133 @@ fn a_second_factor_turned_on_or_a_user_disabled_on_one_instance_ends_credentials
     assert_eq!(b.get("/profile", &confirming), 401);
 }
 
+/// Resumes a stopped PostgreSQL backend when dropped, whatever happened in between.
+struct Stopped(i32);
+
+impl Stopped {
+    fn stop(pid: i32) -> Stopped {
+        let stopped = Stopped(pid);
+        let status = Command::new("kill")
+            .args(["-STOP", &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "cannot stop backend {pid}");
+        stopped
+    }
+}
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-CONT", &self.0.to_string()])
+            .status();
+    }
+}
+
+/// The backend pids of the invalidation listeners on `database` (by their application name).
+fn listener_backends(database: &TestDatabase) -> Vec<i32> {
+    use diesel::{Connection, PgConnection, RunQueryDsl};
+    #[derive(diesel::QueryableByName)]
+    struct Backend {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        pid: i32,
+    }
+    let mut conn = PgConnection::establish(database.url()).unwrap();
+    diesel::sql_query(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() \
+         AND application_name = $1 ORDER BY pid",
+    )
+    .bind::<diesel::sql_types::Text, _>(auth_diesel::LISTENER_APPLICATION_NAME)
+    .load::<Backend>(&mut conn)
+    .unwrap()
+    .into_iter()
+    .map(|b| b.pid)
+    .collect()
+}
+
+/// Second review, finding 8: a LISTEN connection whose backend stopped without closing (here
+/// frozen with SIGSTOP: the kernel still acknowledges everything, so neither TCP nor a query
+/// ever fails) was never noticed, and the instance trusted a revoked session it had cached
+/// until `cache.max_age_secs`. Now the listener's health check has a deadline: when it passes
+/// the cache is suspended and the listener reconnects.
+#[test]
+#[cfg_attr(
+    not(auth_pg_tests),
+    ignore = "PostgreSQL: set AUTH_TEST_DATABASE_URL to run"
+)]
+fn a_listener_whose_backend_stopped_answering_is_noticed_and_replaced() {
+    // Cached credentials are trusted for two minutes: only the listener ends them sooner.
+    let env = [("AUTH__CACHE__MAX_AGE_SECS", "120")];
+    let mut cluster = Cluster::start_with(1, &env);
+    let frozen_listener = match listener_backends(&cluster.database)[..] {
+        [pid] => pid,
+        ref other => panic!("expected one listener, found {other:?}"),
+    };
+    let other = Instance::start(cluster.dir.path(), cluster.database.url(), &env);
+    cluster.instances.push(other);
+    let [a, b] = &cluster.instances[..] else {
+        unreachable!()
+    };
+    assert_eq!(a.register("alice"), 201);
+    let first = access(&a.token("alice"));
+    assert_eq!(a.get("/profile", &first), 200);
+
+    // A's listener backend freezes; B ends the session A has cached.
+    let stopped = Stopped::stop(frozen_listener);
+    assert_eq!(b.send("POST", "/logout", &first, None).0, 204);
+    let started = Instant::now();
+    while a.get("/profile", &first) != 401 {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "A still accepts a session B ended, 15 s after"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    println!(
+        "logout on B, seen on A despite its frozen listener after {:?}",
+        started.elapsed()
+    );
+
+    // A listens again on a new connection (the frozen backend still frozen): B's next change
+    // reaches it at once.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !listener_backends(&cluster.database)
+        .iter()
+        .filter(|pid| **pid != frozen_listener)
+        .count()
+        .eq(&2)
+    {
+        assert!(Instant::now() < deadline, "A never listened again");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    a.wait_for(|| {
+        a.process
+            .log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|line| line.contains("credential cache on"))
+            .count()
+            >= 2
+    });
+    let second = access(&a.token("alice"));
+    assert_eq!(a.get("/profile", &second), 200);
+    assert_eq!(b.send("POST", "/logout", &second, None).0, 204);
+    holds_within_a_second("logout on B, seen on A's new listener", || {
+        a.get("/profile", &second) == 401
+    });
+    assert!(
+        a.process
+            .log
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|line| line.contains("stopped answering")),
+        "the loss is logged"
+    );
+    drop(stopped);
+}
+
 /// The bit of `token` in the status list that `instance` serves now (the unsigned JSON form,
 /// fetched from this instance whatever host the token's `uri` names).
 fn status_bit(instance: &Instance, token: &str) -> u8 {

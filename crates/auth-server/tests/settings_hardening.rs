@@ -750,3 +750,68 @@ fn a_mail_template_that_cannot_be_used_stops_the_start_naming_its_file() {
         ],
     );
 }
+
+// Second review, item 12: a secret file that others may read is refused at start, by name.
+
+#[cfg(unix)]
+#[test]
+fn secret_and_key_files_open_to_others_are_refused_at_start() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let secret = generated_secret();
+    let keys = dir.path().join("keys");
+    std::fs::create_dir(&keys).unwrap();
+    let jwt_secret = keys.join("jwt-secret");
+    let mfa_key = keys.join("mfa-key");
+    let mfa_hex = "0123456789abcdef".repeat(4);
+    std::fs::write(&jwt_secret, &secret).unwrap();
+    std::fs::write(&mfa_key, &mfa_hex).unwrap();
+    let private = keys.join("es256.private.pem");
+    let pair = auth_core::generate_key_pair(auth_core::Algorithm::ES256).unwrap();
+    std::fs::write(&private, &pair.private_pem).unwrap();
+    let chmod = |path: &Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    let jwt_file = jwt_secret.to_str().unwrap();
+    let mfa_file = mfa_key.to_str().unwrap();
+    let private_file = private.to_str().unwrap();
+    let hs256 = [
+        ("AUTH__JWT__SECRET_FILE", jwt_file),
+        ("AUTH__MFA__ENCRYPTION_KEY_FILE", mfa_file),
+    ];
+    let es256 = [
+        ("AUTH__JWT__ALGORITHM", "ES256"),
+        ("AUTH__JWT__PRIVATE_KEY_FILE", private_file),
+        ("AUTH__MFA__ENCRYPTION_KEY_FILE", mfa_file),
+    ];
+    chmod(&mfa_key, 0o600);
+    chmod(&private, 0o600);
+    for (file, mode, vars) in [
+        (&jwt_secret, 0o644, &hs256[..]),
+        (&jwt_secret, 0o640, &hs256[..]),
+        (&jwt_secret, 0o602, &hs256[..]),
+        (&private, 0o644, &es256[..]),
+    ] {
+        chmod(file, mode);
+        let shown = file.to_str().unwrap();
+        let printed = assert_refused(
+            dir.path(),
+            "test",
+            vars,
+            &[shown, &format!("chmod 600 {shown}")],
+        );
+        for contents in [secret.as_str(), mfa_hex.as_str(), pair.private_pem.trim()] {
+            assert!(!printed.contains(contents), "{printed}");
+        }
+        chmod(file, 0o600);
+    }
+    chmod(&mfa_key, 0o644);
+    let printed = assert_refused(dir.path(), "test", &hs256, &[mfa_file, "chmod 600"]);
+    assert!(!printed.contains(&mfa_hex), "{printed}");
+    chmod(&mfa_key, 0o600);
+    // Owner-only files start, with either signing key.
+    for vars in [&hs256[..], &es256[..]] {
+        let server = Server::start(command(BIN, dir.path(), "test", vars));
+        assert_eq!(server.get("/health"), 200);
+    }
+}

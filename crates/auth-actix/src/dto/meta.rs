@@ -3,48 +3,53 @@
 //! the wire whose Rust types live in crates that know nothing of OpenAPI.
 
 use serde::Serialize;
+#[cfg(feature = "openapi")]
 use utoipa::ToSchema;
 
 use crate::error::ErrorCode;
 
 /// A role as the wire spells it (`auth_domain::Role`).
+#[cfg(feature = "openapi")]
 #[derive(ToSchema)]
-#[schema(as = Role)]
+#[cfg_attr(feature = "openapi", schema(as = Role))]
 #[allow(dead_code)] // described only: the routes parse and print `auth_domain::Role`
 pub(crate) enum RoleName {
     /// An ordinary user.
-    #[schema(rename = "user")]
+    #[cfg_attr(feature = "openapi", schema(rename = "user"))]
     User,
     /// An administrator.
-    #[schema(rename = "admin")]
+    #[cfg_attr(feature = "openapi", schema(rename = "admin"))]
     Admin,
 }
 
 /// The grants `POST /token` supports. The server reads any string, so that another grant is
 /// answered with RFC 6749's `unsupported_grant_type`.
+#[cfg(feature = "openapi")]
 #[derive(ToSchema)]
-#[schema(example = "password")]
+#[cfg_attr(feature = "openapi", schema(example = "password"))]
 #[allow(dead_code)] // described only: `TokenForm` keeps the raw string
 pub(crate) enum GrantType {
     /// `username` and `password` (RFC 6749 §4.3).
-    #[schema(rename = "password")]
+    #[cfg_attr(feature = "openapi", schema(rename = "password"))]
     Password,
     /// `refresh_token` (RFC 6749 §6).
-    #[schema(rename = "refresh_token")]
+    #[cfg_attr(feature = "openapi", schema(rename = "refresh_token"))]
     RefreshToken,
 }
 
 /// `GET /admin`.
-#[derive(Serialize, ToSchema)]
-#[schema(example = json!({"msg": "welcome admin"}))]
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"msg": "welcome admin"})))]
 pub(crate) struct AdminWelcome {
     /// Always `welcome admin`.
     pub msg: &'static str,
 }
 
 /// `GET /protected`.
-#[derive(Serialize, ToSchema)]
-#[schema(example = json!({"message": "This is a protected route", "username": "alice"}))]
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"message": "This is a protected route", "username": "alice"})))]
 pub(crate) struct ProtectedGreeting<'a> {
     /// Always `This is a protected route`.
     pub message: &'static str,
@@ -53,34 +58,37 @@ pub(crate) struct ProtectedGreeting<'a> {
 }
 
 /// `GET /health` when the store answers.
-#[derive(Serialize, ToSchema)]
-#[schema(example = json!({"status": "ok", "database": "ok"}))]
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"status": "ok", "database": "ok"})))]
 pub(crate) struct Health {
     /// `ok`.
-    #[schema(pattern = "^ok$")]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^ok$"))]
     pub status: &'static str,
     /// `ok`.
-    #[schema(pattern = "^ok$")]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^ok$"))]
     pub database: &'static str,
 }
 
 /// `GET /health/live`.
-#[derive(Serialize, ToSchema)]
-#[schema(example = json!({"status": "ok"}))]
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"status": "ok"})))]
 pub(crate) struct Liveness {
     /// `ok`.
-    #[schema(pattern = "^ok$")]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^ok$"))]
     pub status: &'static str,
 }
 
 /// `GET /health` when the store does not answer: the error body's fields too.
-#[derive(Serialize, ToSchema)]
-#[schema(example = json!({
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
     "status": "unavailable",
     "database": "unavailable",
     "error": "service_unavailable",
     "detail": "The database cannot be reached"
-}))]
+})))]
 pub(crate) struct HealthUnavailable {
     /// `unavailable`.
     pub status: &'static str,
@@ -93,12 +101,13 @@ pub(crate) struct HealthUnavailable {
 }
 
 /// `GET /.well-known/jwks.json`: the public keys that verify our tokens (RFC 7517).
+#[cfg(feature = "openapi")]
 #[derive(ToSchema)]
-#[schema(example = json!({"keys": [{
+#[cfg_attr(feature = "openapi", schema(example = json!({"keys": [{
     "kty": "EC", "kid": "es256-1", "use": "sig", "alg": "ES256", "crv": "P-256",
     "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
     "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"
-}]}))]
+}]})))]
 #[allow(dead_code)] // described only: auth-core writes the document
 pub(crate) struct Jwks {
     /// Every asymmetric key that verifies; empty when only HMAC keys are configured.
@@ -106,6 +115,7 @@ pub(crate) struct Jwks {
 }
 
 /// One public key of the JWKS.
+#[cfg(feature = "openapi")]
 #[derive(ToSchema)]
 #[allow(dead_code)] // described only
 pub(crate) struct Jwk {
@@ -114,7 +124,7 @@ pub(crate) struct Jwk {
     /// The key id that tokens name in their header.
     kid: String,
     /// `sig`.
-    #[schema(rename = "use")]
+    #[cfg_attr(feature = "openapi", schema(rename = "use"))]
     use_: Option<String>,
     /// The key's one algorithm.
     alg: Option<String>,

@@ -6,18 +6,21 @@
 //! entry there, one more field of [`MfaLoginBody`], and one more arm in
 //! [`MfaLoginBody::into_parts`].
 
-use std::borrow::Cow;
-
 use actix_web::http::StatusCode;
 use auth_core::SecondFactor;
 use serde::Deserialize;
-use serde_json::{Value, json};
+#[cfg(feature = "openapi")]
 use utoipa::{
     PartialSchema, ToSchema,
     openapi::{
         RefOr, Schema,
         schema::{ObjectBuilder, OneOfBuilder, Type},
     },
+};
+#[cfg(feature = "openapi")]
+use {
+    serde_json::{Value, json},
+    std::borrow::Cow,
 };
 
 use crate::error::{ApiError, ErrorCode};
@@ -27,10 +30,13 @@ struct Factor {
     /// The body's field that carries it.
     field: &'static str,
     /// The title of its shape (what a generated client names the type).
+    #[cfg(feature = "openapi")]
     title: &'static str,
     /// The schema of its field, without the example.
+    #[cfg(feature = "openapi")]
     schema: fn() -> ObjectBuilder,
     /// An example of its field.
+    #[cfg(feature = "openapi")]
     example: fn() -> Value,
 }
 
@@ -38,17 +44,22 @@ struct Factor {
 const FACTORS: [Factor; 2] = [
     Factor {
         field: "code",
+        #[cfg(feature = "openapi")]
         title: "MfaLoginWithCode",
+        #[cfg(feature = "openapi")]
         schema: || {
             ObjectBuilder::new()
                 .schema_type(Type::String)
                 .description(Some("A current TOTP code of the user's app (6 digits)."))
         },
+        #[cfg(feature = "openapi")]
         example: || json!("492039"),
     },
     Factor {
         field: "recovery_code",
+        #[cfg(feature = "openapi")]
         title: "MfaLoginWithRecoveryCode",
+        #[cfg(feature = "openapi")]
         schema: || {
             ObjectBuilder::new()
                 .schema_type(Type::String)
@@ -56,10 +67,12 @@ const FACTORS: [Factor; 2] = [
                     "One of the user's unused recovery codes (`xxxx-xxxx-xxxx-xxxx`).",
                 ))
         },
+        #[cfg(feature = "openapi")]
         example: || json!("k7m3-q9p2-x8a4-r6t1"),
     },
 ];
 
+#[cfg(feature = "openapi")]
 const MFA_TOKEN_EXAMPLE: &str = "Jt9fXc2LrV7bN0kWz5yHd8sE1uA4gP6oKmTqRiQ3vYw";
 
 /// `POST /login/mfa` as the server reads it: the fields of every shape, each optional, so that
@@ -101,8 +114,10 @@ impl MfaLoginBody {
 /// `mfa_token` and its factor's field, and allows the other factors' fields only as `null`
 /// (as the server reads them: not sent), so that exactly one shape matches a body the server
 /// takes, and none matches a body it refuses.
+#[cfg(feature = "openapi")]
 pub(crate) struct MfaLoginRequest;
 
+#[cfg(feature = "openapi")]
 impl PartialSchema for MfaLoginRequest {
     fn schema() -> RefOr<Schema> {
         let mfa_token = ObjectBuilder::new()
@@ -146,6 +161,7 @@ impl PartialSchema for MfaLoginRequest {
     }
 }
 
+#[cfg(feature = "openapi")]
 impl ToSchema for MfaLoginRequest {
     fn name() -> Cow<'static, str> {
         Cow::Borrowed("MfaLoginRequest")

@@ -8,8 +8,11 @@ use actix_web::{
     HttpResponse, ResponseError,
     http::{StatusCode, header},
 };
-use auth_core::{AuthError, MfaToken, TokenError};
+use auth_core::TokenError;
+#[cfg(feature = "service")]
+use auth_core::{AuthError, MfaToken};
 use serde::Serialize;
+#[cfg(feature = "openapi")]
 use utoipa::ToSchema;
 
 pub use code::ErrorCode;
@@ -25,34 +28,37 @@ pub struct ApiError {
     www_authenticate: Option<String>,
     retry_after: Option<u64>,
     oauth: bool,
+    #[cfg(feature = "service")]
     mfa_token: Option<MfaToken>,
 }
 
 /// The body of every error.
-#[derive(Serialize, ToSchema)]
-#[schema(as = Error, example = json!({"error": "not_authenticated", "detail": "Not authenticated"}))]
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = Error, example = json!({"error": "not_authenticated", "detail": "Not authenticated"})))]
 pub(crate) struct ErrorBody<'a> {
     error: ErrorCode,
     /// The message for people.
     detail: &'a str,
     /// Only at `POST /token`: the same text as `detail` (RFC 6749 §5.2).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = String)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     error_description: Option<&'a str>,
     /// Only with `mfa_required`: the token to send to `POST /login/mfa` with the second factor.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = String)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     mfa_token: Option<&'a str>,
 }
 
 /// The body of an error at `POST /token` (RFC 6749 §5.2): the error body with
 /// `error_description` always present. Described only; [`ErrorBody`] writes it.
+#[cfg(feature = "openapi")]
 #[derive(ToSchema)]
-#[schema(as = OAuthError, example = json!({
+#[cfg_attr(feature = "openapi", schema(as = OAuthError, example = json!({
     "error": "invalid_grant",
     "detail": "Incorrect username or password",
     "error_description": "Incorrect username or password"
-}))]
+})))]
 #[allow(dead_code)] // described only
 pub(crate) struct OAuthErrorBody {
     error: ErrorCode,
@@ -74,6 +80,7 @@ impl ApiError {
             www_authenticate: None,
             retry_after: None,
             oauth: false,
+            #[cfg(feature = "service")]
             mfa_token: None,
         }
     }
@@ -124,6 +131,7 @@ impl ApiError {
 
     /// The same error in the OAuth2 token endpoint's format, status kept: `error_description`
     /// beside `detail`, and never cached (RFC 6749 §5.2).
+    #[cfg(feature = "service")]
     pub(crate) fn in_oauth_format(mut self) -> Self {
         self.oauth = true;
         self
@@ -147,6 +155,7 @@ impl ApiError {
     /// The same error in the OAuth2 token endpoint's terms: failed credentials are
     /// `invalid_grant`, bad input `invalid_request`, both 400 (RFC 6749 §5.2). Others keep
     /// their status and code in that format: `mfa_required` stays 403 with its `mfa_token`.
+    #[cfg(feature = "service")]
     pub fn for_token_endpoint(error: AuthError) -> Self {
         match error {
             AuthError::InvalidCredentials
@@ -179,8 +188,16 @@ impl ResponseError for ApiError {
         if let Some(seconds) = self.retry_after {
             response.insert_header((header::RETRY_AFTER, seconds.to_string()));
         }
+        // A 408 gives up on a body still owed: the connection cannot carry another request.
+        if self.status == StatusCode::REQUEST_TIMEOUT {
+            response.force_close();
+        }
+        #[cfg(feature = "service")]
+        let mfa_token = self.mfa_token.as_ref().map(MfaToken::expose);
+        #[cfg(not(feature = "service"))]
+        let mfa_token = None;
         // An `mfa_token` is half a login: never cached either.
-        if self.oauth || self.mfa_token.is_some() {
+        if self.oauth || mfa_token.is_some() {
             response.insert_header((header::CACHE_CONTROL, "no-store"));
             response.insert_header((header::PRAGMA, "no-cache"));
         }
@@ -188,11 +205,12 @@ impl ResponseError for ApiError {
             error: self.code,
             detail: &self.detail,
             error_description: self.oauth.then_some(self.detail.as_str()),
-            mfa_token: self.mfa_token.as_ref().map(MfaToken::expose),
+            mfa_token,
         })
     }
 }
 
+#[cfg(feature = "service")]
 impl From<AuthError> for ApiError {
     fn from(error: AuthError) -> Self {
         let detail = error.to_string();
@@ -256,6 +274,8 @@ impl From<AuthError> for ApiError {
             AuthError::MfaNotEnabled => (StatusCode::CONFLICT, ErrorCode::MfaNotEnabled),
             AuthError::MfaNotEnrolling => (StatusCode::CONFLICT, ErrorCode::MfaEnrolmentNotStarted),
             AuthError::InvalidGrant => (StatusCode::UNAUTHORIZED, ErrorCode::InvalidGrant),
+            AuthError::InvalidResetToken => (StatusCode::BAD_REQUEST, ErrorCode::InvalidResetToken),
+            AuthError::NoEmail => (StatusCode::CONFLICT, ErrorCode::NoEmail),
             AuthError::InvalidCurrentPassword => {
                 (StatusCode::FORBIDDEN, ErrorCode::InvalidCurrentPassword)
             }

@@ -7,7 +7,7 @@ use auth_core::{MAX_TOKEN_BYTES, TokenVerifier};
 use auth_domain::Claims;
 
 use super::{LocalFuture, misconfigured};
-use crate::{AuthState, error::ApiError};
+use crate::error::ApiError;
 
 /// The bearer token of a request (RFC 6750 §2.1): `Ok(None)` when no `Authorization: Bearer`
 /// header was sent, including for another scheme such as `Basic`. A header that is too long,
@@ -43,8 +43,8 @@ pub fn bearer_token(req: &HttpRequest) -> Result<Option<&str>, ApiError> {
 /// `iss`, `aud`, `exp` and `nbf`. No store and no [`AuthService`](auth_core::AuthService): a
 /// service that only trusts our tokens needs nothing but the verifier (e.g.
 /// [`TokenVerifier::from_jwks`] over our published JWKS) in its `app_data` as
-/// `web::Data<TokenVerifier>`. Without one, the verifier of the state [`configure`](crate::configure)
-/// mounts is used; with neither, the answer is 500.
+/// `web::Data<TokenVerifier>`. Without one, the verifier of the `web::Data<AuthState>` that
+/// `configure` mounts is used (feature `service`); with neither, the answer is 500.
 ///
 /// Failures are those of [`CurrentUser`](crate::CurrentUser): 401 `not_authenticated` without a
 /// bearer token, 401 `invalid_token` for one that does not verify, both with RFC 6750's
@@ -67,12 +67,13 @@ impl VerifiedToken {
         if let Some(verifier) = req.app_data::<web::Data<TokenVerifier>>() {
             return Ok(verifier.get_ref().clone());
         }
-        match req.app_data::<web::Data<AuthState>>() {
-            Some(state) => Ok(state.service.verifier().clone()),
-            None => Err(misconfigured(
-                "VerifiedToken needs web::Data<TokenVerifier> (or auth_actix::configure) in app_data",
-            )),
+        #[cfg(feature = "service")]
+        if let Some(state) = req.app_data::<web::Data<crate::AuthState>>() {
+            return Ok(state.service.verifier().clone());
         }
+        Err(misconfigured(
+            "VerifiedToken needs web::Data<TokenVerifier> (or auth_actix::configure) in app_data",
+        ))
     }
 
     fn extract(req: &HttpRequest) -> Result<(TokenVerifier, String), ApiError> {
@@ -101,7 +102,7 @@ impl FromRequest for VerifiedToken {
                 Err(auth_core::TokenError::StatusNotCached) => Box::pin(async move {
                     let claims = web::block(move || verifier.verify(&token))
                         .await
-                        .map_err(|e| ApiError::from(auth_core::AuthError::internal(e)))??;
+                        .map_err(|e| misconfigured(&format!("the status list check did not finish: {e}")))??;
                     Ok(VerifiedToken(claims))
                 }),
                 other => Box::pin(ready(other.map(VerifiedToken).map_err(ApiError::from))),

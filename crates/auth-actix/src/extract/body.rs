@@ -10,14 +10,20 @@ use actix_web::{
 use serde::de::DeserializeOwned;
 
 use super::{LocalFuture, state};
-use crate::error::{ApiError, ErrorCode};
+use crate::{
+    HttpSettings,
+    error::{ApiError, ErrorCode},
+};
 
-/// Reads the whole body, refusing more than the configured limit with 413.
+/// Reads the whole body, refusing more than the configured limit with 413, and a body that has
+/// not arrived whole within `server.body_timeout_secs` with 408 (the connection is closed).
+/// Every extractor of a body reads it here, so every route has the deadline.
 async fn read_body(
-    max_bytes: usize,
+    http: &HttpSettings,
     payload: Payload,
     declared: Option<usize>,
 ) -> Result<web::Bytes, ApiError> {
+    let max_bytes = http.max_body_bytes;
     let too_large = || {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -28,7 +34,18 @@ async fn read_body(
     if declared.is_some_and(|len| len > max_bytes) {
         return Err(too_large());
     }
-    match to_bytes_limited(BodyStream::new(payload), max_bytes).await {
+    let read = to_bytes_limited(BodyStream::new(payload), max_bytes);
+    let Ok(read) = actix_web::rt::time::timeout(http.body_timeout, read).await else {
+        return Err(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            ErrorCode::RequestTimeout,
+            format!(
+                "The request body did not arrive within {} s",
+                http.body_timeout.as_secs_f64()
+            ),
+        ));
+    };
+    match read {
         Ok(Ok(bytes)) => Ok(bytes),
         Ok(Err(_)) => Err(ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -49,7 +66,8 @@ fn declared_length(req: &HttpRequest) -> Option<usize> {
 /// A JSON object body. Unlike `web::Json`, every failure is the contract's JSON error: 400 for a
 /// wrong content type or malformed JSON, 422 for JSON that is not an object (an array, a string,
 /// `null`...) and, naming the field, for a missing or mistyped field, 413 beyond
-/// `server.max_body_bytes`. Unknown fields are ignored.
+/// `server.max_body_bytes`, 408 when the body is not all there within
+/// `server.body_timeout_secs`. Unknown fields are ignored.
 #[derive(Debug)]
 pub struct JsonBody<T>(pub T);
 
@@ -73,7 +91,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
                     "Content-Type must be application/json",
                 ));
             }
-            let bytes = read_body(state.http.max_body_bytes, payload, declared).await?;
+            let bytes = read_body(&state.http, payload, declared).await?;
             // Syntax first (400), then shape (422, naming the field), so that each failure is
             // reported as what it is.
             let document: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
@@ -107,8 +125,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
 }
 
 /// An `application/x-www-form-urlencoded` body, for the OAuth2 token endpoint. Failures are in
-/// RFC 6749's format (with `error_description`): 400 `invalid_request`, or 413
-/// `payload_too_large` beyond `server.max_body_bytes`.
+/// RFC 6749's format (with `error_description`): 400 `invalid_request`, 413
+/// `payload_too_large` beyond `server.max_body_bytes`, or 408 `request_timeout` when the body
+/// is not all there within `server.body_timeout_secs`.
 #[derive(Debug)]
 pub struct FormBody<T>(pub T);
 
@@ -131,10 +150,10 @@ impl<T: DeserializeOwned + 'static> FromRequest for FormBody<T> {
                     "Content-Type must be application/x-www-form-urlencoded",
                 ));
             }
-            let bytes = read_body(state.http.max_body_bytes, payload, declared)
+            let bytes = read_body(&state.http, payload, declared)
                 .await
                 .map_err(|e| match e.code() {
-                    ErrorCode::PayloadTooLarge => e.in_oauth_format(),
+                    ErrorCode::PayloadTooLarge | ErrorCode::RequestTimeout => e.in_oauth_format(),
                     _ => ApiError::oauth(ErrorCode::InvalidRequest, e.detail().to_owned()),
                 })?;
             serde_urlencoded::from_bytes(&bytes)

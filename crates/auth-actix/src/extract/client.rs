@@ -9,10 +9,12 @@
 
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 
-use actix_web::{HttpRequest, http::header};
-use auth_domain::ClientInfo;
+use actix_web::HttpRequest;
+#[cfg(feature = "service")]
+use {actix_web::http::header, auth_domain::ClientInfo};
 
 /// The longest `User-Agent` kept on a session.
+#[cfg(feature = "service")]
 const MAX_USER_AGENT_CHARS: usize = 256;
 
 /// The client's address: the socket peer, unless the peer is a trusted proxy, in which case the
@@ -82,10 +84,15 @@ fn forwarded_address(entry: &str) -> Option<IpAddr> {
 
 /// What a new session records about its client, and where the tokens issued for it publish
 /// their status (`server.public_url` or the request's origin).
+#[cfg(feature = "service")]
 pub(crate) fn client_info(req: &HttpRequest, http: &crate::HttpSettings) -> ClientInfo {
     ClientInfo {
         ip: client_ip(req, &http.trusted_proxies).map(|ip| ip.to_string()),
+        // Only the routes issue tokens (feature `server`).
+        #[cfg(feature = "server")]
         origin: Some(crate::routes::public_base(req, http)),
+        #[cfg(not(feature = "server"))]
+        origin: None,
         user_agent: req
             .headers()
             .get(header::USER_AGENT)

@@ -1,30 +1,38 @@
 //! Extractors: bodies that fail as the contract says, the caller's identity, the client's address.
 //!
-//! - [`body`]: [`JsonBody`] and [`FormBody`].
-//! - [`identity`]: [`CurrentUser`], [`AdminUser`] and [`AdminSession`], which read the store.
+//! - `body` (feature `server`): `JsonBody` and `FormBody`.
+//! - `identity` (feature `service`): `CurrentUser`, `AdminUser` and `AdminSession`, which read
+//!   the store.
 //! - [`bearer`]: [`bearer_token`] and [`VerifiedToken`], which need nothing but a verifier.
 //! - [`client`]: [`client_ip`], the client's address behind trusted proxies.
-//! - here: the state [`configure`](crate::configure) mounts.
+//! - here (feature `service`): the state `configure` mounts.
 
 mod bearer;
+#[cfg(feature = "server")]
 mod body;
 mod client;
+#[cfg(feature = "service")]
 mod identity;
 
 use std::{future::Future, pin::Pin};
 
-use actix_web::{HttpRequest, http::StatusCode, web};
+use actix_web::http::StatusCode;
+#[cfg(feature = "service")]
+use actix_web::{HttpRequest, web};
 
-use crate::{
-    AuthState,
-    error::{ApiError, ErrorCode},
-};
+#[cfg(feature = "service")]
+use crate::AuthState;
+use crate::error::{ApiError, ErrorCode};
 
 pub use bearer::{VerifiedToken, bearer_token};
+#[cfg(feature = "server")]
 pub use body::{FormBody, JsonBody};
+#[cfg(feature = "service")]
 pub(crate) use client::client_info;
 pub use client::client_ip;
+#[cfg(feature = "server")]
 pub(crate) use identity::api_key;
+#[cfg(feature = "service")]
 pub use identity::{AdminSession, AdminUser, CurrentUser};
 
 type LocalFuture<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
@@ -39,6 +47,7 @@ fn misconfigured(what: &str) -> ApiError {
     )
 }
 
+#[cfg(feature = "service")]
 pub(crate) fn state(req: &HttpRequest) -> Result<web::Data<AuthState>, ApiError> {
     req.app_data::<web::Data<AuthState>>()
         .cloned()

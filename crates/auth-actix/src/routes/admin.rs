@@ -134,7 +134,7 @@ fn storable(field: &str, at: Option<DateTime<Utc>>) -> Result<Option<DateTime<Ut
 }
 
 /// `GET /admin`: any admin, by session or API key.
-#[utoipa::path(
+#[cfg_attr(feature = "openapi", utoipa::path(
     get,
     path = "/admin",
     tag = "admin",
@@ -145,7 +145,7 @@ fn storable(field: &str, at: Option<DateTime<Utc>>) -> Result<Option<DateTime<Ut
         (status = 403, description = "`forbidden`: not an admin (the role is read from the store)", body = ErrorBody),
     ),
     security(("OAuth2PasswordBearer" = []), ("HTTPBearer" = []), ("APIKeyHeader" = [])),
-)]
+))]
 pub(super) async fn welcome(AdminUser(_): AdminUser) -> HttpResponse {
     HttpResponse::Ok().json(AdminWelcome {
         msg: "welcome admin",
@@ -154,7 +154,7 @@ pub(super) async fn welcome(AdminUser(_): AdminUser) -> HttpResponse {
 
 /// `GET /admin/users?q=&limit=&after=&offset=&total=`: a page of users, oldest first, `q`
 /// matching the start of usernames and emails.
-#[utoipa::path(
+#[cfg_attr(feature = "openapi", utoipa::path(
     get,
     path = "/admin/users",
     tag = "admin",
@@ -167,7 +167,7 @@ pub(super) async fn welcome(AdminUser(_): AdminUser) -> HttpResponse {
         (status = 422, description = "`validation_error`: a bad `limit`, `offset`, `q`, `after` or `total`, or `after` with an `offset`", body = ErrorBody),
     ),
     security(("OAuth2PasswordBearer" = []), ("HTTPBearer" = [])),
-)]
+))]
 pub(super) async fn list_users(
     state: web::Data<AuthState>,
     _: AdminSession,
@@ -206,7 +206,7 @@ pub(super) async fn list_users(
 }
 
 /// `GET /admin/users/{id}`.
-#[utoipa::path(
+#[cfg_attr(feature = "openapi", utoipa::path(
     get,
     path = "/admin/users/{id}",
     tag = "admin",
@@ -219,7 +219,7 @@ pub(super) async fn list_users(
         (status = 404, description = "`not_found`", body = ErrorBody),
     ),
     security(("OAuth2PasswordBearer" = []), ("HTTPBearer" = [])),
-)]
+))]
 pub(super) async fn get_user(
     state: web::Data<AuthState>,
     _: AdminSession,
@@ -230,7 +230,7 @@ pub(super) async fn get_user(
 }
 
 /// `PATCH /admin/users/{id}`: changes the role or whether the user may log in.
-#[utoipa::path(
+#[cfg_attr(feature = "openapi", utoipa::path(
     patch,
     path = "/admin/users/{id}",
     tag = "admin",
@@ -246,7 +246,7 @@ pub(super) async fn get_user(
         (status = 409, description = "`last_admin`", body = ErrorBody),
     ),
     security(("OAuth2PasswordBearer" = []), ("HTTPBearer" = [])),
-)]
+))]
 pub(super) async fn patch_user(
     state: web::Data<AuthState>,
     AdminSession(actor): AdminSession,
@@ -261,7 +261,7 @@ pub(super) async fn patch_user(
 }
 
 /// `DELETE /admin/users/{id}`.
-#[utoipa::path(
+#[cfg_attr(feature = "openapi", utoipa::path(
     delete,
     path = "/admin/users/{id}",
     tag = "admin",
@@ -275,7 +275,7 @@ pub(super) async fn patch_user(
         (status = 409, description = "`last_admin`: the last active admin cannot be deleted", body = ErrorBody),
     ),
     security(("OAuth2PasswordBearer" = []), ("HTTPBearer" = [])),
-)]
+))]
 pub(super) async fn delete_user(
     state: web::Data<AuthState>,
     AdminSession(actor): AdminSession,
@@ -289,7 +289,7 @@ pub(super) async fn delete_user(
 }
 
 /// `DELETE /admin/users/{id}/sessions`: logs the user out everywhere.
-#[utoipa::path(
+#[cfg_attr(feature = "openapi", utoipa::path(
     delete,
     path = "/admin/users/{id}/sessions",
     tag = "admin",
@@ -302,7 +302,7 @@ pub(super) async fn delete_user(
         (status = 404, description = "`not_found`", body = ErrorBody),
     ),
     security(("OAuth2PasswordBearer" = []), ("HTTPBearer" = [])),
-)]
+))]
 pub(super) async fn end_user_sessions(
     state: web::Data<AuthState>,
     AdminSession(actor): AdminSession,
@@ -317,7 +317,7 @@ pub(super) async fn end_user_sessions(
 
 /// `GET /admin/audit?user=&since=&until=&limit=&after=&offset=&total=`: a page of the audit
 /// log, newest first.
-#[utoipa::path(
+#[cfg_attr(feature = "openapi", utoipa::path(
     get,
     path = "/admin/audit",
     tag = "admin",
@@ -330,7 +330,7 @@ pub(super) async fn end_user_sessions(
         (status = 422, description = "`validation_error`: a bad filter, `limit`, `offset`, `after` or `total`, or `after` with an `offset`", body = ErrorBody),
     ),
     security(("OAuth2PasswordBearer" = []), ("HTTPBearer" = [])),
-)]
+))]
 pub(super) async fn audit_log(
     state: web::Data<AuthState>,
     _: AdminSession,

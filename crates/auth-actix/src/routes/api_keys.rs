@@ -14,7 +14,7 @@ use crate::{
 
 /// `POST /api-keys`: 201 with the key, its secret included this once and never cached. The
 /// body must carry the caller's `current_password`.
-#[utoipa::path(
+#[cfg_attr(feature = "openapi", utoipa::path(
     post,
     path = "/api-keys",
     tag = "api-keys",
@@ -29,7 +29,7 @@ use crate::{
         (status = 429, description = "`too_many_attempts`", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ),
     security(("OAuth2PasswordBearer" = []), ("HTTPBearer" = [])),
-)]
+))]
 pub(super) async fn create(
     state: web::Data<AuthState>,
     CurrentUser(me): CurrentUser,
@@ -54,7 +54,7 @@ pub(super) async fn create(
 }
 
 /// `GET /api-keys`: the caller's keys, without their secrets.
-#[utoipa::path(
+#[cfg_attr(feature = "openapi", utoipa::path(
     get,
     path = "/api-keys",
     tag = "api-keys",
@@ -65,7 +65,7 @@ pub(super) async fn create(
         (status = 403, description = "`session_required`", body = ErrorBody),
     ),
     security(("OAuth2PasswordBearer" = []), ("HTTPBearer" = [])),
-)]
+))]
 pub(super) async fn list(
     state: web::Data<AuthState>,
     CurrentUser(me): CurrentUser,
@@ -76,7 +76,7 @@ pub(super) async fn list(
 }
 
 /// `DELETE /api-keys/{id}`: revokes one of the caller's keys.
-#[utoipa::path(
+#[cfg_attr(feature = "openapi", utoipa::path(
     delete,
     path = "/api-keys/{id}",
     tag = "api-keys",
@@ -89,7 +89,7 @@ pub(super) async fn list(
         (status = 404, description = "`not_found`: no such key of the caller's, or an id that is not a UUID", body = ErrorBody),
     ),
     security(("OAuth2PasswordBearer" = []), ("HTTPBearer" = [])),
-)]
+))]
 pub(super) async fn delete(
     state: web::Data<AuthState>,
     CurrentUser(me): CurrentUser,

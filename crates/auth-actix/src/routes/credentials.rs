@@ -15,7 +15,7 @@ use crate::{
 };
 
 /// `POST /register`: 201 with the new user.
-#[utoipa::path(
+#[cfg_attr(feature = "openapi", utoipa::path(
     post,
     path = "/register",
     tag = "credentials",
@@ -28,7 +28,7 @@ use crate::{
         (status = 422, description = "`invalid_username`, `invalid_email`, `invalid_password`, `weak_password` (zxcvbn; `detail` says why), or `validation_error`", body = ErrorBody),
         (status = 429, description = "`too_many_requests`: this address is over `security.rate_limit_per_minute`", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ),
-)]
+))]
 pub(super) async fn register(
     _: RateLimited,
     req: HttpRequest,
@@ -46,7 +46,7 @@ pub(super) async fn register(
 }
 
 /// `POST /login`: a new session's token pair.
-#[utoipa::path(
+#[cfg_attr(feature = "openapi", utoipa::path(
     post,
     path = "/login",
     tag = "credentials",
@@ -61,7 +61,7 @@ pub(super) async fn register(
         (status = 422, description = "`invalid_password` (over 72 bytes, or a NUL) or `validation_error`", body = ErrorBody),
         (status = 429, description = "`too_many_attempts` (locked out of this username) or `too_many_requests` (this address)", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ),
-)]
+))]
 pub(super) async fn login(
     _: RateLimited,
     req: HttpRequest,
@@ -79,7 +79,7 @@ pub(super) async fn login(
 }
 
 /// `POST /login/api-key`: the key in the API-key header, exchanged for an access token.
-#[utoipa::path(
+#[cfg_attr(feature = "openapi", utoipa::path(
     post,
     path = "/login/api-key",
     tag = "credentials",
@@ -92,7 +92,7 @@ pub(super) async fn login(
         (status = 429, description = "`too_many_requests`: this address is over `security.rate_limit_per_minute`", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ),
     security(("APIKeyHeader" = [])),
-)]
+))]
 pub(super) async fn login_with_api_key(
     _: RateLimited,
     req: HttpRequest,
@@ -115,7 +115,7 @@ pub(super) async fn login_with_api_key(
 }
 
 /// `POST /logout?scope=local|others|global`: ends this session, the others, or all.
-#[utoipa::path(
+#[cfg_attr(feature = "openapi", utoipa::path(
     post,
     path = "/logout",
     tag = "credentials",
@@ -129,7 +129,7 @@ pub(super) async fn login_with_api_key(
         (status = 422, description = "`validation_error`: an unknown `scope`", body = ErrorBody),
     ),
     security(("OAuth2PasswordBearer" = []), ("HTTPBearer" = [])),
-)]
+))]
 pub(super) async fn logout(
     state: web::Data<AuthState>,
     CurrentUser(me): CurrentUser,

@@ -10,15 +10,17 @@ use actix_web::{
 
 use auth_core::AuthError;
 
+#[cfg(feature = "openapi")]
+use crate::dto::Jwks;
 use crate::{
     AuthState,
-    dto::{Health, HealthUnavailable, Jwks, Liveness},
+    dto::{Health, HealthUnavailable, Liveness},
     error::{ApiError, ErrorBody, ErrorCode},
 };
 
 /// `GET /health` and `GET /health/ready` (readiness): 200 when the store answers, 503 with the
 /// JSON error body otherwise.
-#[utoipa::path(
+#[cfg_attr(feature = "openapi", utoipa::path(
     get,
     path = "/health",
     tag = "meta",
@@ -28,7 +30,7 @@ use crate::{
         (status = 200, description = "Up", body = Health),
         (status = 503, description = "The database cannot be reached", body = HealthUnavailable),
     ),
-)]
+))]
 pub(super) async fn health(state: web::Data<AuthState>) -> HttpResponse {
     match state.service.health().await {
         Ok(()) => HttpResponse::Ok().json(Health {
@@ -51,7 +53,7 @@ pub(super) async fn health(state: web::Data<AuthState>) -> HttpResponse {
 }
 
 /// `GET /health/ready` (readiness): [`health`], described at its own path.
-#[utoipa::path(
+#[cfg_attr(feature = "openapi", utoipa::path(
     get,
     path = "/health/ready",
     tag = "meta",
@@ -62,13 +64,13 @@ pub(super) async fn health(state: web::Data<AuthState>) -> HttpResponse {
         (status = 200, description = "Ready", body = Health),
         (status = 503, description = "The database cannot be reached", body = HealthUnavailable),
     ),
-)]
+))]
 pub(super) async fn ready(state: web::Data<AuthState>) -> HttpResponse {
     health(state).await
 }
 
 /// `GET /health/live` (liveness): 200 while the process serves requests; asks no store.
-#[utoipa::path(
+#[cfg_attr(feature = "openapi", utoipa::path(
     get,
     path = "/health/live",
     tag = "meta",
@@ -78,13 +80,13 @@ pub(super) async fn ready(state: web::Data<AuthState>) -> HttpResponse {
     responses(
         (status = 200, description = "Alive", body = Liveness),
     ),
-)]
+))]
 pub(super) async fn live() -> HttpResponse {
     HttpResponse::Ok().json(Liveness { status: "ok" })
 }
 
 /// `GET /metrics`: every metric in the Prometheus text format; 404 when metrics are off.
-#[utoipa::path(
+#[cfg_attr(feature = "openapi", utoipa::path(
     get,
     path = "/metrics",
     tag = "meta",
@@ -96,17 +98,26 @@ pub(super) async fn live() -> HttpResponse {
             content_type = "text/plain; version=0.0.4; charset=utf-8"),
         (status = 404, description = "`not_found`: metrics are off", body = ErrorBody),
     ),
-)]
+))]
 pub(super) async fn metrics(state: web::Data<AuthState>) -> Result<HttpResponse, ApiError> {
-    let metrics = state.metrics().ok_or_else(ApiError::not_found)?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(metrics.render(&state.service)))
+    // Without the `metrics` feature there are none: 404, as when they are off.
+    #[cfg(not(feature = "metrics"))]
+    return Err({
+        let _ = state;
+        ApiError::not_found()
+    });
+    #[cfg(feature = "metrics")]
+    {
+        let metrics = state.metrics().ok_or_else(ApiError::not_found)?;
+        Ok(HttpResponse::Ok()
+            .insert_header((header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .body(metrics.render(&state.service)))
+    }
 }
 
 /// `GET /.well-known/jwks.json`: the public keys that verify our tokens.
-#[utoipa::path(
+#[cfg_attr(feature = "openapi", utoipa::path(
     get,
     path = "/.well-known/jwks.json",
     tag = "meta",
@@ -116,7 +127,7 @@ pub(super) async fn metrics(state: web::Data<AuthState>) -> Result<HttpResponse,
         (status = 200, description = "Cacheable for 5 minutes", body = Jwks,
             headers(("Cache-Control" = String, description = "`public, max-age=300`"))),
     ),
-)]
+))]
 pub(super) async fn jwks(state: web::Data<AuthState>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))

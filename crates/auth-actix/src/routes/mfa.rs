@@ -7,11 +7,13 @@ use auth_domain::{Password, UserId};
 use uuid::Uuid;
 
 use super::token_response;
+#[cfg(feature = "openapi")]
+use crate::dto::MfaLoginRequest;
 use crate::{
     AuthState,
     dto::{
-        CurrentPasswordBody, DisableTotpBody, MfaLoginBody, MfaLoginRequest, RecoveryCodesResponse,
-        TokenResponse, TotpCodeBody, TotpSetupResponse,
+        CurrentPasswordBody, DisableTotpBody, MfaLoginBody, RecoveryCodesResponse, TokenResponse,
+        TotpCodeBody, TotpSetupResponse,
     },
     error::{ApiError, ErrorBody, ErrorCode},
     extract::{AdminSession, CurrentUser, JsonBody, client_info},
@@ -28,7 +30,7 @@ fn shown_once(mut response: actix_web::HttpResponseBuilder) -> actix_web::HttpRe
 
 /// `POST /mfa/totp`: 201 with a new secret and its `otpauth://` URI, shown once; the
 /// enrolment is pending until confirmed. The body must carry the caller's `current_password`.
-#[utoipa::path(
+#[cfg_attr(feature = "openapi", utoipa::path(
     post,
     path = "/mfa/totp",
     tag = "mfa",
@@ -44,7 +46,7 @@ fn shown_once(mut response: actix_web::HttpResponseBuilder) -> actix_web::HttpRe
         (status = 429, description = "`too_many_attempts`: this client is locked out of the account", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ),
     security(("OAuth2PasswordBearer" = []), ("HTTPBearer" = [])),
-)]
+))]
 pub(super) async fn enrol(
     state: web::Data<AuthState>,
     CurrentUser(me): CurrentUser,
@@ -62,7 +64,7 @@ pub(super) async fn enrol(
 
 /// `POST /mfa/totp/confirm`: a code from the new secret turns the second factor on; 200 with
 /// the recovery codes, shown once.
-#[utoipa::path(
+#[cfg_attr(feature = "openapi", utoipa::path(
     post,
     path = "/mfa/totp/confirm",
     tag = "mfa",
@@ -78,7 +80,7 @@ pub(super) async fn enrol(
         (status = 429, description = "`too_many_attempts` (this client is locked out of the account) or `too_many_requests` (this address)", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ),
     security(("OAuth2PasswordBearer" = []), ("HTTPBearer" = [])),
-)]
+))]
 pub(super) async fn confirm(
     _: RateLimited,
     state: web::Data<AuthState>,
@@ -96,7 +98,7 @@ pub(super) async fn confirm(
 
 /// `DELETE /mfa/totp`: turns the caller's second factor off, with their `current_password`
 /// and a current `code` or a `recovery_code`.
-#[utoipa::path(
+#[cfg_attr(feature = "openapi", utoipa::path(
     delete,
     path = "/mfa/totp",
     tag = "mfa",
@@ -112,7 +114,7 @@ pub(super) async fn confirm(
         (status = 429, description = "`too_many_attempts`: this client is locked out of the account", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ),
     security(("OAuth2PasswordBearer" = []), ("HTTPBearer" = [])),
-)]
+))]
 pub(super) async fn disable(
     state: web::Data<AuthState>,
     CurrentUser(me): CurrentUser,
@@ -139,7 +141,7 @@ pub(super) async fn disable(
 
 /// `POST /login/mfa`: the `mfa_token` with a `code` or a `recovery_code`: a new session's
 /// token pair.
-#[utoipa::path(
+#[cfg_attr(feature = "openapi", utoipa::path(
     post,
     path = "/login/mfa",
     tag = "credentials",
@@ -153,7 +155,7 @@ pub(super) async fn disable(
         (status = 422, description = "`validation_error`: not one of the body's shapes (a missing field, neither or both of `code` and `recovery_code`, a wrong type)", body = ErrorBody),
         (status = 429, description = "`too_many_attempts` or `too_many_requests`", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ),
-)]
+))]
 pub(super) async fn login(
     _: RateLimited,
     req: HttpRequest,
@@ -170,7 +172,7 @@ pub(super) async fn login(
 }
 
 /// `DELETE /admin/users/{id}/mfa`: removes a user's second factor (a lost device).
-#[utoipa::path(
+#[cfg_attr(feature = "openapi", utoipa::path(
     delete,
     path = "/admin/users/{id}/mfa",
     tag = "admin",
@@ -185,7 +187,7 @@ pub(super) async fn login(
         (status = 409, description = "`mfa_not_enabled`", body = ErrorBody),
     ),
     security(("OAuth2PasswordBearer" = []), ("HTTPBearer" = [])),
-)]
+))]
 pub(super) async fn reset(
     state: web::Data<AuthState>,
     AdminSession(actor): AdminSession,

@@ -13,6 +13,7 @@
 //! | [`status_lists`] | `GET /statuslists/{id}`: the Token Status Lists that tokens reference |
 //! | [`docs`] | `GET /openapi.json`, and Swagger UI at `GET /docs/` |
 //! | [`mfa`] | `POST`/`DELETE /mfa/totp`, `POST /mfa/totp/confirm`, `POST /login/mfa`, `DELETE /admin/users/{id}/mfa`: the second factor |
+//! | [`recovery`] | `POST /password/forgot`, `POST /password/reset`, `POST /admin/users/{id}/password-reset`: a way back in by email (404 with mail off) |
 //!
 //! The request and response shapes are in [`crate::dto`]. [`table`] lists every route, in one
 //! place, so the whole contract can be read at a glance: [`routes`] mounts it, [`served_routes`]
@@ -21,11 +22,13 @@
 mod admin;
 mod api_keys;
 mod credentials;
+#[cfg(feature = "openapi")]
 pub(crate) mod docs;
 mod meta;
 mod mfa;
 mod oauth;
 mod profile;
+pub(crate) mod recovery;
 mod sessions;
 mod status_lists;
 mod token;
@@ -58,15 +61,40 @@ type Resource = (&'static str, Vec<(Method, Route)>);
 /// Each `GET` route answers `HEAD` too (RFC 9110 §9.3.2: uptime checks use it); actix-http
 /// sends a `HEAD` answer's headers without its body.
 fn table() -> Vec<Resource> {
-    use Method as M;
-    let on = |method: Method, route: Route| {
-        let route = if method == M::GET {
-            route.guard(guard::Any(guard::Get()).or(guard::Head()))
-        } else {
-            route.method(method.clone())
-        };
-        (method, route)
+    #[cfg_attr(not(feature = "openapi"), allow(unused_mut))]
+    let mut table = contract();
+    // The description of the API (feature `openapi`).
+    #[cfg(feature = "openapi")]
+    table.extend([
+        (
+            "/openapi.json",
+            vec![on(Method::GET, web::to(docs::openapi_json))],
+        ),
+        (
+            "/docs",
+            vec![on(Method::GET, web::to(docs::swagger_ui_index))],
+        ),
+        (
+            "/docs/{file:.*}",
+            vec![on(Method::GET, web::to(docs::swagger_ui_file))],
+        ),
+    ]);
+    table
+}
+
+/// A route for `method`: a `GET` route answers `HEAD` too.
+fn on(method: Method, route: Route) -> (Method, Route) {
+    let route = if method == Method::GET {
+        route.guard(guard::Any(guard::Get()).or(guard::Head()))
+    } else {
+        route.method(method.clone())
     };
+    (method, route)
+}
+
+/// The routes of the contract but those that describe it.
+fn contract() -> Vec<Resource> {
+    use Method as M;
     vec![
         (
             "/register",
@@ -157,13 +185,16 @@ fn table() -> Vec<Resource> {
             vec![on(M::GET, web::to(status_lists::show))],
         ),
         (
-            "/openapi.json",
-            vec![on(M::GET, web::to(docs::openapi_json))],
+            "/password/forgot",
+            vec![on(M::POST, web::to(recovery::forgot))],
         ),
-        ("/docs", vec![on(M::GET, web::to(docs::swagger_ui_index))]),
         (
-            "/docs/{file:.*}",
-            vec![on(M::GET, web::to(docs::swagger_ui_file))],
+            "/password/reset",
+            vec![on(M::POST, web::to(recovery::reset))],
+        ),
+        (
+            "/admin/users/{id}/password-reset",
+            vec![on(M::POST, web::to(recovery::admin_reset))],
         ),
     ]
 }
@@ -204,6 +235,7 @@ pub fn served_routes() -> Vec<(Method, &'static str)> {
 
 /// The described operations: every handler of [`table`] but the Swagger UI pages, with the
 /// schemas their annotations name. [`crate::openapi`] adds the rest of the document.
+#[cfg(feature = "openapi")]
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(
     credentials::register,
@@ -245,5 +277,8 @@ pub fn served_routes() -> Vec<(Method, &'static str)> {
     oauth::revoke,
     oauth::metadata,
     status_lists::show,
+    recovery::forgot,
+    recovery::reset,
+    recovery::admin_reset,
 ))]
 pub(crate) struct Operations;

@@ -10,11 +10,13 @@ use actix_web::{
 use auth_core::Credential;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+#[cfg(feature = "openapi")]
 use utoipa::ToSchema;
 
+#[cfg(feature = "openapi")]
+use crate::dto::RoleName;
 use crate::{
     AuthState, HttpSettings,
-    dto::RoleName,
     error::{ApiError, ErrorBody, ErrorCode},
     extract::{AdminUser, FormBody, client_info},
     rate_limit::OAuthRateLimited,
@@ -23,17 +25,18 @@ use crate::{
 /// The form of `POST /introspect` and `POST /revoke`. Their `token_type_hint` is accepted and
 /// ignored, whatever its value: the token's form tells an access token (a JWT) from a refresh
 /// token, which RFC 7009 §2.1 and RFC 7662 §2.1 allow.
-#[derive(Debug, Deserialize, ToSchema)]
-#[schema(as = OAuthTokenRequest, example = json!({"token": "q2Vb0tqJ8m6rXH3sT1yN4eWcZpK7uA9dLfG5iR0oE2w"}))]
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = OAuthTokenRequest, example = json!({"token": "q2Vb0tqJ8m6rXH3sT1yN4eWcZpK7uA9dLfG5iR0oE2w"})))]
 pub(super) struct TokenParams {
     /// The token asked about, or to revoke: an access token or a refresh token. A
     /// `token_type_hint` may be sent too; it is ignored.
-    #[schema(
+    #[cfg_attr(feature = "openapi", schema(
         required = true,
         value_type = String,
         min_length = 1,
         example = "q2Vb0tqJ8m6rXH3sT1yN4eWcZpK7uA9dLfG5iR0oE2w"
-    )]
+    ))]
     token: Option<String>,
 }
 
@@ -48,8 +51,9 @@ impl TokenParams {
 /// RFC 7662 §2.2: what `POST /introspect` answers; every field but `active` only when it is
 /// true (`amr` and `api_key_id` only when the token has them). Described only: the route
 /// writes [`ActiveToken`] or `{"active": false}`.
+#[cfg(feature = "openapi")]
 #[derive(ToSchema)]
-#[schema(as = Introspection, example = json!({
+#[cfg_attr(feature = "openapi", schema(as = Introspection, example = json!({
     "active": true,
     "sub": "0b9f4a52-3c1e-4c8e-9a51-6f0d2b7c1e44",
     "username": "alice",
@@ -61,21 +65,21 @@ impl TokenParams {
     "aud": "auth-server",
     "token_type": "bearer",
     "amr": ["pwd", "otp"]
-}))]
+})))]
 #[allow(dead_code)] // described only
 struct Introspection {
     /// Whether the token is an access token valid now.
     active: bool,
     /// The user id.
-    #[schema(format = Uuid)]
+    #[cfg_attr(feature = "openapi", schema(format = Uuid))]
     sub: Option<String>,
     /// The username now.
     username: Option<String>,
     /// The role now.
-    #[schema(value_type = Option<RoleName>)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<RoleName>))]
     role: Option<String>,
     /// The session id.
-    #[schema(format = Uuid)]
+    #[cfg_attr(feature = "openapi", schema(format = Uuid))]
     sid: Option<String>,
     /// Expiry, seconds since the epoch.
     exp: Option<i64>,
@@ -86,20 +90,21 @@ struct Introspection {
     /// `jwt.audience`.
     aud: Option<String>,
     /// `bearer`.
-    #[schema(pattern = "^bearer$")]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^bearer$"))]
     token_type: Option<String>,
     /// How the user authenticated (RFC 8176), as in the token: `["pwd", "otp"]` after a second
     /// factor. Absent when the token has none: read that as "no second factor".
     amr: Option<Vec<String>>,
     /// Only for a token obtained by exchanging an API key (`POST /login/api-key`): that key's
     /// id. Such a token has the key's limits; absent for a token of a login.
-    #[schema(format = Uuid)]
+    #[cfg_attr(feature = "openapi", schema(format = Uuid))]
     api_key_id: Option<String>,
 }
 
 /// RFC 8414: the authorization server's metadata. Described only: the route writes it as JSON.
+#[cfg(feature = "openapi")]
 #[derive(ToSchema)]
-#[schema(as = AuthorizationServerMetadata, example = json!({
+#[cfg_attr(feature = "openapi", schema(as = AuthorizationServerMetadata, example = json!({
     "issuer": "auth-server",
     "token_endpoint": "https://auth.example.com/token",
     "jwks_uri": "https://auth.example.com/.well-known/jwks.json",
@@ -111,7 +116,7 @@ struct Introspection {
     "revocation_endpoint": "https://auth.example.com/revoke",
     "revocation_endpoint_auth_methods_supported": ["none"],
     "access_token_signing_alg_values_supported": ["ES256"]
-}))]
+})))]
 #[allow(dead_code)] // described only
 struct AuthorizationServerMetadata {
     /// `jwt.issuer`.
@@ -171,7 +176,7 @@ fn no_store(mut response: HttpResponse) -> HttpResponse {
 /// credentials, 403 for anyone else. The answer is `{"active": false}` for anything that is not
 /// an access token valid now (garbage, expired, a session that ended, a disabled user, a
 /// refresh token), checked exactly as every route checks its caller.
-#[utoipa::path(
+#[cfg_attr(feature = "openapi", utoipa::path(
     post,
     path = "/introspect",
     tag = "oauth",
@@ -183,10 +188,11 @@ fn no_store(mut response: HttpResponse) -> HttpResponse {
         (status = 200, description = "What the token is; never cached", body = Introspection),
         (status = 400, description = "`invalid_request` (no `token`, or not a form), with `error_description`", body = ErrorBody),
         (status = 403, description = "`forbidden`: not an admin", body = ErrorBody),
+        (status = 408, description = "`request_timeout`: the body did not arrive within `server.body_timeout_secs` (the connection is closed), with `error_description`", body = ErrorBody),
         (status = 413, description = "`payload_too_large`, with `error_description`", body = ErrorBody),
     ),
     security(("OAuth2PasswordBearer" = []), ("HTTPBearer" = []), ("APIKeyHeader" = [])),
-)]
+))]
 pub(super) async fn introspect(
     _: AdminUser,
     req: HttpRequest,
@@ -224,7 +230,7 @@ pub(super) async fn introspect(
 
 /// `POST /revoke` (RFC 7009): the holder of an access or refresh token ends its session. 200
 /// for any token, valid or not (§2.2); rate limited per client address like `/token`.
-#[utoipa::path(
+#[cfg_attr(feature = "openapi", utoipa::path(
     post,
     path = "/revoke",
     tag = "oauth",
@@ -235,10 +241,11 @@ pub(super) async fn introspect(
     responses(
         (status = 200, description = "Revoked, or not a token of ours; empty body, never cached"),
         (status = 400, description = "`invalid_request` (no `token`, or not a form), with `error_description`", body = ErrorBody),
+        (status = 408, description = "`request_timeout`: the body did not arrive within `server.body_timeout_secs` (the connection is closed), with `error_description`", body = ErrorBody),
         (status = 413, description = "`payload_too_large`, with `error_description`", body = ErrorBody),
         (status = 429, description = "`too_many_requests`, with `error_description`", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ),
-)]
+))]
 pub(super) async fn revoke(
     _: OAuthRateLimited,
     req: HttpRequest,
@@ -256,7 +263,7 @@ pub(super) async fn revoke(
 }
 
 /// `GET /.well-known/oauth-authorization-server` (RFC 8414).
-#[utoipa::path(
+#[cfg_attr(feature = "openapi", utoipa::path(
     get,
     path = "/.well-known/oauth-authorization-server",
     tag = "oauth",
@@ -267,7 +274,7 @@ pub(super) async fn revoke(
         (status = 200, description = "The metadata", body = AuthorizationServerMetadata,
             headers(("Cache-Control" = String, description = "`public, max-age=300` with `server.public_url` set; `no-store` without it"))),
     ),
-)]
+))]
 pub(super) async fn metadata(req: HttpRequest, state: web::Data<AuthState>) -> HttpResponse {
     let base = public_base(&req, &state.http);
     // An answer built from the request's `Host` or forwarded headers must never be stored by a

@@ -12,7 +12,7 @@ use crate::{
 };
 
 /// `GET /profile`: the caller.
-#[utoipa::path(
+#[cfg_attr(feature = "openapi", utoipa::path(
     get,
     path = "/profile",
     tag = "profile",
@@ -20,13 +20,13 @@ use crate::{
     summary = "The caller",
     responses((status = 200, description = "The caller", body = UserResponse)),
     security(("OAuth2PasswordBearer" = []), ("HTTPBearer" = []), ("APIKeyHeader" = [])),
-)]
+))]
 pub(super) async fn show(CurrentUser(me): CurrentUser) -> HttpResponse {
     HttpResponse::Ok().json(UserResponse::from(&me.user))
 }
 
 /// `GET /users/me`: the caller, as FastAPI's tutorial calls it.
-#[utoipa::path(
+#[cfg_attr(feature = "openapi", utoipa::path(
     get,
     path = "/users/me",
     tag = "profile",
@@ -34,13 +34,13 @@ pub(super) async fn show(CurrentUser(me): CurrentUser) -> HttpResponse {
     summary = "The caller (the same as `GET /profile`)",
     responses((status = 200, description = "The caller", body = UserResponse)),
     security(("OAuth2PasswordBearer" = []), ("HTTPBearer" = []), ("APIKeyHeader" = [])),
-)]
+))]
 pub(super) async fn me(caller: CurrentUser) -> HttpResponse {
     show(caller).await
 }
 
 /// `PUT /profile`: as `PATCH` (only the fields sent change).
-#[utoipa::path(
+#[cfg_attr(feature = "openapi", utoipa::path(
     put,
     path = "/profile",
     tag = "profile",
@@ -55,7 +55,7 @@ pub(super) async fn me(caller: CurrentUser) -> HttpResponse {
         (status = 429, description = "`too_many_attempts`: locked out of the account after wrong current passwords", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ),
     security(("OAuth2PasswordBearer" = []), ("HTTPBearer" = [])),
-)]
+))]
 pub(super) async fn replace(
     state: web::Data<AuthState>,
     caller: CurrentUser,
@@ -66,7 +66,7 @@ pub(super) async fn replace(
 
 /// `PATCH /profile`: changes the username, email or password (the latter needs the current
 /// one).
-#[utoipa::path(
+#[cfg_attr(feature = "openapi", utoipa::path(
     patch,
     path = "/profile",
     tag = "profile",
@@ -82,7 +82,7 @@ pub(super) async fn replace(
         (status = 429, description = "`too_many_attempts`: locked out of the account after wrong current passwords", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ),
     security(("OAuth2PasswordBearer" = []), ("HTTPBearer" = [])),
-)]
+))]
 pub(super) async fn update(
     state: web::Data<AuthState>,
     CurrentUser(me): CurrentUser,
@@ -99,7 +99,7 @@ pub(super) async fn update(
 }
 
 /// `GET /protected`: any authenticated caller.
-#[utoipa::path(
+#[cfg_attr(feature = "openapi", utoipa::path(
     get,
     path = "/protected",
     tag = "profile",
@@ -107,7 +107,7 @@ pub(super) async fn update(
     summary = "The tutorial's protected route",
     responses((status = 200, description = "A greeting", body = ProtectedGreeting)),
     security(("OAuth2PasswordBearer" = []), ("HTTPBearer" = []), ("APIKeyHeader" = [])),
-)]
+))]
 pub(super) async fn protected(CurrentUser(me): CurrentUser) -> HttpResponse {
     HttpResponse::Ok().json(ProtectedGreeting {
         message: "This is a protected route",

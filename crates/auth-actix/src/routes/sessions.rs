@@ -12,7 +12,7 @@ use crate::{
 };
 
 /// `GET /sessions`: the caller's live sessions, the current one marked.
-#[utoipa::path(
+#[cfg_attr(feature = "openapi", utoipa::path(
     get,
     path = "/sessions",
     tag = "sessions",
@@ -23,7 +23,7 @@ use crate::{
         (status = 403, description = "`session_required`", body = ErrorBody),
     ),
     security(("OAuth2PasswordBearer" = []), ("HTTPBearer" = [])),
-)]
+))]
 pub(super) async fn list(
     state: web::Data<AuthState>,
     CurrentUser(me): CurrentUser,
@@ -38,7 +38,7 @@ pub(super) async fn list(
 }
 
 /// `DELETE /sessions/{id}`: ends one of the caller's sessions.
-#[utoipa::path(
+#[cfg_attr(feature = "openapi", utoipa::path(
     delete,
     path = "/sessions/{id}",
     tag = "sessions",
@@ -51,7 +51,7 @@ pub(super) async fn list(
         (status = 404, description = "`not_found`: no such session of the caller's (another user's is not found either), or an id that is not a UUID", body = ErrorBody),
     ),
     security(("OAuth2PasswordBearer" = []), ("HTTPBearer" = [])),
-)]
+))]
 pub(super) async fn delete(
     state: web::Data<AuthState>,
     CurrentUser(me): CurrentUser,

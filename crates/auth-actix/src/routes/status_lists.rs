@@ -22,7 +22,7 @@ use crate::{
 
 /// `GET /statuslists/{id}`: a Status List Token, or with `Accept: application/statuslist+json`
 /// the unsigned JSON form.
-#[utoipa::path(
+#[cfg_attr(feature = "openapi", utoipa::path(
     get,
     path = "/statuslists/{id}",
     tag = "oauth",
@@ -44,7 +44,7 @@ use crate::{
         (status = 304, description = "Unchanged since the `ETag` given in `If-None-Match`"),
         (status = 404, description = "`not_found`: no such list", body = ErrorBody),
     ),
-)]
+))]
 pub(super) async fn show(
     req: HttpRequest,
     state: web::Data<AuthState>,

@@ -6,17 +6,19 @@ use auth_domain::Password;
 use chrono::{DateTime, Utc};
 
 use super::token_response;
+#[cfg(feature = "openapi")]
+use crate::error::OAuthErrorBody;
 use crate::{
     AuthState,
     dto::{RefreshBody, TokenExpiry, TokenForm, TokenResponse, rfc3339},
-    error::{ApiError, ErrorBody, ErrorCode, OAuthErrorBody},
+    error::{ApiError, ErrorBody, ErrorCode},
     extract::{CurrentUser, FormBody, JsonBody, client_info},
     rate_limit::{OAuthRateLimited, RateLimited},
 };
 
 /// `POST /token`: the password and refresh-token grants of RFC 6749, form-encoded, with its
 /// error format.
-#[utoipa::path(
+#[cfg_attr(feature = "openapi", utoipa::path(
     post,
     path = "/token",
     tag = "tokens",
@@ -28,11 +30,12 @@ use crate::{
         (status = 200, description = "A new session's tokens (password grant) or the rotated pair (refresh grant); never cached", body = TokenResponse),
         (status = 400, description = "`invalid_request` (wrong content type, a missing field, a password over 72 bytes), `invalid_grant` (wrong credentials, disabled account, bad refresh token) or `unsupported_grant_type`", body = OAuthErrorBody),
         (status = 403, description = "`mfa_required` with `mfa_token` and no tokens (only after the right password, for an account with a second factor: send the `mfa_token` to `POST /login/mfa`)", body = OAuthErrorBody),
+        (status = 408, description = "`request_timeout`: the body did not arrive within `server.body_timeout_secs` (the connection is closed)", body = OAuthErrorBody),
         (status = 413, description = "`payload_too_large`", body = OAuthErrorBody),
         (status = 429, description = "`too_many_attempts` or `too_many_requests`", body = OAuthErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 503, description = "`service_unavailable`: the database cannot be reached, or the server is too busy hashing passwords", body = OAuthErrorBody),
     ),
-)]
+))]
 pub(super) async fn token(
     _: OAuthRateLimited,
     req: HttpRequest,
@@ -86,7 +89,7 @@ pub(super) async fn token(
 }
 
 /// `POST /refresh`: a rotated token pair for a refresh token, in JSON.
-#[utoipa::path(
+#[cfg_attr(feature = "openapi", utoipa::path(
     post,
     path = "/refresh",
     tag = "tokens",
@@ -99,7 +102,7 @@ pub(super) async fn token(
         (status = 401, description = "`invalid_grant`: unknown, retired, expired or revoked", body = ErrorBody),
         (status = 429, description = "`too_many_requests`", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ),
-)]
+))]
 pub(super) async fn refresh(
     _: RateLimited,
     req: HttpRequest,
@@ -115,7 +118,7 @@ pub(super) async fn refresh(
 }
 
 /// `GET /token_expiry`: when the caller's access token was issued and when it expires.
-#[utoipa::path(
+#[cfg_attr(feature = "openapi", utoipa::path(
     get,
     path = "/token_expiry",
     tag = "tokens",
@@ -126,7 +129,7 @@ pub(super) async fn refresh(
         (status = 403, description = "`session_required`: an API key is not a token", body = ErrorBody),
     ),
     security(("OAuth2PasswordBearer" = []), ("HTTPBearer" = [])),
-)]
+))]
 pub(super) async fn expiry(CurrentUser(me): CurrentUser) -> Result<HttpResponse, ApiError> {
     let at = |secs| {
         DateTime::from_timestamp(secs, 0)

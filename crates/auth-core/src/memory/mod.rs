@@ -9,17 +9,19 @@ use std::{
 };
 
 use auth_domain::{
-    ApiKey, ApiKeyId, AuditEvent, LoginThrottle, MfaChallenge, MfaTokenHash, RefreshTokenHash,
-    Session, SessionId, TotpEnrolment, User, UserId,
+    ApiKey, ApiKeyId, AuditEvent, EmailToken, EmailTokenHash, LoginThrottle, MfaChallenge,
+    MfaTokenHash, RefreshTokenHash, Session, SessionId, TotpEnrolment, User, UserId, UserImport,
 };
 use chrono::{DateTime, Utc};
 
 mod api_keys;
 mod audit;
 mod credentials;
+mod imports;
 mod login_throttle;
 mod mfa;
 mod prune;
+mod recovery;
 mod sessions;
 mod status;
 mod users;
@@ -41,6 +43,10 @@ struct State {
     recovery_codes: HashMap<UserId, mfa::RecoveryCodes>,
     mfa_challenges: HashMap<MfaTokenHash, MfaChallenge>,
     status_entries: status::Entries,
+    imports: HashMap<UserId, UserImport>,
+    email_tokens: HashMap<EmailTokenHash, EmailToken>,
+    // The times of the messages each account's requests asked for, within the last hour.
+    mail_requests: HashMap<UserId, Vec<DateTime<Utc>>>,
 }
 
 /// One page of `items` (already filtered and sorted) and how many there are in all.

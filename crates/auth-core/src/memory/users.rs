@@ -2,7 +2,8 @@
 
 use auth_domain::{
     Conflict, NewUser, PasswordChange, PasswordChanged, PasswordHash, Role, SessionId,
-    SessionRevocation, StoreError, User, UserChanges, UserId, UserQuery, UserStore, Username,
+    SessionRevocation, StoreError, TokenPurpose, User, UserChanges, UserId, UserQuery, UserStore,
+    Username,
 };
 use chrono::{DateTime, Utc};
 
@@ -22,7 +23,7 @@ impl State {
                 .any(|u| u.id != id && is_active_admin(u))
     }
 
-    fn conflict_with(&self, candidate: &User) -> Option<Conflict> {
+    pub(super) fn conflict_with(&self, candidate: &User) -> Option<Conflict> {
         self.users
             .values()
             .filter(|u| u.id != candidate.id)
@@ -38,6 +39,32 @@ impl State {
                     None
                 }
             })
+    }
+}
+
+impl State {
+    /// [`UserStore::change_password`], under the caller's lock.
+    pub(super) fn change_password(
+        &mut self,
+        change: &PasswordChange,
+    ) -> Result<PasswordChanged, StoreError> {
+        self.check_generation(change.user, change.expected)?;
+        let user = self
+            .users
+            .get_mut(&change.user)
+            .ok_or(StoreError::NotFound)?;
+        user.password_hash = change.new_hash.clone();
+        user.updated_at = change.at;
+        let (ended_sessions, revoked_api_keys) =
+            self.end_credentials(change.user, change.sessions, change.at);
+        self.email_tokens.retain(|_, token| {
+            token.user != change.user || token.purpose != TokenPurpose::PasswordReset
+        });
+        Ok(PasswordChanged {
+            user: self.users[&change.user].clone(),
+            ended_sessions,
+            revoked_api_keys,
+        })
     }
 }
 
@@ -84,21 +111,7 @@ impl UserStore for MemoryStore {
     }
 
     fn change_password(&self, change: &PasswordChange) -> Result<PasswordChanged, StoreError> {
-        let mut state = self.state();
-        state.check_generation(change.user, change.expected)?;
-        let user = state
-            .users
-            .get_mut(&change.user)
-            .ok_or(StoreError::NotFound)?;
-        user.password_hash = change.new_hash.clone();
-        user.updated_at = change.at;
-        let (ended_sessions, revoked_api_keys) =
-            state.end_credentials(change.user, change.sessions, change.at);
-        Ok(PasswordChanged {
-            user: state.users[&change.user].clone(),
-            ended_sessions,
-            revoked_api_keys,
-        })
+        self.state().change_password(change)
     }
 
     fn replace_password_hash(
@@ -128,6 +141,7 @@ impl UserStore for MemoryStore {
             return Err(StoreError::Conflict(Conflict::LastAdmin));
         }
         state.users.remove(&id);
+        state.imports.remove(&id);
         let sessions: Vec<SessionId> = state
             .sessions
             .values()
@@ -142,6 +156,8 @@ impl UserStore for MemoryStore {
             .retain(|_, r| !sessions.contains(&r.session));
         state.api_keys.retain(|_, (key, _)| key.user_id != id);
         state.forget_mfa(id);
+        state.email_tokens.retain(|_, token| token.user != id);
+        state.mail_requests.remove(&id);
         Ok(())
     }
 

@@ -240,7 +240,7 @@ impl AuthService {
             }
             let attempt =
                 inner.take_password_attempt(&user.username, &client, AuditAction::MfaDisabled)?;
-            if !inner.hasher.verify(&current, &user.password_hash) {
+            if !inner.verify_stored(&user, &current) {
                 attempt.failed()?;
                 inner.record(failure.detail("wrong_current_password"));
                 return Err(AuthError::InvalidCurrentPassword);

@@ -3,7 +3,7 @@
 //!
 //! Each function checks one behaviour against a fresh, empty store and panics when it is not
 //! met; they are grouped by store trait (users with the admin rules, sessions with refresh
-//! rotation, API keys, audit, login throttling, pruning, second factors; the listing of users has
+//! rotation, API keys, audit, login throttling, pruning, second factors, account recovery; the listing of users has
 //! its own file, and so has the credential generation that password changes, disabling and a
 //! second factor turned on move).
 //! [`store_contract_tests!`](crate::store_contract_tests) turns the whole list into `#[test]`s;
@@ -24,9 +24,11 @@
 mod api_keys;
 mod audit;
 mod credentials;
+mod imports;
 mod login_throttle;
 mod mfa;
 mod prune;
+mod recovery;
 mod sessions;
 mod status;
 mod user_listing;
@@ -35,9 +37,11 @@ mod users;
 pub use api_keys::*;
 pub use audit::*;
 pub use credentials::*;
+pub use imports::*;
 pub use login_throttle::*;
 pub use mfa::*;
 pub use prune::*;
+pub use recovery::*;
 pub use sessions::*;
 pub use status::*;
 pub use user_listing::*;
@@ -125,6 +129,17 @@ macro_rules! store_contract_tests {
             status_entries_are_random_distinct_and_need_live_claims,
             ending_sessions_and_changing_claims_revoke_their_entries,
             status_entries_spill_over_and_are_reused_after_expiry,
+            imported_users_are_recorded_with_their_hash,
+            imported_hashes_are_updated_as_password_changes,
+            users_are_found_by_email_without_regard_to_case,
+            email_tokens_are_found_by_digest_and_a_newer_one_voids_the_older,
+            requested_messages_are_limited_per_account,
+            concurrent_requests_for_one_account_issue_one_token,
+            a_reset_redeems_its_token_once_and_ends_everything,
+            expired_foreign_and_voided_reset_tokens_change_nothing,
+            a_reset_verifies_only_the_address_its_token_was_sent_to,
+            concurrent_resets_with_one_token_change_the_password_once,
+            deleting_a_user_removes_their_email_tokens,
         );
     };
     // Internal: one test per name, each given the attributes (kept as one token tree here so

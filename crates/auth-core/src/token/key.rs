@@ -7,7 +7,6 @@ use jsonwebtoken::{
     AlgorithmFamily, DecodingKey, EncodingKey,
     jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, PublicKeyUse, ThumbprintHash},
 };
-use sha2::{Digest, Sha256};
 
 use super::Algorithm;
 
@@ -124,9 +123,12 @@ impl JwtKey {
                 got: secret.len(),
             });
         }
-        let digest = Sha256::digest([b"kid:".as_slice(), secret].concat());
+        let digest = aws_lc_rs::digest::digest(
+            &aws_lc_rs::digest::SHA256,
+            &[b"kid:".as_slice(), secret].concat(),
+        );
         Ok(Self {
-            kid: format!("hs-{}", URL_SAFE_NO_PAD.encode(&digest[..9])),
+            kid: format!("hs-{}", URL_SAFE_NO_PAD.encode(&digest.as_ref()[..9])),
             algorithm,
             encoding: Some(EncodingKey::from_secret(secret)),
             decoding: DecodingKey::from_secret(secret),
@@ -137,7 +139,9 @@ impl JwtKey {
     /// An asymmetric key (RS*, PS*, ES256, ES384, EdDSA) from PEM: a private key (PKCS#8, or
     /// PKCS#1 for RSA) to sign, a public key (SPKI) to verify, or both (which must be a pair).
     /// With only a private key, the public half is derived from it. Its `kid` is the RFC 7638
-    /// thumbprint of the public key, so every server with the same key agrees on it.
+    /// thumbprint of the public key, so every server with the same key agrees on it. Needs the
+    /// feature `pem` (part of `service`).
+    #[cfg(feature = "pem")]
     pub fn from_pem(
         algorithm: Algorithm,
         private_pem: Option<&[u8]>,

@@ -4,7 +4,6 @@ use std::fmt;
 
 use auth_domain::RefreshTokenHash;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use sha2::{Digest, Sha256};
 
 /// An opaque refresh token: 256 random bits, base64url. Shown to the client once; stores keep
 /// only its digest. Its `Debug` prints nothing of it.
@@ -50,7 +49,10 @@ pub(crate) fn random_secret() -> String {
 
 /// The SHA-256 digest, base64url, that stores keep of such a token.
 pub(crate) fn secret_digest(token: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
+    URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA256,
+        token.as_bytes(),
+    ))
 }
 
 #[cfg(test)]

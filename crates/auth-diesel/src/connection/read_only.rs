@@ -16,6 +16,7 @@ pub(crate) fn open_read_only(url: &str) -> Result<(DbConnection, String), Connec
         message,
     };
     let conn = match &url.target {
+        #[cfg(feature = "sqlite")]
         Target::Sqlite(path) => {
             if path != ":memory:" && !path.starts_with("file:") {
                 let metadata = std::fs::metadata(path)
@@ -31,6 +32,7 @@ pub(crate) fn open_read_only(url: &str) -> Result<(DbConnection, String), Connec
                 .map_err(|e| failed(format!("cannot open {path}: {e}")))?;
             DbConnection::Sqlite(conn)
         }
+        #[cfg(feature = "postgres")]
         Target::Postgres(pg) => {
             let mut conn = PgConnection::establish(pg.expose())
                 .map_err(|e| failed(format!("{}: {}", pg.redacted(), pg.scrub(&e.to_string()))))?;
@@ -44,6 +46,7 @@ pub(crate) fn open_read_only(url: &str) -> Result<(DbConnection, String), Connec
 
 /// An SQLite URI that opens `path` read-only (and never creates it); a path that is already a
 /// `file:` URI gets `mode=ro` added.
+#[cfg(feature = "sqlite")]
 fn sqlite_read_only_uri(path: &str) -> String {
     if let Some(rest) = path.strip_prefix("file:") {
         let separator = if rest.contains('?') { '&' } else { '?' };

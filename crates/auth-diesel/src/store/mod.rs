@@ -24,9 +24,11 @@ use crate::{
 mod api_keys;
 mod audit;
 mod credentials;
+mod imports;
 mod login_throttle;
 mod mfa;
 mod prune;
+mod recovery;
 mod sessions;
 mod status;
 mod users;
@@ -57,6 +59,7 @@ pub struct DieselStore {
     pool: DbPool,
     backend: Backend,
     // For the listener's own connection; may hold a password, so never printed.
+    #[cfg(feature = "postgres")]
     url: String,
     // Set when the store is dropped, so that its listener thread ends.
     stopped: Arc<AtomicBool>,
@@ -98,6 +101,7 @@ impl DieselStore {
         Ok(Self {
             pool,
             backend,
+            #[cfg(feature = "postgres")]
             url: url.to_owned(),
             stopped: Arc::new(AtomicBool::new(false)),
             listener: std::sync::Mutex::new(None),
@@ -109,6 +113,7 @@ impl DieselStore {
         &self.pool
     }
 
+    #[cfg(feature = "postgres")]
     pub(crate) fn url(&self) -> &str {
         &self.url
     }
@@ -193,20 +198,22 @@ pub const INVALIDATION_CHANNEL: &str = "auth_invalidate";
 /// `NOTIFY` on PostgreSQL, and as a row of `cache_invalidations` on SQLite, which the
 /// listeners poll.
 fn notify(conn: &mut DbConnection, what: Invalidation) -> Result<(), StoreError> {
-    use diesel::sql_types::{Text, Timestamp};
+    use diesel::sql_types::Text;
     match conn {
+        #[cfg(feature = "postgres")]
         DbConnection::Postgres(pg) => diesel::sql_query("SELECT pg_notify($1, $2)")
             .bind::<Text, _>(INVALIDATION_CHANNEL)
             .bind::<Text, _>(what.to_string())
             .execute(pg),
-        // SQLite has one writer at a time, so MAX(id) + 1 is unique.
-        DbConnection::Sqlite(sqlite) => diesel::sql_query(
-            "INSERT INTO cache_invalidations (id, payload, at) \
-             SELECT COALESCE(MAX(id), 0) + 1, ?, ? FROM cache_invalidations",
-        )
-        .bind::<Text, _>(what.to_string())
-        .bind::<Timestamp, _>(crate::rows::naive(auth_domain::now()))
-        .execute(sqlite),
+        // The id is AUTOINCREMENT's: above every id ever given, even once a prune has removed
+        // them all (MAX(id) + 1 went back to 1 then, below what the listeners had read).
+        #[cfg(feature = "sqlite")]
+        DbConnection::Sqlite(sqlite) => {
+            diesel::sql_query("INSERT INTO cache_invalidations (payload, at) VALUES (?, ?)")
+                .bind::<Text, _>(what.to_string())
+                .bind::<diesel::sql_types::Timestamp, _>(crate::rows::naive(auth_domain::now()))
+                .execute(sqlite)
+        }
     }
     .map_err(store_error)?;
     // The status list entries that the change made false become INVALID in its transaction.

@@ -16,6 +16,7 @@ use crate::{connection::DbConnection, rows::naive};
 /// instance that finds it taken skips its turn. ("authprun" in ASCII.)
 pub const PRUNE_LOCK_KEY: i64 = 0x6175_7468_7072_756e;
 
+#[cfg(feature = "postgres")]
 #[derive(QueryableByName)]
 struct Locked {
     #[diesel(sql_type = diesel::sql_types::Bool)]
@@ -26,31 +27,43 @@ impl PruneStore for DieselStore {
     fn prune(&self, policy: &PrunePolicy) -> Result<PruneOutcome, StoreError> {
         let mut conn = self.conn()?;
         let conn = &mut *conn;
-        let DbConnection::Postgres(pg) = conn else {
-            // SQLite has one writer at a time: two prunes interleave their batches harmlessly.
-            return prune_all(conn, policy).map(PruneOutcome::Pruned);
-        };
-        let lock = |sql: &str, pg: &mut PgConnection| {
-            diesel::sql_query(sql)
-                .bind::<BigInt, _>(PRUNE_LOCK_KEY)
-                .get_result::<Locked>(pg)
-                .map(|row| row.locked)
-                .map_err(store_error)
-        };
-        if !lock("SELECT pg_try_advisory_lock($1) AS locked", pg)? {
-            return Ok(PruneOutcome::Busy);
+        #[cfg(feature = "postgres")]
+        if matches!(conn, DbConnection::Postgres(_)) {
+            return prune_locked(conn, policy);
         }
-        let result = prune_all(conn, policy);
-        let DbConnection::Postgres(pg) = conn else {
-            unreachable!("the connection is still PostgreSQL")
-        };
-        // Released even after a failure; if releasing fails the connection is gone, and the
-        // lock with it.
-        let released = lock("SELECT pg_advisory_unlock($1) AS locked", pg);
-        let report = result?;
-        released?;
-        Ok(PruneOutcome::Pruned(report))
+        // SQLite has one writer at a time: two prunes interleave their batches harmlessly.
+        prune_all(conn, policy).map(PruneOutcome::Pruned)
     }
+}
+
+/// A prune on PostgreSQL, under the advisory lock [`PRUNE_LOCK_KEY`]: `Busy` when another
+/// instance holds it.
+#[cfg(feature = "postgres")]
+#[allow(irrefutable_let_patterns)] // in a PostgreSQL-only build
+fn prune_locked(conn: &mut DbConnection, policy: &PrunePolicy) -> Result<PruneOutcome, StoreError> {
+    let DbConnection::Postgres(pg) = conn else {
+        unreachable!("a PostgreSQL connection")
+    };
+    let lock = |sql: &str, pg: &mut PgConnection| {
+        diesel::sql_query(sql)
+            .bind::<BigInt, _>(PRUNE_LOCK_KEY)
+            .get_result::<Locked>(pg)
+            .map(|row| row.locked)
+            .map_err(store_error)
+    };
+    if !lock("SELECT pg_try_advisory_lock($1) AS locked", pg)? {
+        return Ok(PruneOutcome::Busy);
+    }
+    let result = prune_all(conn, policy);
+    let DbConnection::Postgres(pg) = conn else {
+        unreachable!("the connection is still PostgreSQL")
+    };
+    // Released even after a failure; if releasing fails the connection is gone, and the
+    // lock with it.
+    let released = lock("SELECT pg_advisory_unlock($1) AS locked", pg);
+    let report = result?;
+    released?;
+    Ok(PruneOutcome::Pruned(report))
 }
 
 /// Runs `statement` (a `DELETE … IN (SELECT … LIMIT $2)` whose `$1` is `at`) until it deletes
@@ -63,14 +76,17 @@ fn in_batches(
     size: u32,
 ) -> Result<u64, StoreError> {
     let size = i64::from(size.max(1));
+    #[cfg(feature = "sqlite")]
     let sqlite = statement.replace('$', "?");
     let mut total = 0u64;
     loop {
         let deleted = match conn {
+            #[cfg(feature = "postgres")]
             DbConnection::Postgres(pg) => diesel::sql_query(statement)
                 .bind::<Timestamp, _>(naive(at))
                 .bind::<BigInt, _>(size)
                 .execute(pg),
+            #[cfg(feature = "sqlite")]
             DbConnection::Sqlite(lite) => diesel::sql_query(&sqlite)
                 .bind::<Timestamp, _>(naive(at))
                 .bind::<BigInt, _>(size)

@@ -1,8 +1,9 @@
 //! [`UserStore`] for [`DieselStore`], with the guard that keeps the last active admin.
 
 use auth_domain::{
-    Conflict, Invalidation, NewUser, PasswordChange, PasswordChanged, PasswordHash,
-    SessionRevocation, StoreError, User, UserChanges, UserId, UserQuery, UserStore, Username,
+    Conflict, Email, Invalidation, NewUser, PasswordChange, PasswordChanged, PasswordHash,
+    SessionRevocation, StoreError, TokenPurpose, User, UserChanges, UserId, UserQuery, UserStore,
+    Username,
 };
 use chrono::{DateTime, Utc};
 use diesel::{connection::SimpleConnection, prelude::*};
@@ -11,7 +12,7 @@ use super::{DieselStore, credentials, notify, store_error, transaction};
 use crate::{
     connection::DbConnection,
     rows::{UserChangeset, UserRow, naive},
-    schema::users,
+    schema::{email_tokens, users},
 };
 
 mod listing;
@@ -44,7 +45,7 @@ fn count_active_admins(conn: &mut DbConnection) -> Result<i64, StoreError> {
         .map_err(store_error)
 }
 
-fn load_user(conn: &mut DbConnection, id: &str) -> Result<Option<User>, StoreError> {
+pub(super) fn load_user(conn: &mut DbConnection, id: &str) -> Result<Option<User>, StoreError> {
     users::table
         .find(id)
         .select(UserRow::as_select())
@@ -53,6 +54,66 @@ fn load_user(conn: &mut DbConnection, id: &str) -> Result<Option<User>, StoreErr
         .map_err(store_error)?
         .map(User::try_from)
         .transpose()
+}
+
+/// [`UserStore::change_password`] inside the caller's transaction.
+pub(super) fn change_password_in(
+    conn: &mut DbConnection,
+    change: &PasswordChange,
+) -> Result<PasswordChanged, StoreError> {
+    let id = change.user.to_string();
+    // Holding the row at the expected generation first: a second change checked against the
+    // same password finds it moved on.
+    credentials::hold_generation(conn, change.user, change.expected)?;
+    diesel::update(users::table.find(&id))
+        .set((
+            users::password_hash.eq(change.new_hash.expose()),
+            users::updated_at.eq(naive(change.at)),
+        ))
+        .execute(conn)
+        .map_err(store_error)?;
+    let (ended_sessions, revoked_api_keys) =
+        credentials::end_credentials(conn, change.user, change.sessions, change.at)?;
+    // A reset link sent before the change does not work after it.
+    diesel::delete(
+        email_tokens::table
+            .filter(email_tokens::user_id.eq(&id))
+            .filter(email_tokens::purpose.eq(TokenPurpose::PasswordReset.as_str())),
+    )
+    .execute(conn)
+    .map_err(store_error)?;
+    notify(conn, Invalidation::User(change.user))?;
+    Ok(PasswordChanged {
+        user: load_user(conn, &id)?.ok_or(StoreError::NotFound)?,
+        ended_sessions,
+        revoked_api_keys,
+    })
+}
+
+/// Clears `email_verified` when `email` replaces the user's address with another one (or with
+/// none); run before the change is written.
+fn unverify_changed_email(
+    conn: &mut DbConnection,
+    id: &str,
+    email: &Option<Email>,
+) -> Result<(), StoreError> {
+    let target = users::table.find(id);
+    match email {
+        Some(new) => diesel::update(
+            target.filter(
+                users::email_normalized
+                    .is_null()
+                    .or(users::email_normalized.ne(new.normalized())),
+            ),
+        )
+        .set(users::email_verified.eq(false))
+        .execute(conn),
+        None => diesel::update(target)
+            .set(users::email_verified.eq(false))
+            .execute(conn),
+    }
+    .map_err(store_error)?;
+    Ok(())
 }
 
 impl UserStore for DieselStore {
@@ -91,6 +152,9 @@ impl UserStore for DieselStore {
             } else {
                 0
             };
+            if let Some(email) = &changes.email {
+                unverify_changed_email(conn, &id, email)?;
+            }
             let updated = diesel::update(users::table.find(&id))
                 .set(UserChangeset::from(changes))
                 .execute(conn)
@@ -115,27 +179,7 @@ impl UserStore for DieselStore {
     }
 
     fn change_password(&self, change: &PasswordChange) -> Result<PasswordChanged, StoreError> {
-        let id = change.user.to_string();
-        transaction(&mut *self.conn()?, |conn| {
-            // Holding the row at the expected generation first: a second change checked
-            // against the same password finds it moved on.
-            credentials::hold_generation(conn, change.user, change.expected)?;
-            diesel::update(users::table.find(&id))
-                .set((
-                    users::password_hash.eq(change.new_hash.expose()),
-                    users::updated_at.eq(naive(change.at)),
-                ))
-                .execute(conn)
-                .map_err(store_error)?;
-            let (ended_sessions, revoked_api_keys) =
-                credentials::end_credentials(conn, change.user, change.sessions, change.at)?;
-            notify(conn, Invalidation::User(change.user))?;
-            Ok(PasswordChanged {
-                user: load_user(conn, &id)?.ok_or(StoreError::NotFound)?,
-                ended_sessions,
-                revoked_api_keys,
-            })
-        })
+        transaction(&mut *self.conn()?, |conn| change_password_in(conn, change))
     }
 
     fn replace_password_hash(

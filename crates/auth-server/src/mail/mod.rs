@@ -7,11 +7,13 @@ mod counter;
 mod queue;
 mod transport;
 
-use std::{net::SocketAddr, path::Path, sync::Arc};
+use std::{net::SocketAddr, path::Path, sync::Arc, time::Duration};
 
 use anyhow::{Context, bail};
 use auth_actix::Metrics;
-use auth_core::{MailTemplates, Mailer, NoMailer, TemplatePart};
+use auth_core::{MailSetup, MailTemplates, Mailer, NoMailer, TemplatePart};
+use auth_domain::MailLimits;
+use chrono::TimeDelta;
 
 pub use counter::{MailCounter, MailOutcome};
 pub use queue::{DeliveryConfig, Outbox};
@@ -126,11 +128,41 @@ impl MailDelivery {
         &self.templates
     }
 
+    /// What the service sends through ([`auth_core::AuthService::send_mail_with`]): this
+    /// delivery's mailer and templates, links to `link_base`, and the `[mail]` lifetimes and
+    /// limits.
+    pub fn setup(&self, settings: &Settings, link_base: String) -> MailSetup {
+        mail_setup(settings, self.mailer(), self.templates.clone(), link_base)
+    }
+
     /// Stops delivery, draining the queue for a bounded time ([`Outbox::shutdown`]). Blocking.
     pub fn shutdown(&self) {
         if let Some(outbox) = &self.outbox {
             outbox.shutdown();
         }
+    }
+}
+
+/// The service's mail setup for `mailer` and `templates`, links to `link_base`, with the
+/// `[mail]` lifetimes and limits of `settings`.
+pub fn mail_setup(
+    settings: &Settings,
+    mailer: Arc<dyn Mailer>,
+    templates: Arc<MailTemplates>,
+    link_base: String,
+) -> MailSetup {
+    let mail = &settings.mail;
+    MailSetup {
+        mailer,
+        templates,
+        link_base,
+        reset_token_ttl: Duration::from_secs(mail.reset_token_ttl_secs),
+        limits: MailLimits {
+            min_interval: TimeDelta::seconds(
+                i64::try_from(mail.min_interval_secs).unwrap_or(i64::MAX),
+            ),
+            max_per_hour: mail.max_per_account_per_hour,
+        },
     }
 }
 

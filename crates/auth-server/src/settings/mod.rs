@@ -147,6 +147,14 @@ pub struct ServerSettings {
     /// Larger bodies get 413; 1 byte to 1 GiB.
     #[serde(deserialize_with = "strict::int::<_, _, 1, 1_073_741_824>")]
     pub max_body_bytes: usize,
+    /// A request body not all there this long after its route starts reading it gets 408 and
+    /// its connection is closed; 1 s to 1 hour.
+    #[serde(deserialize_with = "strict::int::<_, _, 1, 3600>")]
+    pub body_timeout_secs: u64,
+    /// Open connections each worker serves at once (actix's `max_connections`); beyond it new
+    /// ones wait to be accepted. 1 to 1,000,000.
+    #[serde(deserialize_with = "strict::int::<_, _, 1, 1_000_000>")]
+    pub max_connections: usize,
     /// Peers whose `X-Forwarded-For` is believed (comma-separated in the environment).
     #[serde(deserialize_with = "strict::list")]
     pub trusted_proxies: Vec<IpAddr>,
@@ -243,6 +251,11 @@ pub struct PasswordSettings {
     /// bcrypt cost, 4 to 31; at least 10 in production.
     #[serde(deserialize_with = "strict::int::<_, _, 4, 31>")]
     pub bcrypt_cost: u32,
+    /// The highest cost of a stored hash that is verified, 4 to 16 (and at least
+    /// `bcrypt_cost`): a login against a costlier one fails as a wrong password does, without
+    /// running bcrypt, and `import-users` refuses such a hash.
+    #[serde(deserialize_with = "strict::int::<_, _, 4, 16>")]
+    pub max_verify_cost: u32,
     /// Fewest characters of a new password, 1 to 72 (bcrypt uses at most 72 bytes).
     #[serde(deserialize_with = "strict::int::<_, _, 1, 72>")]
     pub min_length: usize,
@@ -386,6 +399,14 @@ impl Settings {
             bail!(
                 "password.bcrypt_cost is {}; production needs at least 10 (12 recommended)",
                 self.password.bcrypt_cost
+            );
+        }
+        if self.password.bcrypt_cost > self.password.max_verify_cost {
+            bail!(
+                "password.bcrypt_cost ({}) is above password.max_verify_cost ({}): new hashes \
+                 could never be verified; raise password.max_verify_cost (AUTH__PASSWORD__MAX_VERIFY_COST)",
+                self.password.bcrypt_cost,
+                self.password.max_verify_cost
             );
         }
         Ok(())

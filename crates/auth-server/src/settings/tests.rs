@@ -8,6 +8,8 @@ fn defaults_load_and_match_the_documented_values() {
     assert_eq!(settings.server.port, 8000);
     assert_eq!(settings.server.host, "127.0.0.1");
     assert_eq!(settings.server.max_body_bytes, 65536);
+    assert_eq!(settings.server.body_timeout_secs, 10);
+    assert_eq!(settings.server.max_connections, 1024);
     assert_eq!(settings.jwt.algorithm, "HS256");
     assert_eq!(settings.jwt.access_ttl_secs, 900);
     assert_eq!(settings.jwt.leeway_secs, 5);
@@ -52,6 +54,34 @@ fn unknown_keys_are_refused() {
 }
 
 #[test]
+fn max_verify_cost_is_14_by_default_and_4_to_16_at_least_the_bcrypt_cost() {
+    let settings = Settings::load(AppEnv::Development, &[]).unwrap();
+    assert_eq!(settings.password.max_verify_cost, 14);
+    for wrong in ["3", "17", "31"] {
+        let err = Settings::load(AppEnv::Development, &[("password.max_verify_cost", wrong)])
+            .unwrap_err();
+        assert!(
+            format!("{err:#}").contains("password.max_verify_cost"),
+            "{err:#}"
+        );
+    }
+    let err = Settings::load(
+        AppEnv::Development,
+        &[
+            ("password.bcrypt_cost", "15"),
+            ("password.max_verify_cost", "14"),
+        ],
+    )
+    .unwrap_err();
+    assert!(
+        format!("{err:#}").contains("password.max_verify_cost"),
+        "{err:#}"
+    );
+    let settings = Settings::load(AppEnv::Development, &[("password.max_verify_cost", "16")]);
+    assert_eq!(settings.unwrap().password.max_verify_cost, 16);
+}
+
+#[test]
 fn production_refuses_a_low_bcrypt_cost() {
     let err = Settings::load(AppEnv::Production, &[("password.bcrypt_cost", "4")]).unwrap_err();
     assert!(err.to_string().contains("bcrypt_cost"), "{err}");
@@ -63,6 +93,9 @@ fn mistyped_values_are_refused_by_name_and_lists_split() {
         ("password.min_strength", "false"),
         ("security.rate_limit_per_minute", "1.5"),
         ("server.workers", "0"),
+        ("server.max_connections", "0"),
+        ("server.body_timeout_secs", "0"),
+        ("server.body_timeout_secs", "3601"),
     ] {
         let err = format!(
             "{:#}",

@@ -46,6 +46,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/mfa/totp"),
     ("POST", "/login/mfa"),
     ("DELETE", "/admin/users/{id}/mfa"),
+    ("POST", "/password/forgot"),
+    ("POST", "/password/reset"),
+    ("POST", "/admin/users/{id}/password-reset"),
     // Last: it ends the admin's session, and every route after it would see only a dead token.
     ("POST", "/logout"),
 ];

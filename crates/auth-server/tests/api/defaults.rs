@@ -32,6 +32,7 @@ fn library_defaults_are_the_servers_defaults() {
     // Destructured without `..`: a new field fails to compile here until it is compared.
     let HttpSettings {
         max_body_bytes,
+        body_timeout,
         trusted_proxies,
         api_key_header,
         rate_limit_per_minute,
@@ -41,6 +42,7 @@ fn library_defaults_are_the_servers_defaults() {
         status_list_ttl_secs,
     } = HttpSettings::default();
     assert_eq!(state.http.max_body_bytes, max_body_bytes);
+    assert_eq!(state.http.body_timeout, body_timeout);
     assert_eq!(state.http.trusted_proxies, trusted_proxies);
     assert_eq!(state.http.api_key_header, api_key_header);
     assert_eq!(state.http.rate_limit_per_minute, rate_limit_per_minute);
@@ -63,6 +65,7 @@ fn library_defaults_are_the_servers_defaults() {
         user_lockout,
         cache,
         hashing,
+        max_verify_cost,
         mfa,
     } = AuthConfig::default();
     let loaded = state.service.config();
@@ -79,6 +82,7 @@ fn library_defaults_are_the_servers_defaults() {
     assert_eq!(loaded.user_lockout, user_lockout);
     assert_eq!(loaded.cache, cache);
     assert_eq!(loaded.hashing, hashing);
+    assert_eq!(loaded.max_verify_cost, max_verify_cost);
     let MfaConfig {
         issuer,
         token_ttl,

@@ -26,6 +26,7 @@ async fn forged_and_misused_tokens_are_refused() {
     let ours = generate_key_pair(Algorithm::RS256).unwrap();
     let key_file = dir.path().join("rs256.pem");
     std::fs::write(&key_file, &ours.private_pem).unwrap();
+    crate::helpers::owner_only(&key_file);
     let app = TestApp::sqlite().with_settings(&[
         ("jwt.algorithm", "RS256"),
         ("jwt.private_key_file", &key_file.to_string_lossy()),

@@ -4,7 +4,10 @@ use actix_web::{
     http::{StatusCode, header::HeaderMap},
     test::{self, TestRequest},
 };
+use std::sync::Arc;
+
 use auth_actix::AuthState;
+use auth_core::{MailTemplates, Mailer, MemoryMailer};
 use auth_diesel::testing::TestDatabase;
 use auth_server::{
     settings::{AppEnv, Settings},
@@ -15,9 +18,14 @@ use serde_json::{Value, json};
 pub const PASSWORD: &str = "correct horse battery";
 const SECRET: &str = "test-secret-that-is-long-enough-for-hs256!";
 
+/// The base of the links in the test app's messages.
+pub const LINK_BASE: &str = "https://auth.example.com";
+
 pub struct TestApp {
     pub state: AuthState,
     pub database: TestDatabase,
+    /// What the app sent; `None` when mail is off ([`TestApp::without_mail`]).
+    pub mailer: Option<Arc<MemoryMailer>>,
     _secret_dir: tempfile::TempDir,
 }
 
@@ -59,6 +67,7 @@ fn build(
     database: &TestDatabase,
     secret_dir: &tempfile::TempDir,
     overrides: &[(&str, &str)],
+    mailer: Option<&Arc<MemoryMailer>>,
 ) -> AuthState {
     let secret_file = secret_dir.path().join("jwt-secret");
     let secret_file = secret_file.to_string_lossy();
@@ -75,7 +84,18 @@ fn build(
     ];
     settings.extend_from_slice(overrides);
     let settings = Settings::load(AppEnv::Test, &settings).unwrap();
-    startup::build_state(&settings, AppEnv::Test).unwrap()
+    let state = startup::build_state(&settings, AppEnv::Test).unwrap();
+    if let Some(mailer) = mailer {
+        let mailer: Arc<dyn Mailer> = mailer.clone();
+        let templates = Arc::new(MailTemplates::new());
+        state.service.send_mail_with(auth_server::mail::mail_setup(
+            &settings,
+            mailer,
+            templates,
+            LINK_BASE.to_owned(),
+        ));
+    }
+    state
 }
 
 impl TestApp {
@@ -95,18 +115,37 @@ impl TestApp {
 
     fn on(database: TestDatabase) -> Self {
         let secret_dir = tempfile::tempdir().unwrap();
-        let state = build(&database, &secret_dir, &[]);
+        let mailer = Arc::new(MemoryMailer::new());
+        let state = build(&database, &secret_dir, &[], Some(&mailer));
         Self {
             state,
             database,
+            mailer: Some(mailer),
             _secret_dir: secret_dir,
         }
     }
 
     /// The same database, served with some settings changed.
     pub fn with_settings(mut self, overrides: &[(&str, &str)]) -> Self {
-        self.state = build(&self.database, &self._secret_dir, overrides);
+        self.state = build(
+            &self.database,
+            &self._secret_dir,
+            overrides,
+            self.mailer.as_ref(),
+        );
         self
+    }
+
+    /// The same database, served with mail off (`mail.transport = "none"`).
+    pub fn without_mail(mut self) -> Self {
+        self.mailer = None;
+        self.state = build(&self.database, &self._secret_dir, &[], None);
+        self
+    }
+
+    /// The messages sent so far.
+    pub fn mail(&self) -> &MemoryMailer {
+        self.mailer.as_deref().expect("mail is on")
     }
 
     pub async fn send(&self, request: TestRequest) -> Reply {
@@ -256,4 +295,13 @@ macro_rules! on_every_store {
             )*
         }
     };
+}
+
+/// Makes a key file written by a test readable by its owner only, as the server requires.
+pub fn owner_only(path: &std::path::Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
 }

@@ -10,7 +10,7 @@ use actix_web::test::TestRequest;
 use auth_core::{Algorithm, TokenVerifier, generate_key_pair};
 use serde_json::{Value, json};
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, owner_only};
 
 const SECRET: &str = "test-secret-that-is-long-enough-for-hs256!";
 
@@ -26,6 +26,7 @@ async fn sign_with(algorithm: Algorithm, dir: &std::path::Path) -> (TestApp, Val
             let pair = generate_key_pair(algorithm).unwrap();
             let path = dir.join(format!("{name}.pem"));
             std::fs::write(&path, pair.private_pem).unwrap();
+            owner_only(&path);
             settings.push((
                 "jwt.private_key_file".into(),
                 path.to_string_lossy().into_owned(),

@@ -175,7 +175,11 @@ async fn operations_name_the_security_schemes_the_routes_accept(app: TestApp) {
     // docs/api.md's "auth" column.
     let expected = |method: &str, path: &str| -> BTreeSet<String> {
         match (method, path) {
-            ("POST", "/register" | "/login" | "/token" | "/refresh" | "/login/mfa" | "/revoke")
+            (
+                "POST",
+                "/register" | "/login" | "/token" | "/refresh" | "/login/mfa" | "/revoke"
+                | "/password/forgot" | "/password/reset",
+            )
             | (
                 "GET",
                 "/health"
@@ -317,7 +321,7 @@ async fn errors_bodies_parameters_and_examples_are_described(app: TestApp) {
         }
         let body = &op["requestBody"]["content"];
         if body["application/json"].is_object() {
-            for status in ["400", "413", "422"] {
+            for status in ["400", "408", "413", "422"] {
                 assert!(responses.contains_key(status), "{what} {status}");
             }
         }

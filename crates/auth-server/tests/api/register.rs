@@ -31,6 +31,7 @@ async fn register_creates_a_user_without_exposing_the_hash(app: TestApp) {
         [
             "created_at",
             "email",
+            "email_verified",
             "id",
             "is_active",
             "mfa_enabled",

@@ -2,6 +2,9 @@
 bcrypt), with the rows an import must sort out: duplicates, bad names, hashes that are not
 bcrypt, the three bcrypt prefixes, roles. Usage: make_fastapi_users.py SQLALCHEMY_URL
 
+`make_fastapi_users.py SQLALCHEMY_URL change-password USERNAME PASSWORD` changes a user's
+password in the old app afterwards, as the app does (a new passlib hash).
+
 The Rust test (tests/import.rs) knows these rows and passwords."""
 
 import sys
@@ -57,8 +60,19 @@ ROWS = [
 ]
 
 
+def change_password(engine, username, password):
+    session = sessionmaker(bind=engine)()
+    user = session.query(User).filter(User.username == username).order_by(User.id).first()
+    user.password = pwd_context.hash(password)
+    session.commit()
+    print(f"changed the password of {username}")
+
+
 def main():
     engine = create_engine(sys.argv[1])
+    if sys.argv[2:3] == ["change-password"]:
+        change_password(engine, sys.argv[3], sys.argv[4])
+        return
     Base.metadata.create_all(bind=engine)
     session = sessionmaker(bind=engine)()
     for id_, username, password, email, role in ROWS:

@@ -1,0 +1,1 @@
+ALTER TABLE cache_invalidations ALTER COLUMN id DROP IDENTITY;
