@@ -1,98 +1,83 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use strum::{IntoStaticStr, VariantArray};
-
 use crate::UserId;
 
-/// Every action the audit log records. The stored and shown form is [`AuditAction::as_str`];
-/// [`AuditAction::ALL`] is the complete list (the documentation is checked against it).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, IntoStaticStr, VariantArray)]
-#[non_exhaustive]
-pub enum AuditAction {
-    /// A user registered.
-    #[strum(serialize = "register")]
-    Register,
-    /// A password login, successful or not (the detail says why not).
-    #[strum(serialize = "login")]
-    Login,
-    /// Failed logins locked a username.
-    #[strum(serialize = "login.locked")]
-    LoginLocked,
-    /// A refresh-token rotation, successful or not (including reuse detection).
-    #[strum(serialize = "refresh")]
-    Refresh,
-    /// A logout (the detail gives the scope).
-    #[strum(serialize = "logout")]
-    Logout,
-    /// A user ended one of their sessions.
-    #[strum(serialize = "session.revoked")]
-    SessionRevoked,
-    /// A user changed their password, or failed to (wrong current password).
-    #[strum(serialize = "password.changed")]
-    PasswordChanged,
-    /// An API key was created.
-    #[strum(serialize = "api_key.created")]
-    ApiKeyCreated,
-    /// An API key was revoked.
-    #[strum(serialize = "api_key.revoked")]
-    ApiKeyRevoked,
-    /// An API key was exchanged for an access token, or refused.
-    #[strum(serialize = "api_key.used")]
-    ApiKeyUsed,
-    /// An admin changed a user.
-    #[strum(serialize = "admin.user_updated")]
-    AdminUserUpdated,
-    /// An admin deleted a user.
-    #[strum(serialize = "admin.user_deleted")]
-    AdminUserDeleted,
-    /// An admin ended a user's sessions.
-    #[strum(serialize = "admin.sessions_revoked")]
-    AdminSessionsRevoked,
-    /// The command line created an admin.
-    #[strum(serialize = "admin.created")]
-    AdminCreated,
-    /// The command line promoted a user to admin.
-    #[strum(serialize = "admin.promoted")]
-    AdminPromoted,
-    /// `auth-server import-users` imported a user from another application's database.
-    #[strum(serialize = "user.imported")]
-    UserImported,
-    /// A right password for an account with a second factor: an `mfa_token` was handed out.
-    #[strum(serialize = "mfa.challenged")]
-    MfaChallenged,
-    /// A user confirmed a TOTP enrolment (the second factor is on), or failed to.
-    #[strum(serialize = "mfa.enrolled")]
-    MfaEnrolled,
-    /// A wrong or replayed code (or recovery code) was given for an `mfa_token`.
-    #[strum(serialize = "mfa.challenge_failed")]
-    MfaChallengeFailed,
-    /// A recovery code stood in for a TOTP code.
-    #[strum(serialize = "mfa.recovery_used")]
-    MfaRecoveryUsed,
-    /// A user turned their second factor off, or failed to.
-    #[strum(serialize = "mfa.disabled")]
-    MfaDisabled,
-    /// An admin removed a user's second factor (a lost device).
-    #[strum(serialize = "mfa.reset")]
-    MfaReset,
-    /// A password was reset with a link from a `password_reset` message.
-    #[strum(serialize = "password.reset")]
-    PasswordReset,
-    /// An admin had a `password_reset` message sent to a user (a support desk).
-    #[strum(serialize = "password.reset_requested")]
-    PasswordResetRequested,
+/// Declares [`AuditAction`] from one list: each variant beside its stored name, so that
+/// [`AuditAction::as_str`] and [`AuditAction::ALL`] cannot drift from the enum.
+macro_rules! audit_actions {
+    ($($(#[$doc:meta])* $variant:ident = $name:literal,)*) => {
+        /// Every action the audit log records. The stored and shown form is [`AuditAction::as_str`];
+        /// [`AuditAction::ALL`] is the complete list (the documentation is checked against it).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum AuditAction {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl AuditAction {
+            /// Every action, in the order of the documentation (the declaration order).
+            pub const ALL: &'static [AuditAction] = &[$(AuditAction::$variant,)*];
+
+            /// The name stored and shown, e.g. `login.locked`.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(AuditAction::$variant => $name,)*
+                }
+            }
+        }
+    };
 }
 
-impl AuditAction {
-    /// Every action, in the order of the documentation (the declaration order).
-    pub const ALL: &'static [AuditAction] = <AuditAction as VariantArray>::VARIANTS;
-
-    /// The name stored and shown, e.g. `login.locked`.
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-}
+audit_actions! {
+/// A user registered.
+Register = "register",
+/// A password login, successful or not (the detail says why not).
+Login = "login",
+/// Failed logins locked a username.
+LoginLocked = "login.locked",
+/// A refresh-token rotation, successful or not (including reuse detection).
+Refresh = "refresh",
+/// A logout (the detail gives the scope).
+Logout = "logout",
+/// A user ended one of their sessions.
+SessionRevoked = "session.revoked",
+/// A user changed their password, or failed to (wrong current password).
+PasswordChanged = "password.changed",
+/// An API key was created.
+ApiKeyCreated = "api_key.created",
+/// An API key was revoked.
+ApiKeyRevoked = "api_key.revoked",
+/// An API key was exchanged for an access token, or refused.
+ApiKeyUsed = "api_key.used",
+/// An admin changed a user.
+AdminUserUpdated = "admin.user_updated",
+/// An admin deleted a user.
+AdminUserDeleted = "admin.user_deleted",
+/// An admin ended a user's sessions.
+AdminSessionsRevoked = "admin.sessions_revoked",
+/// The command line created an admin.
+AdminCreated = "admin.created",
+/// The command line promoted a user to admin.
+AdminPromoted = "admin.promoted",
+/// `auth-server import-users` imported a user from another application's database.
+UserImported = "user.imported",
+/// A right password for an account with a second factor: an `mfa_token` was handed out.
+MfaChallenged = "mfa.challenged",
+/// A user confirmed a TOTP enrolment (the second factor is on), or failed to.
+MfaEnrolled = "mfa.enrolled",
+/// A wrong or replayed code (or recovery code) was given for an `mfa_token`.
+MfaChallengeFailed = "mfa.challenge_failed",
+/// A recovery code stood in for a TOTP code.
+MfaRecoveryUsed = "mfa.recovery_used",
+/// A user turned their second factor off, or failed to.
+MfaDisabled = "mfa.disabled",
+/// An admin removed a user's second factor (a lost device).
+MfaReset = "mfa.reset",
+/// A password was reset with a link from a `password_reset` message.
+PasswordReset = "password.reset",
+/// An admin had a `password_reset` message sent to a user (a support desk).
+PasswordResetRequested = "password.reset_requested",}
 
 impl std::fmt::Display for AuditAction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -3,119 +3,127 @@
 use std::fmt;
 
 use serde::{Serialize, Serializer};
-use strum::{IntoStaticStr, VariantArray};
 #[cfg(feature = "openapi")]
 use utoipa::{
     PartialSchema, ToSchema,
     openapi::{ObjectBuilder, RefOr, Schema, schema::Type},
 };
 
-/// The `error` field of every error body. Clients match on these strings, so each one is fixed:
-/// [`ErrorCode::as_str`] is what the wire carries. New codes may be added; existing ones never
-/// change. The status each is usually sent with is noted in brackets.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, IntoStaticStr, VariantArray)]
-#[strum(serialize_all = "snake_case")]
-#[non_exhaustive]
-pub enum ErrorCode {
-    /// `validation_error` (422): a field or query parameter is missing, mistyped or out of range.
-    ValidationError,
-    /// `not_found` (404): no such route or resource, or a malformed id in the path.
-    NotFound,
-    /// `method_not_allowed` (405): the route exists, the method does not.
-    MethodNotAllowed,
-    /// `internal_error` (500): a bug or a misconfiguration; details only in the log.
-    InternalError,
-    /// `service_unavailable` (503): the store cannot be reached.
-    ServiceUnavailable,
-    /// `payload_too_large` (413): the body is over `max_body_bytes`.
-    PayloadTooLarge,
-    /// `request_timeout` (408): the body did not arrive within `server.body_timeout_secs`; the
-    /// connection is closed.
-    RequestTimeout,
-    /// `invalid_body` (400): the body could not be read.
-    InvalidBody,
-    /// `invalid_content_type` (400): a JSON route got another content type.
-    InvalidContentType,
-    /// `malformed_json` (400): the body is not JSON.
-    MalformedJson,
-    /// `not_authenticated` (401): no credentials were sent.
-    NotAuthenticated,
-    /// `invalid_token` (401): the bearer token is malformed, forged, expired or its session has
-    /// ended.
-    InvalidToken,
-    /// `invalid_credentials` (401): wrong username or password.
-    InvalidCredentials,
-    /// `invalid_api_key` (401): an unknown, revoked or expired API key.
-    InvalidApiKey,
-    /// `invalid_grant` (401, or 400 at `/token`): an unusable refresh token or credentials at
-    /// the OAuth2 token endpoint.
-    InvalidGrant,
-    /// `invalid_request` (400): an OAuth2 token request that is malformed or misses a field.
-    InvalidRequest,
-    /// `unsupported_grant_type` (400): a `grant_type` other than `password` and
-    /// `refresh_token`.
-    UnsupportedGrantType,
-    /// `forbidden` (403): authenticated, but not allowed (e.g. not an admin).
-    Forbidden,
-    /// `session_required` (403): an API key (or a token exchanged for one) where only a login
-    /// session will do.
-    SessionRequired,
-    /// `account_disabled` (403): the user may not log in.
-    AccountDisabled,
-    /// `invalid_current_password` (403): the current password given to change it is wrong.
-    InvalidCurrentPassword,
-    /// `current_password_required` (422): changing the password needs the current one.
-    CurrentPasswordRequired,
-    /// `invalid_username` (422): the username breaks the rules.
-    InvalidUsername,
-    /// `invalid_email` (422): the email is malformed.
-    InvalidEmail,
-    /// `invalid_password` (422): the new password breaks the length rules.
-    InvalidPassword,
-    /// `weak_password` (422): the new password is too easy to guess.
-    WeakPassword,
-    /// `username_taken` (409).
-    UsernameTaken,
-    /// `email_taken` (409).
-    EmailTaken,
-    /// `last_admin` (409): the change would leave no active admin.
-    LastAdmin,
-    /// `too_many_attempts` (429): the username is locked after failed logins.
-    TooManyAttempts,
-    /// `too_many_requests` (429): the client IP is over its rate limit.
-    TooManyRequests,
-    /// `mfa_required` (403): the password was right, and the account has a second factor; the
-    /// body's `mfa_token` goes to `POST /login/mfa` with a code.
-    MfaRequired,
-    /// `invalid_code` (401 at `POST /login/mfa`, 422 confirming an enrolment, 403 turning the
-    /// second factor off): the TOTP code or recovery code is wrong, stale or already used.
-    InvalidCode,
-    /// `invalid_mfa_token` (401): the `mfa_token` is unknown, expired, used, or had too many
-    /// wrong codes.
-    InvalidMfaToken,
-    /// `mfa_already_enabled` (409): the second factor is already on.
-    MfaAlreadyEnabled,
-    /// `mfa_not_enabled` (409): there is no second factor (nor a pending enrolment) to remove.
-    MfaNotEnabled,
-    /// `mfa_enrolment_not_started` (409): there is no pending TOTP enrolment to confirm.
-    MfaEnrolmentNotStarted,
-    /// `invalid_reset_token` (400): the password-reset token is unknown, expired, used or
-    /// voided.
-    InvalidResetToken,
-    /// `no_email` (409): the account has no email address to send to.
-    NoEmail,
+/// Declares [`ErrorCode`] from one list: each variant beside its wire name, so that
+/// [`ErrorCode::as_str`] and [`ErrorCode::ALL`] cannot drift from the enum (no dependency for it).
+macro_rules! error_codes {
+    ($($(#[$doc:meta])* $variant:ident = $wire:literal,)*) => {
+        /// The `error` field of every error body. Clients match on these strings, so each one is fixed:
+        /// [`ErrorCode::as_str`] is what the wire carries. New codes may be added; existing ones never
+        /// change. The status each is usually sent with is noted in brackets.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum ErrorCode {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl ErrorCode {
+            /// Every code, in declaration order.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            /// The code as the `error` field carries it, e.g. `"invalid_token"`.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $wire,)*
+                }
+            }
+        }
+    };
 }
 
-impl ErrorCode {
-    /// Every code, in declaration order.
-    pub const ALL: &'static [ErrorCode] = <ErrorCode as VariantArray>::VARIANTS;
-
-    /// The code as the `error` field carries it, e.g. `"invalid_token"`: the variant's name in
-    /// snake case.
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-}
+error_codes! {
+/// `validation_error` (422): a field or query parameter is missing, mistyped or out of range.
+ValidationError = "validation_error",
+/// `not_found` (404): no such route or resource, or a malformed id in the path.
+NotFound = "not_found",
+/// `method_not_allowed` (405): the route exists, the method does not.
+MethodNotAllowed = "method_not_allowed",
+/// `internal_error` (500): a bug or a misconfiguration; details only in the log.
+InternalError = "internal_error",
+/// `service_unavailable` (503): the store cannot be reached.
+ServiceUnavailable = "service_unavailable",
+/// `payload_too_large` (413): the body is over `max_body_bytes`.
+PayloadTooLarge = "payload_too_large",
+/// `request_timeout` (408): the body did not arrive within `server.body_timeout_secs`; the
+/// connection is closed.
+RequestTimeout = "request_timeout",
+/// `invalid_body` (400): the body could not be read.
+InvalidBody = "invalid_body",
+/// `invalid_content_type` (400): a JSON route got another content type.
+InvalidContentType = "invalid_content_type",
+/// `malformed_json` (400): the body is not JSON.
+MalformedJson = "malformed_json",
+/// `not_authenticated` (401): no credentials were sent.
+NotAuthenticated = "not_authenticated",
+/// `invalid_token` (401): the bearer token is malformed, forged, expired or its session has
+/// ended.
+InvalidToken = "invalid_token",
+/// `invalid_credentials` (401): wrong username or password.
+InvalidCredentials = "invalid_credentials",
+/// `invalid_api_key` (401): an unknown, revoked or expired API key.
+InvalidApiKey = "invalid_api_key",
+/// `invalid_grant` (401, or 400 at `/token`): an unusable refresh token or credentials at
+/// the OAuth2 token endpoint.
+InvalidGrant = "invalid_grant",
+/// `invalid_request` (400): an OAuth2 token request that is malformed or misses a field.
+InvalidRequest = "invalid_request",
+/// `unsupported_grant_type` (400): a `grant_type` other than `password` and
+/// `refresh_token`.
+UnsupportedGrantType = "unsupported_grant_type",
+/// `forbidden` (403): authenticated, but not allowed (e.g. not an admin).
+Forbidden = "forbidden",
+/// `session_required` (403): an API key (or a token exchanged for one) where only a login
+/// session will do.
+SessionRequired = "session_required",
+/// `account_disabled` (403): the user may not log in.
+AccountDisabled = "account_disabled",
+/// `invalid_current_password` (403): the current password given to change it is wrong.
+InvalidCurrentPassword = "invalid_current_password",
+/// `current_password_required` (422): changing the password needs the current one.
+CurrentPasswordRequired = "current_password_required",
+/// `invalid_username` (422): the username breaks the rules.
+InvalidUsername = "invalid_username",
+/// `invalid_email` (422): the email is malformed.
+InvalidEmail = "invalid_email",
+/// `invalid_password` (422): the new password breaks the length rules.
+InvalidPassword = "invalid_password",
+/// `weak_password` (422): the new password is too easy to guess.
+WeakPassword = "weak_password",
+/// `username_taken` (409).
+UsernameTaken = "username_taken",
+/// `email_taken` (409).
+EmailTaken = "email_taken",
+/// `last_admin` (409): the change would leave no active admin.
+LastAdmin = "last_admin",
+/// `too_many_attempts` (429): the username is locked after failed logins.
+TooManyAttempts = "too_many_attempts",
+/// `too_many_requests` (429): the client IP is over its rate limit.
+TooManyRequests = "too_many_requests",
+/// `mfa_required` (403): the password was right, and the account has a second factor; the
+/// body's `mfa_token` goes to `POST /login/mfa` with a code.
+MfaRequired = "mfa_required",
+/// `invalid_code` (401 at `POST /login/mfa`, 422 confirming an enrolment, 403 turning the
+/// second factor off): the TOTP code or recovery code is wrong, stale or already used.
+InvalidCode = "invalid_code",
+/// `invalid_mfa_token` (401): the `mfa_token` is unknown, expired, used, or had too many
+/// wrong codes.
+InvalidMfaToken = "invalid_mfa_token",
+/// `mfa_already_enabled` (409): the second factor is already on.
+MfaAlreadyEnabled = "mfa_already_enabled",
+/// `mfa_not_enabled` (409): there is no second factor (nor a pending enrolment) to remove.
+MfaNotEnabled = "mfa_not_enabled",
+/// `mfa_enrolment_not_started` (409): there is no pending TOTP enrolment to confirm.
+MfaEnrolmentNotStarted = "mfa_enrolment_not_started",
+/// `invalid_reset_token` (400): the password-reset token is unknown, expired, used or
+/// voided.
+InvalidResetToken = "invalid_reset_token",
+/// `no_email` (409): the account has no email address to send to.
+NoEmail = "no_email",}
 
 impl fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
