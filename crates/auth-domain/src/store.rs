@@ -4,7 +4,8 @@ use crate::{
     ApiKey, ApiKeyId, AttemptVerdict, AuditEvent, AuditQuery, ImportStore, LockoutPolicy,
     LoginThrottle, MfaStore, NewApiKey, NewSession, NewUser, PasswordChange, PasswordChanged,
     PasswordHash, PruneOutcome, PrunePolicy, RecoveryStore, RefreshOutcome, RefreshRotation,
-    Session, SessionId, SessionRevocation, StatusListStore, User, UserChanges, UserId, UserQuery, Username,
+    Session, SessionId, SessionRevocation, StatusListStore, User, UserChanges, UserId, UserQuery,
+    Username,
 };
 
 /// Which unique value a write collided with.

@@ -100,9 +100,12 @@ impl FromRequest for VerifiedToken {
         {
             match verifier.verify_cached(&token) {
                 Err(auth_core::TokenError::StatusNotCached) => Box::pin(async move {
-                    let claims = web::block(move || verifier.verify(&token))
-                        .await
-                        .map_err(|e| misconfigured(&format!("the status list check did not finish: {e}")))??;
+                    let claims =
+                        web::block(move || verifier.verify(&token))
+                            .await
+                            .map_err(|e| {
+                                misconfigured(&format!("the status list check did not finish: {e}"))
+                            })??;
                     Ok(VerifiedToken(claims))
                 }),
                 other => Box::pin(ready(other.map(VerifiedToken).map_err(ApiError::from))),

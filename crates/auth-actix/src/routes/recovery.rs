@@ -84,7 +84,7 @@ pub(super) async fn forgot(
             ));
         }
     };
-    let client = client_info(&req, &state.http.trusted_proxies);
+    let client = client_info(&req, &state.http);
     state.service.forgot_password(account, client).await?;
     Ok(HttpResponse::Accepted().json(AcceptedResponse {
         detail: FORGOT_ANSWER,
@@ -114,7 +114,7 @@ pub(super) async fn reset(
     state: web::Data<AuthState>,
     JsonBody(body): JsonBody<ResetPasswordBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let client = client_info(&req, &state.http.trusted_proxies);
+    let client = client_info(&req, &state.http);
     state
         .service
         .reset_password(

@@ -46,13 +46,17 @@ pub(super) fn settle(conn: &mut DbConnection, what: Invalidation) -> Result<(), 
         )
     };
     match (conn, id) {
+        #[cfg(feature = "postgres")]
         (DbConnection::Postgres(pg), Some(id)) => diesel::sql_query(statement("$1"))
             .bind::<Text, _>(id)
             .execute(pg),
+        #[cfg(feature = "postgres")]
         (DbConnection::Postgres(pg), None) => diesel::sql_query(statement("")).execute(pg),
+        #[cfg(feature = "sqlite")]
         (DbConnection::Sqlite(lite), Some(id)) => diesel::sql_query(statement("?"))
             .bind::<Text, _>(id)
             .execute(lite),
+        #[cfg(feature = "sqlite")]
         (DbConnection::Sqlite(lite), None) => diesel::sql_query(statement("")).execute(lite),
     }
     .map_err(store_error)?;
@@ -85,7 +89,9 @@ fn insert_entry(
         };
     }
     match conn {
+        #[cfg(feature = "postgres")]
         DbConnection::Postgres(pg) => run!(pg, "($1, $2, $3, $4, $5, $6, $7, 0)"),
+        #[cfg(feature = "sqlite")]
         DbConnection::Sqlite(lite) => run!(lite, "(?, ?, ?, ?, ?, ?, ?, 0)"),
     }
     .map_err(store_error)
