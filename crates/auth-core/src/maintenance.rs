@@ -37,7 +37,8 @@ impl AuthService {
     /// Removes what is past its use as of now: sessions that ended more than
     /// `retention.ended_sessions` ago with their refresh tokens, login-throttle rows quiet for
     /// longer than the lockout policies' decay windows (and no longer locked), audit events
-    /// older than `retention.audit_events`, and read cache-invalidation announcements. Runs on
+    /// older than `retention.audit_events`, read cache-invalidation announcements, and rate-limit
+    /// buckets full again. Runs on
     /// the blocking pool; logs what it removed. [`PruneOutcome::Busy`] when another process is
     /// pruning the same database.
     pub async fn prune(&self, retention: Retention) -> Result<PruneOutcome, AuthError> {
@@ -51,6 +52,7 @@ impl AuthService {
                     throttles_quiet_since: at - decay,
                     audit_before: retention.audit_events.map(|keep| at - keep),
                     invalidations_before: at - READ_ANNOUNCEMENTS,
+                    rate_limits_before: at,
                     batch_size: retention.batch_size.max(1),
                 };
                 Ok(inner.store.prune(&policy)?)
@@ -63,6 +65,7 @@ impl AuthService {
                 login_throttles = report.login_throttles,
                 audit_events = report.audit_events,
                 cache_invalidations = report.cache_invalidations,
+                rate_limits = report.rate_limits,
                 "pruned {} rows",
                 report.total()
             ),

@@ -20,6 +20,7 @@ fn policy(read_before: chrono::DateTime<chrono::Utc>) -> PrunePolicy {
         throttles_quiet_since: long_ago,
         audit_before: None,
         invalidations_before: read_before,
+        rate_limits_before: long_ago,
         batch_size: 1,
     }
 }

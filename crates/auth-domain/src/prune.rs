@@ -21,6 +21,9 @@ pub struct PrunePolicy {
     /// Cross-process cache-invalidation announcements written before this go (every process
     /// has read them long before).
     pub invalidations_before: DateTime<Utc>,
+    /// Rate-limit buckets whose theoretical arrival time is before this go: they are full
+    /// again, as a key never seen (the moment of the prune).
+    pub rate_limits_before: DateTime<Utc>,
     /// The most rows one delete statement removes, so that a large backlog never holds locks
     /// for long (at least 1).
     pub batch_size: u32,
@@ -39,17 +42,20 @@ pub struct PruneReport {
     pub audit_events: u64,
     /// Cache-invalidation announcements every process has read.
     pub cache_invalidations: u64,
+    /// Rate-limit buckets full again.
+    pub rate_limits: u64,
 }
 
 impl PruneReport {
     /// Each table (as the SQL stores name it) and how many of its rows were removed.
-    pub fn tables(&self) -> [(&'static str, u64); 5] {
+    pub fn tables(&self) -> [(&'static str, u64); 6] {
         [
             ("sessions", self.sessions),
             ("refresh_tokens", self.refresh_tokens),
             ("login_throttles", self.login_throttles),
             ("audit_events", self.audit_events),
             ("cache_invalidations", self.cache_invalidations),
+            ("rate_limits", self.rate_limits),
         ]
     }
 

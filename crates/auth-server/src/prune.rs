@@ -84,11 +84,13 @@ mod tests {
             login_throttles: 0,
             audit_events: 1000,
             cache_invalidations: 7,
+            rate_limits: 2,
         };
         assert_eq!(
             report_table(&report),
             "removed rows:\n  sessions             3\n  refresh_tokens       12\n  \
-             login_throttles      0\n  audit_events         1000\n  cache_invalidations  7\n"
+             login_throttles      0\n  audit_events         1000\n  cache_invalidations  7\n  \
+             rate_limits          2\n"
         );
     }
 }

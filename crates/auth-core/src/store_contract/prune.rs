@@ -103,6 +103,7 @@ pub fn pruning_removes_what_is_past_its_use_and_keeps_the_rest(store: &dyn Store
         throttles_quiet_since: at - hour,
         audit_before: Some(at - day * 365),
         invalidations_before: at - hour,
+        rate_limits_before: at,
         batch_size: 2,
     };
     let report = pruned(store.prune(&policy).unwrap());
