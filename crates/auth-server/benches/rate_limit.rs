@@ -84,8 +84,8 @@ fn main() {
             .to_request();
         assert_eq!(test::call_service(&memory, register).await.status(), 201);
         // Warm both (connections, caches).
-        batch!(&memory);
-        batch!(&shared);
+        let _ = batch!(&memory);
+        let _ = batch!(&shared);
 
         let (mut in_memory, mut in_database, mut ratios) = (vec![], vec![], vec![]);
         for round in 0..rounds {
