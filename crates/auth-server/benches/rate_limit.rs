@@ -4,7 +4,7 @@
 //! each case's median time and the median of the per-round ratios (database ÷ memory), which
 //! load drifting during the run cannot bias. Also the limiter's one statement alone.
 //!
-//! `AUTH_TEST_DATABASE_URL=postgres://… cargo bench -p auth-server --bench rate_limit`
+//! `AUTH_TEST_DATABASE_URL=postgres://… cargo bench -p auth-core -p auth-actix -p auth-server --bench rate_limit`
 //! (`-- ROUNDS COST`: 30 rounds at bcrypt cost 4 by default).
 
 use std::{num::NonZeroU32, time::Instant};
