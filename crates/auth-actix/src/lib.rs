@@ -202,6 +202,9 @@ pub struct HttpSettings {
     /// confirmation of a second factor, token, register, refresh, revoke, and the password
     /// reset routes (`/password/forgot`, `/password/reset`); 0 disables.
     pub rate_limit_per_minute: u32,
+    /// Where those limits are kept: in this process, or in the store, one budget across every
+    /// process that shares it.
+    pub rate_limit_store: RateLimitStorage,
     /// The absolute URL clients reach the server at (`https://auth.example.com`), for the
     /// URLs of the RFC 8414 metadata; `None`: from each request's `Host` (and, from a trusted
     /// proxy, `X-Forwarded-Host`/`-Proto`).
@@ -220,7 +223,7 @@ pub struct HttpSettings {
 #[cfg(feature = "service")]
 impl Default for HttpSettings {
     /// 64 KiB bodies read within 10 s, no trusted proxies, API keys in `X-API-Key`, 60 requests
-    /// a minute per IP on the credential routes, public URL from each request, no CORS, no
+    /// a minute per IP on the credential routes (counted in this process), public URL from each request, no CORS, no
     /// metrics, status lists with a `ttl` of 2 seconds.
     fn default() -> Self {
         Self {
@@ -229,12 +232,28 @@ impl Default for HttpSettings {
             trusted_proxies: Vec::new(),
             api_key_header: "X-API-Key".to_owned(),
             rate_limit_per_minute: 60,
+            rate_limit_store: RateLimitStorage::Memory,
             public_url: None,
             cors_allowed_origins: Vec::new(),
             metrics: false,
             status_list_ttl_secs: 2,
         }
     }
+}
+
+/// Where the per-IP rate limits ([`HttpSettings::rate_limit_per_minute`]) are kept.
+#[cfg(feature = "service")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RateLimitStorage {
+    /// In this process: each instance counts by itself, so N instances allow N times the limit.
+    /// No I/O.
+    #[default]
+    Memory,
+    /// In the store ([`RateLimitStore`](auth_domain::RateLimitStore)): one budget per IP across
+    /// every instance on the database, at one store call (on the blocking pool) per limited
+    /// request. While the store is unavailable, each instance limits by itself (logged once
+    /// when that starts and once when it ends).
+    Database,
 }
 
 /// What the routes and [`CurrentUser`] need: the service, the HTTP settings, the per-IP rate
@@ -270,7 +289,10 @@ impl AuthState {
         });
         Self {
             #[cfg(feature = "server")]
-            limiter: Arc::new(rate_limit::IpRateLimiter::new(http.rate_limit_per_minute)),
+            limiter: Arc::new(rate_limit::IpRateLimiter::new(
+                http.rate_limit_per_minute,
+                http.rate_limit_store,
+            )),
             #[cfg(feature = "metrics")]
             metrics,
             #[cfg(feature = "openapi")]

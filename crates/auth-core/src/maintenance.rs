@@ -42,8 +42,8 @@ impl AuthService {
     /// `retention.ended_sessions` ago with their refresh tokens, login-throttle rows quiet for
     /// longer than the lockout policies' decay windows (and no longer locked), audit events
     /// older than `retention.audit_events`, read cache-invalidation announcements, expired
-    /// email tokens, and mail requests older than the mail limits'
-    /// hour. Runs on
+    /// email tokens, mail requests older than the mail limits' hour, and rate-limit buckets
+    /// full again. Runs on
     /// the blocking pool; logs what it removed. [`PruneOutcome::Busy`] when another process is
     /// pruning the same database.
     pub async fn prune(&self, retention: Retention) -> Result<PruneOutcome, AuthError> {
@@ -59,6 +59,7 @@ impl AuthService {
                     invalidations_before: at - READ_ANNOUNCEMENTS,
                     expired_before: at,
                     mail_requests_before: at - MAIL_REQUEST_WINDOW,
+                    rate_limits_before: at,
                     batch_size: retention.batch_size.max(1),
                 };
                 Ok(inner.store.prune(&policy)?)
@@ -73,6 +74,7 @@ impl AuthService {
                 cache_invalidations = report.cache_invalidations,
                 email_tokens = report.email_tokens,
                 mail_requests = report.mail_requests,
+                rate_limits = report.rate_limits,
                 "pruned {} rows",
                 report.total()
             ),

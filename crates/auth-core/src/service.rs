@@ -7,7 +7,7 @@ use std::{
     sync::{Arc, RwLock},
 };
 
-use auth_domain::{AuditEvent, Invalidation, NewPassword, Store};
+use auth_domain::{AuditEvent, Invalidation, NewPassword, RateDecision, RateQuota, Store, now};
 use chrono::TimeDelta;
 
 use crate::{
@@ -238,6 +238,19 @@ impl AuthService {
     /// Whether the store answers.
     pub async fn health(&self) -> Result<(), AuthError> {
         self.blocking(|inner| Ok(inner.store.ping()?)).await
+    }
+
+    /// Takes one request of `key`'s budget under `quota` in the store that every process
+    /// shares ([`RateLimitStore`](auth_domain::RateLimitStore)): one store call, on the blocking
+    /// pool. An unavailable store is [`AuthError::Unavailable`]; the caller decides what that
+    /// means (the HTTP layer falls back to its own per-process limit).
+    pub async fn take_rate_token(
+        &self,
+        key: String,
+        quota: RateQuota,
+    ) -> Result<RateDecision, AuthError> {
+        self.blocking(move |inner| Ok(inner.store.take_rate_token(&key, &quota, now())?))
+            .await
     }
 
     /// The access-token lifetime for a requested `expires_in`, clamped to the configured bounds.

@@ -22,6 +22,7 @@ fn policy(read_before: chrono::DateTime<chrono::Utc>) -> PrunePolicy {
         invalidations_before: read_before,
         expired_before: long_ago,
         mail_requests_before: long_ago,
+        rate_limits_before: long_ago,
         batch_size: 1,
     }
 }

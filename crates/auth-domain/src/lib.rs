@@ -13,6 +13,7 @@ mod imports;
 mod invalidation;
 mod mfa;
 mod prune;
+mod rate_limit;
 mod recovery;
 mod secret;
 mod session;
@@ -35,6 +36,7 @@ pub use mfa::{
     TotpRemoval,
 };
 pub use prune::{PruneOutcome, PrunePolicy, PruneReport};
+pub use rate_limit::{RateDecision, RateLimitStore, RateQuota, gcra_step};
 pub use recovery::{
     EmailToken, EmailTokenHash, Limit, MailLimits, NewEmailToken, PasswordResetChange,
     RecoveryStore, TokenPurpose,

@@ -28,6 +28,9 @@ pub struct PrunePolicy {
     /// Records of mail requests made before this go (the per-account mail limits look back one
     /// hour).
     pub mail_requests_before: DateTime<Utc>,
+    /// Rate-limit buckets whose theoretical arrival time is before this go: they are full
+    /// again, as a key never seen (the moment of the prune).
+    pub rate_limits_before: DateTime<Utc>,
     /// The most rows one delete statement removes, so that a large backlog never holds locks
     /// for long (at least 1).
     pub batch_size: u32,
@@ -50,11 +53,13 @@ pub struct PruneReport {
     pub email_tokens: u64,
     /// Mail requests older than the limits' window.
     pub mail_requests: u64,
+    /// Rate-limit buckets full again.
+    pub rate_limits: u64,
 }
 
 impl PruneReport {
     /// Each table (as the SQL stores name it) and how many of its rows were removed.
-    pub fn tables(&self) -> [(&'static str, u64); 7] {
+    pub fn tables(&self) -> [(&'static str, u64); 8] {
         [
             ("sessions", self.sessions),
             ("refresh_tokens", self.refresh_tokens),
@@ -63,6 +68,7 @@ impl PruneReport {
             ("cache_invalidations", self.cache_invalidations),
             ("email_tokens", self.email_tokens),
             ("mail_requests", self.mail_requests),
+            ("rate_limits", self.rate_limits),
         ]
     }
 

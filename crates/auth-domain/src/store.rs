@@ -3,9 +3,9 @@ use chrono::{DateTime, Utc};
 use crate::{
     ApiKey, ApiKeyId, AttemptVerdict, AuditEvent, AuditQuery, ImportStore, LockoutPolicy,
     LoginThrottle, MfaStore, NewApiKey, NewSession, NewUser, PasswordChange, PasswordChanged,
-    PasswordHash, PruneOutcome, PrunePolicy, RecoveryStore, RefreshOutcome, RefreshRotation,
-    Session, SessionId, SessionRevocation, StatusListStore, User, UserChanges, UserId, UserQuery,
-    Username,
+    PasswordHash, PruneOutcome, PrunePolicy, RateLimitStore, RecoveryStore, RefreshOutcome,
+    RefreshRotation, Session, SessionId, SessionRevocation, StatusListStore, User, UserChanges,
+    UserId, UserQuery, Username,
 };
 
 /// Which unique value a write collided with.
@@ -225,7 +225,8 @@ pub trait LoginThrottleStore: Send + Sync {
 /// Removing what is past its use. Methods block.
 pub trait PruneStore: Send + Sync {
     /// Removes what `policy` says is past its use (ended sessions with their refresh tokens,
-    /// decayed login-throttle rows, old audit events, read cache-invalidation announcements),
+    /// decayed login-throttle rows, old audit events, read cache-invalidation announcements,
+    /// rate-limit buckets full again),
     /// deleting at most `policy.batch_size` rows per statement, and reports how many rows of
     /// each table it removed. Nothing a live credential needs is removed, so no cache needs
     /// telling. [`PruneOutcome::Busy`] when another process is pruning the same database (a
@@ -245,6 +246,7 @@ pub trait Store:
     + ImportStore
     + RecoveryStore
     + StatusListStore
+    + RateLimitStore
 {
 }
 
@@ -259,5 +261,6 @@ impl<T> Store for T where
         + ImportStore
         + RecoveryStore
         + StatusListStore
+        + RateLimitStore
 {
 }

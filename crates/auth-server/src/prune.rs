@@ -86,12 +86,13 @@ mod tests {
             cache_invalidations: 7,
             email_tokens: 2,
             mail_requests: 5,
+            rate_limits: 2,
         };
         assert_eq!(
             report_table(&report),
             "removed rows:\n  sessions             3\n  refresh_tokens       12\n  \
              login_throttles      0\n  audit_events         1000\n  cache_invalidations  7\n  \
-             email_tokens         2\n  mail_requests        5\n"
+             email_tokens         2\n  mail_requests        5\n  rate_limits          2\n"
         );
     }
 }

@@ -96,6 +96,7 @@ pub fn build_state(settings: &Settings, env: AppEnv) -> anyhow::Result<AuthState
             trusted_proxies: settings.server.trusted_proxies.clone(),
             api_key_header: settings.security.api_key_header.clone(),
             rate_limit_per_minute: settings.security.rate_limit_per_minute,
+            rate_limit_store: settings.security.rate_limit_store(store.backend()),
             public_url: settings.server.public_url.clone(),
             cors_allowed_origins: settings.server.cors_allowed_origins.clone(),
             metrics: settings.metrics.enabled,

@@ -811,3 +811,79 @@ fn a_logout_on_one_instance_shows_in_the_status_list_another_serves() {
     assert_eq!(status_bit(b, &bystander), 0);
     assert_eq!(status_bit(a, &token), 1);
 }
+
+/// A login from this test's address on `instance`: the status, `Retry-After`, and the body.
+fn limited_login(instance: &Instance, n: usize) -> (u16, Option<u64>, Value) {
+    let body = json!({"username": format!("nobody{n}"), "password": PASSWORD}).to_string();
+    let request = ureq::http::Request::builder()
+        .method("POST")
+        .uri(format!("{}/login", instance.process.base))
+        .header("content-type", "application/json")
+        .body(body)
+        .unwrap();
+    let mut response = instance.agent.run(request).expect("request failed");
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .map(|value| value.to_str().unwrap().parse().unwrap());
+    let status = response.status().as_u16();
+    (
+        status,
+        retry_after,
+        response.body_mut().read_json().unwrap_or(Value::Null),
+    )
+}
+
+/// Spends the address's budget of 4 a minute across two instances, alternating; returns how
+/// many logins in all got through (401: no such user) before both instances answered 429.
+fn logins_through(cluster: &Cluster) -> usize {
+    let [a, b] = &cluster.instances[..] else {
+        unreachable!()
+    };
+    let mut through = 0;
+    for n in 0..12 {
+        let instance = if n % 2 == 0 { a } else { b };
+        let (status, retry_after, body) = limited_login(instance, n);
+        match status {
+            401 => through += 1,
+            429 => {
+                assert_eq!(body["error"], "too_many_requests", "{body}");
+                let detail = body["detail"].as_str().unwrap();
+                assert!(
+                    detail.starts_with("Too many requests from this address"),
+                    "{body}"
+                );
+                let retry_after = retry_after.expect("a 429 without Retry-After");
+                assert!((1..=15).contains(&retry_after), "Retry-After {retry_after}");
+            }
+            other => panic!("{other}: {body}"),
+        }
+    }
+    through
+}
+
+#[test]
+#[cfg_attr(
+    not(auth_pg_tests),
+    ignore = "PostgreSQL: set AUTH_TEST_DATABASE_URL to run"
+)]
+fn the_per_ip_limit_holds_across_instances_with_the_database_store() {
+    let limit = [("AUTH__SECURITY__RATE_LIMIT_PER_MINUTE", "4")];
+    let shared = Cluster::start_with(
+        2,
+        &[limit[0], ("AUTH__SECURITY__RATE_LIMIT_STORE", "database")],
+    );
+    // 4 in all, spread over both instances; then both refuse, whichever is asked.
+    assert_eq!(logins_through(&shared), 4);
+    for instance in &shared.instances {
+        assert_eq!(limited_login(instance, 99).0, 429);
+    }
+    drop(shared);
+
+    // The same with each instance counting by itself: each lets its own 4 through.
+    let apart = Cluster::start_with(
+        2,
+        &[limit[0], ("AUTH__SECURITY__RATE_LIMIT_STORE", "memory")],
+    );
+    assert_eq!(logins_through(&apart), 8);
+}

@@ -21,6 +21,7 @@ mod imports;
 mod login_throttle;
 mod mfa;
 mod prune;
+mod rate_limit;
 mod recovery;
 mod sessions;
 mod status;
@@ -47,6 +48,8 @@ struct State {
     email_tokens: HashMap<EmailTokenHash, EmailToken>,
     // The times of the messages each account's requests asked for, within the last hour.
     mail_requests: HashMap<UserId, Vec<DateTime<Utc>>>,
+    // Each rate-limit key's theoretical arrival time, µs since the epoch.
+    rate_limits: HashMap<String, i64>,
 }
 
 /// One page of `items` (already filtered and sorted) and how many there are in all.

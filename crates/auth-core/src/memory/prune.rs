@@ -55,6 +55,10 @@ impl PruneStore for MemoryStore {
             !requests.is_empty()
         });
         report.mail_requests = requests_removed as u64;
+        let full_again = policy.rate_limits_before.timestamp_micros();
+        let buckets_before = state.rate_limits.len();
+        state.rate_limits.retain(|_, tat| *tat >= full_again);
+        report.rate_limits = (buckets_before - state.rate_limits.len()) as u64;
         Ok(PruneOutcome::Pruned(report))
     }
 }

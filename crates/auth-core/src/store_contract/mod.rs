@@ -3,7 +3,7 @@
 //!
 //! Each function checks one behaviour against a fresh, empty store and panics when it is not
 //! met; they are grouped by store trait (users with the admin rules, sessions with refresh
-//! rotation, API keys, audit, login throttling, pruning, second factors, account recovery; the listing of users has
+//! rotation, API keys, audit, login throttling, pruning, second factors, account recovery, rate limits; the listing of users has
 //! its own file, and so has the credential generation that password changes, disabling and a
 //! second factor turned on move).
 //! [`store_contract_tests!`](crate::store_contract_tests) turns the whole list into `#[test]`s;
@@ -28,6 +28,7 @@ mod imports;
 mod login_throttle;
 mod mfa;
 mod prune;
+mod rate_limit;
 mod recovery;
 mod sessions;
 mod status;
@@ -41,6 +42,7 @@ pub use imports::*;
 pub use login_throttle::*;
 pub use mfa::*;
 pub use prune::*;
+pub use rate_limit::*;
 pub use recovery::*;
 pub use sessions::*;
 pub use status::*;
@@ -141,6 +143,9 @@ macro_rules! store_contract_tests {
             a_reset_verifies_only_the_address_its_token_was_sent_to,
             concurrent_resets_with_one_token_change_the_password_once,
             deleting_a_user_removes_their_email_tokens,
+            rate_budgets_are_spent_and_refilled_per_key,
+            concurrent_requests_never_overspend_a_rate_budget,
+            full_rate_buckets_are_pruned_and_spent_ones_kept,
         );
     };
     // Internal: one test per name, each given the attributes (kept as one token tree here so

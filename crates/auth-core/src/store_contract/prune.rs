@@ -106,6 +106,7 @@ pub fn pruning_removes_what_is_past_its_use_and_keeps_the_rest(store: &dyn Store
         invalidations_before: at - hour,
         expired_before: at - day * 3650,
         mail_requests_before: at - day * 3650,
+        rate_limits_before: at,
         batch_size: 2,
     };
     let report = pruned(store.prune(&policy).unwrap());
@@ -194,6 +195,7 @@ pub fn pruning_removes_expired_email_tokens_and_old_mail_requests(store: &dyn St
         invalidations_before: long_ago,
         expired_before: at,
         mail_requests_before: at - hour,
+        rate_limits_before: long_ago,
         batch_size: 1,
     };
     let report = pruned(store.prune(&policy).unwrap());

@@ -12,11 +12,18 @@ use diesel::{
 };
 
 /// The migrations whose SQLite SQL differs: (version, up, down).
-const SQLITE_VARIANTS: &[(&str, &str, &str)] = &[(
-    "20261201000030",
-    include_str!("../../../../migrations/2026-12-01-000030_invalidation_ids/up.sqlite.sql"),
-    include_str!("../../../../migrations/2026-12-01-000030_invalidation_ids/down.sqlite.sql"),
-)];
+const SQLITE_VARIANTS: &[(&str, &str, &str)] = &[
+    (
+        "20261201000030",
+        include_str!("../../../../migrations/2026-12-01-000030_invalidation_ids/up.sqlite.sql"),
+        include_str!("../../../../migrations/2026-12-01-000030_invalidation_ids/down.sqlite.sql"),
+    ),
+    (
+        "20261202000300",
+        include_str!("../../../../migrations/2026-12-02-000300_rate_limits/up.sqlite.sql"),
+        include_str!("../../../../migrations/2026-12-02-000300_rate_limits/down.sqlite.sql"),
+    ),
+];
 
 /// [`MIGRATIONS`] with SQLite's variants in place of their folders' `up.sql`/`down.sql`.
 pub(super) struct ForSqlite;

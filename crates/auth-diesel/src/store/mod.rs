@@ -28,6 +28,7 @@ mod imports;
 mod login_throttle;
 mod mfa;
 mod prune;
+mod rate_limit;
 mod recovery;
 mod sessions;
 mod status;

@@ -100,6 +100,38 @@ fn in_batches(
     }
 }
 
+/// [`in_batches`] for a statement whose `$1` is a time in microseconds since the epoch.
+fn in_batches_micros(
+    conn: &mut DbConnection,
+    statement: &str,
+    at_micros: i64,
+    size: u32,
+) -> Result<u64, StoreError> {
+    let size = i64::from(size.max(1));
+    #[cfg(feature = "sqlite")]
+    let sqlite = statement.replace('$', "?");
+    let mut total = 0u64;
+    loop {
+        let deleted = match conn {
+            #[cfg(feature = "postgres")]
+            DbConnection::Postgres(pg) => diesel::sql_query(statement)
+                .bind::<BigInt, _>(at_micros)
+                .bind::<BigInt, _>(size)
+                .execute(pg),
+            #[cfg(feature = "sqlite")]
+            DbConnection::Sqlite(lite) => diesel::sql_query(&sqlite)
+                .bind::<BigInt, _>(at_micros)
+                .bind::<BigInt, _>(size)
+                .execute(lite),
+        }
+        .map_err(store_error)?;
+        total += deleted as u64;
+        if (deleted as i64) < size {
+            return Ok(total);
+        }
+    }
+}
+
 /// Sessions that ended before `$1`: revoked, past their absolute deadline, or idle past theirs.
 const ENDED: &str = "s.revoked_at < $1 OR s.expires_at < $1 OR s.idle_expires_at < $1";
 
@@ -165,6 +197,14 @@ fn prune_all(conn: &mut DbConnection, policy: &PrunePolicy) -> Result<PruneRepor
         policy.mail_requests_before,
         size,
     )?;
+    // A bucket whose time has passed is full again, the same as no row.
+    let rate_limits = in_batches_micros(
+        conn,
+        "DELETE FROM rate_limits WHERE client_key IN \
+         (SELECT client_key FROM rate_limits WHERE tat_micros < $1 LIMIT $2)",
+        policy.rate_limits_before.timestamp_micros(),
+        size,
+    )?;
     Ok(PruneReport {
         sessions,
         refresh_tokens,
@@ -173,5 +213,6 @@ fn prune_all(conn: &mut DbConnection, policy: &PrunePolicy) -> Result<PruneRepor
         cache_invalidations,
         email_tokens,
         mail_requests,
+        rate_limits,
     })
 }

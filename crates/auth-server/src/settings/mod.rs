@@ -325,9 +325,28 @@ pub struct SecuritySettings {
     /// revoke); 0 disables it.
     #[serde(deserialize_with = "strict::int::<_, _, 0, U32_MAX>")]
     pub rate_limit_per_minute: u32,
+    /// Where those limits are kept: `memory` (each instance by itself) or `database` (one
+    /// budget across the instances on the database); unset: see [`Self::rate_limit_store`].
+    #[serde(
+        default,
+        rename = "rate_limit_store",
+        deserialize_with = "operations::option_rate_limit_store"
+    )]
+    pub configured_rate_limit_store: Option<auth_actix::RateLimitStorage>,
     /// Header that carries an API key; must be a valid header name.
     #[serde(deserialize_with = "strict::text")]
     pub api_key_header: String,
+}
+
+impl SecuritySettings {
+    /// `security.rate_limit_store`, or its default on `backend`: `database` on PostgreSQL
+    /// (whose deployments may run several instances), `memory` on SQLite.
+    pub fn rate_limit_store(&self, backend: auth_diesel::Backend) -> auth_actix::RateLimitStorage {
+        self.configured_rate_limit_store.unwrap_or(match backend {
+            auth_diesel::Backend::Postgres => auth_actix::RateLimitStorage::Database,
+            auth_diesel::Backend::Sqlite => auth_actix::RateLimitStorage::Memory,
+        })
+    }
 }
 
 impl Settings {

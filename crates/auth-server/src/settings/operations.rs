@@ -1,5 +1,6 @@
 //! The settings of running the server rather than of authentication: logging, metrics,
-//! maintenance and the audit log's retention; and where the overlay file is found.
+//! maintenance and the audit log's retention, where the rate limits are kept; and where the
+//! overlay file is found.
 
 use std::{
     fmt,
@@ -8,9 +9,27 @@ use std::{
 };
 
 use anyhow::bail;
-use serde::Deserialize;
+use auth_actix::RateLimitStorage;
+use serde::{Deserialize, Deserializer, de};
 
 use super::{AppEnv, MAX_SECS, strict};
+
+/// `deserialize_with` for `security.rate_limit_store`: unset (the database's default), or
+/// `"memory"` or `"database"`.
+pub(super) fn option_rate_limit_store<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<RateLimitStorage>, D::Error> {
+    const EXPECTED: &str = "expected \"memory\" or \"database\"";
+    match Option::<strict::Raw>::deserialize(d)? {
+        None | Some(strict::Raw::Nothing) => Ok(None),
+        Some(strict::Raw::Str(word)) => match word.as_str() {
+            "memory" => Ok(Some(RateLimitStorage::Memory)),
+            "database" => Ok(Some(RateLimitStorage::Database)),
+            _ => Err(de::Error::custom(format!("{EXPECTED}, got {word:?}"))),
+        },
+        Some(other) => Err(de::Error::custom(format!("{EXPECTED}, got {other}"))),
+    }
+}
 
 /// The longest retention, in days (100 years).
 const MAX_DAYS: i128 = 36_500;

@@ -119,6 +119,42 @@ fn mistyped_values_are_refused_by_name_and_lists_split() {
 }
 
 #[test]
+fn the_rate_limit_store_defaults_by_database_and_is_read_strictly() {
+    use auth_actix::RateLimitStorage;
+    use auth_diesel::Backend;
+    let settings = Settings::load(AppEnv::Development, &[]).unwrap();
+    assert_eq!(settings.security.configured_rate_limit_store, None);
+    assert_eq!(
+        settings.security.rate_limit_store(Backend::Sqlite),
+        RateLimitStorage::Memory
+    );
+    assert_eq!(
+        settings.security.rate_limit_store(Backend::Postgres),
+        RateLimitStorage::Database
+    );
+    for (value, storage) in [
+        ("memory", RateLimitStorage::Memory),
+        ("database", RateLimitStorage::Database),
+    ] {
+        let settings =
+            Settings::load(AppEnv::Test, &[("security.rate_limit_store", value)]).unwrap();
+        for backend in [Backend::Sqlite, Backend::Postgres] {
+            assert_eq!(settings.security.rate_limit_store(backend), storage);
+        }
+    }
+    for wrong in ["redis", "Database", "1"] {
+        let err = format!(
+            "{:#}",
+            Settings::load(AppEnv::Test, &[("security.rate_limit_store", wrong)]).unwrap_err()
+        );
+        assert!(
+            err.contains("security.rate_limit_store") && err.contains("\"memory\" or \"database\""),
+            "{err}"
+        );
+    }
+}
+
+#[test]
 fn inconsistent_token_lifetimes_are_refused() {
     assert!(Settings::load(AppEnv::Development, &[("jwt.access_ttl_secs", "99999")]).is_err());
 }

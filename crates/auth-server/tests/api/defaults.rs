@@ -36,6 +36,7 @@ fn library_defaults_are_the_servers_defaults() {
         trusted_proxies,
         api_key_header,
         rate_limit_per_minute,
+        rate_limit_store,
         public_url,
         cors_allowed_origins,
         metrics,
@@ -46,6 +47,8 @@ fn library_defaults_are_the_servers_defaults() {
     assert_eq!(state.http.trusted_proxies, trusted_proxies);
     assert_eq!(state.http.api_key_header, api_key_header);
     assert_eq!(state.http.rate_limit_per_minute, rate_limit_per_minute);
+    // On SQLite (this database), as on a single instance: in the process.
+    assert_eq!(state.http.rate_limit_store, rate_limit_store);
     assert_eq!(state.http.public_url, public_url);
     assert_eq!(state.http.cors_allowed_origins, cors_allowed_origins);
     assert_eq!(state.http.metrics, metrics);
