@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the example against the real auth server and checks what a FastAPI team relies on: a
 # token from us is accepted; a tampered, foreign or wrongly signed one is refused; after logout
-# (or RFC 7009 revocation) the introspecting route refuses the token at once.
+# (or RFC 7009 revocation) the introspecting route refuses the token at once, and the
+# verify-only route (Token Status List) within ttl + 1 s, polled, the time printed.
 #
 # Needs python3 with requirements.txt installed, and curl. Runs the auth-server binary named by
 # AUTH_SERVER_BIN, or builds it with cargo. Everything runs on 127.0.0.1, on free ports, in a
@@ -155,13 +156,29 @@ expect "introspected route accepts a live token" 200 \
 expect "alice is no admin" 403 "$(call GET "$example/admin/report" -H "$(bearer "$alice")")"
 expect "the service admin is" 200 "$(call GET "$example/admin/report" -H "$(bearer "$admin_token")")"
 
-# Logout: the introspecting route refuses at once; a verify-only route cannot know until the
-# token expires (docs/keys.md).
+# Logout: the introspecting route refuses at once; the verify-only route once its cached
+# status list is refreshed: within the list's ttl (2 s) plus a fetch, checked against 3 s.
 expect "alice logs out" 204 "$(call POST "$auth/logout" -H "$(bearer "$alice")")"
+logged_out=$(date +%s%N)
 expect "introspected route refuses the logged-out token" 401 \
   "$(call POST "$example/transfers" -H "$(bearer "$alice")")"
-expect "a verify-only route still accepts it until it expires" 200 \
-  "$(call GET "$example/items" -H "$(bearer "$alice")")"
+# until_refused SINCE_NS URL TOKEN LIMIT_MS: polls URL until it answers 401; prints the
+# milliseconds since SINCE_NS (fails past LIMIT_MS).
+until_refused() {
+  local since=$1 now code
+  while :; do
+    code=$(call GET "$2" -H "$(bearer "$3")")
+    now=$(date +%s%N)
+    [ "$code" = 401 ] && break
+    [ "$code" = 200 ] || fail "while waiting for 401: $code: $(head -c 300 "$work/body")"
+    [ $(((now - since) / 1000000)) -le "$4" ] || fail "still accepted $(((now - since) / 1000000)) ms after"
+    sleep 0.05
+  done
+  echo $(((now - since) / 1000000))
+}
+took=$(until_refused "$logged_out" "$example/items" "$alice" 3000)
+echo "ok: the verify-only route refuses the logged-out token after $took ms (status list; bound: ttl 2 s + 1 s)"
+grep -q "revoked" "$work/body" || fail "401 without the reason: $(cat "$work/body")"
 
 # RFC 7009: revoking the refresh token ends that session's access token too.
 login_alice
@@ -170,7 +187,10 @@ refresh=$(field refresh_token)
 expect "introspected route accepts the new session" 200 \
   "$(call POST "$example/transfers" -H "$(bearer "$alice")")"
 expect "the refresh token is revoked" 200 "$(call POST "$auth/revoke" --data-urlencode "token=$refresh")"
+revoked=$(date +%s%N)
 expect "introspected route refuses the revoked session" 401 \
   "$(call POST "$example/transfers" -H "$(bearer "$alice")")"
+took=$(until_refused "$revoked" "$example/items" "$alice" 3000)
+echo "ok: the verify-only route refuses the revoked token after $took ms"
 
 echo "all checks passed"

@@ -9,7 +9,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use crate::{
     AuthService,
     error::AuthError,
-    published::{PublishedStatusList, STATUS_LIST_SIZE},
+    published::{PublishedStatusList, STATUS_LIST_SIZE, StatusListWindow},
     service::Inner,
 };
 
@@ -78,17 +78,26 @@ impl AuthService {
     }
 
     /// The Status List Token publishing `list` at `uri`, signed with the access tokens' key:
-    /// `sub` = `uri`, `iat` = now, `ttl`.
+    /// `sub` = `uri`, `iat` = `window.iat`, `ttl`. Signed once per list, bits, URL, `ttl`, key
+    /// and window, and kept: a request in the same window gets the same token
+    /// ([`PublishedStatusLists::signed`](crate::PublishedStatusLists::signed)).
     pub fn sign_status_list(
         &self,
         uri: &str,
         list: &PublishedStatusList,
         ttl: Duration,
-    ) -> Result<String, AuthError> {
+        window: StatusListWindow,
+    ) -> Result<std::sync::Arc<str>, AuthError> {
         let issuer = &self.inner.issuer;
-        let mut claims = issuer.status_list_claims(uri, &list.list, ttl, auth_domain::now());
-        claims.status_list.lst = list.lst.to_string();
-        issuer.sign_status_list(&claims).map_err(AuthError::signing)
+        let ttl_secs = ttl.as_secs().max(1);
+        self.inner
+            .status_lists
+            .signed(list, uri, issuer.kid(), ttl_secs, window, || {
+                let iat = DateTime::from_timestamp(window.iat, 0).unwrap_or_else(auth_domain::now);
+                let mut claims = issuer.status_list_claims(uri, &list.list, ttl, iat);
+                claims.status_list.lst = list.lst.to_string();
+                issuer.sign_status_list(&claims).map_err(AuthError::signing)
+            })
     }
 
     /// The `kid` of the signing key (part of a published list's `ETag`).

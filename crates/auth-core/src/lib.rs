@@ -182,7 +182,7 @@ pub use {
     observer::{Observer, Outcome},
     password::{HashError, PasswordHasher, bcrypt_cost},
     profile::{ProfileUpdate, Registration},
-    published::{PublishedStatusList, PublishedStatusLists, STATUS_LIST_SIZE},
+    published::{PublishedStatusList, PublishedStatusLists, STATUS_LIST_SIZE, StatusListWindow},
     recovery::{ForgottenAccount, MailSetup},
     service::AuthService,
     sessions::{Credential, LogoutScope, Principal, TokenPair},

@@ -1047,3 +1047,293 @@ fn a_logout_reaches_an_embedded_verifier_within_ttl() {
         .verify(&bystander)
         .expect("another session's token stays valid");
 }
+
+/// `METHOD url` with a bearer token (or none) and a JSON or form body: the status and the body.
+fn send_raw(
+    server: &Server,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<(&str, String)>,
+) -> (u16, Value) {
+    let mut request = ureq::http::Request::builder()
+        .method(method)
+        .uri(server.url(path));
+    if let Some(token) = token {
+        request = request.header("Authorization", format!("Bearer {token}"));
+    }
+    let result = match body {
+        Some((content_type, body)) => server.agent().run(
+            request
+                .header("content-type", content_type)
+                .body(body)
+                .unwrap(),
+        ),
+        None => server.agent().run(request.body(()).unwrap()),
+    };
+    let mut response = result.expect("request failed");
+    (
+        response.status().as_u16(),
+        response.body_mut().read_json().unwrap_or(Value::Null),
+    )
+}
+
+fn json_body(value: Value) -> Option<(&'static str, String)> {
+    Some(("application/json", value.to_string()))
+}
+
+/// Issue 20, the exactness runs: the real server, and a real embedded verifier in another
+/// process (examples/axum-resource-server: `TokenVerifier` from the JWKS, with a
+/// `StatusChecker`). After each way a token stops being good at the server (logout, password
+/// change, disable and role change by an admin, RFC 7009 `/revoke`), the verifier refuses it
+/// within the list's `ttl` (2 s) + 1 s; the time each took is printed. Another user's token
+/// stays accepted throughout.
+#[test]
+fn an_embedded_verifier_in_another_process_refuses_revoked_tokens_within_ttl() {
+    use support::{start_verifier, until_revoked, verifier_items};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (private, _) = gen_key(dir.path(), "ES256");
+    let config = config_with_jwt(
+        dir.path(),
+        "es",
+        &format!("algorithm = \"ES256\"\nprivate_key_file = {private:?}"),
+    );
+    create_admin(dir.path(), "root", ADMIN_PASSWORD);
+    let server = Server::start_with_config(dir.path(), &config);
+    let log_in = |username: &str, password: &str| {
+        let (status, body) = send_raw(
+            &server,
+            "POST",
+            "/login",
+            None,
+            json_body(json!({"username": username, "password": password})),
+        );
+        assert_eq!(status, 200, "{body}");
+        body
+    };
+    for name in ["alice", "bob", "carol", "dave"] {
+        let (status, body) = server.call(
+            "POST",
+            "/register",
+            None,
+            Some(json!({"username": name, "password": PASSWORD})),
+        );
+        assert_eq!(status, 201, "{body}");
+    }
+    let admin = log_in("root", ADMIN_PASSWORD)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let id_of = |name: &str| {
+        let (_, users) = server.call("GET", &format!("/admin/users?q={name}"), Some(&admin), None);
+        users["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|user| user["username"] == name)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (_, metadata) = server.call("GET", "/.well-known/oauth-authorization-server", None, None);
+    let verifier = start_verifier(&[
+        ("AUTH_URL", &server.base),
+        ("AUTH_ISSUER", metadata["issuer"].as_str().unwrap()),
+    ]);
+    let bystander = log_in("dave", PASSWORD)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bound = Duration::from_secs(3);
+    let access = |body: &Value| body["access_token"].as_str().unwrap().to_owned();
+
+    type Action<'a> = Box<dyn Fn(&Value) + 'a>;
+    let actions: Vec<(&str, &str, Action)> = vec![
+        (
+            "logout",
+            "alice",
+            Box::new(|login: &Value| {
+                let (status, body) =
+                    send_raw(&server, "POST", "/logout", Some(&access(login)), None);
+                assert_eq!(status, 204, "{body}");
+            }),
+        ),
+        (
+            "password change",
+            "bob",
+            Box::new(|_: &Value| {
+                // From another session of bob's: it ends every other session.
+                let other = access(&log_in("bob", PASSWORD));
+                let (status, body) = send_raw(
+                    &server,
+                    "PATCH",
+                    "/profile",
+                    Some(&other),
+                    json_body(
+                        json!({"password": "another correct horse", "current_password": PASSWORD}),
+                    ),
+                );
+                assert_eq!(status, 200, "{body}");
+            }),
+        ),
+        (
+            "disable (admin)",
+            "carol",
+            Box::new(|_: &Value| {
+                let (status, body) = send_raw(
+                    &server,
+                    "PATCH",
+                    &format!("/admin/users/{}", id_of("carol")),
+                    Some(&admin),
+                    json_body(json!({"is_active": false})),
+                );
+                assert_eq!(status, 200, "{body}");
+            }),
+        ),
+        (
+            "role change (admin)",
+            "alice",
+            Box::new(|_: &Value| {
+                let (status, body) = send_raw(
+                    &server,
+                    "PATCH",
+                    &format!("/admin/users/{}", id_of("alice")),
+                    Some(&admin),
+                    json_body(json!({"role": "admin"})),
+                );
+                assert_eq!(status, 200, "{body}");
+            }),
+        ),
+        (
+            "RFC 7009 /revoke",
+            "alice",
+            Box::new(|login: &Value| {
+                let refresh = login["refresh_token"].as_str().unwrap();
+                let (status, body) = send_raw(
+                    &server,
+                    "POST",
+                    "/revoke",
+                    None,
+                    Some((
+                        "application/x-www-form-urlencoded",
+                        format!("token={refresh}"),
+                    )),
+                );
+                assert_eq!(status, 200, "{body}");
+            }),
+        ),
+    ];
+    for (what, user, action) in actions {
+        let login = log_in(user, PASSWORD);
+        let token = access(&login);
+        let (status, body, _) = verifier_items(&verifier, &token);
+        assert_eq!(status, 200, "{what}: a live token is accepted: {body}");
+        action(&login);
+        until_revoked(&verifier, &token, what, Instant::now(), bound);
+        let (status, body, _) = verifier_items(&verifier, &bystander);
+        assert_eq!(
+            status, 200,
+            "{what}: another user's token stays accepted: {body}"
+        );
+    }
+}
+
+/// Issue 20, fail-closed: while the server is stopped for longer than `max_stale` (5 s here),
+/// the verifier in another process answers 503 with `Retry-After` to a token it cannot check
+/// any more; once the server is back (the same port, the same database) it accepts the token
+/// again, and a revocation made after the restart still reaches it.
+#[test]
+fn a_fail_closed_verifier_answers_503_while_the_server_is_away_and_recovers() {
+    use support::{start_verifier, until_revoked, verifier_items};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (private, _) = gen_key(dir.path(), "ES256");
+    let config = config_with_jwt(
+        dir.path(),
+        "es",
+        &format!("algorithm = \"ES256\"\nprivate_key_file = {private:?}"),
+    );
+    let server = Server::start_with_config(dir.path(), &config);
+    let (status, _) = server.call(
+        "POST",
+        "/register",
+        None,
+        Some(json!({"username": "alice", "password": PASSWORD})),
+    );
+    assert_eq!(status, 201);
+    let token = login(&server);
+    let (_, metadata) = server.call("GET", "/.well-known/oauth-authorization-server", None, None);
+    let port = server.base.rsplit(':').next().unwrap().to_owned();
+    let verifier = start_verifier(&[
+        ("AUTH_URL", &server.base),
+        ("AUTH_ISSUER", metadata["issuer"].as_str().unwrap()),
+        // Longer than the ttl (2 s) plus a fetch: with max_stale = ttl, a list would go stale
+        // for the moment of each refresh.
+        ("AUTH_STATUS_MAX_STALE_SECS", "5"),
+    ]);
+    let (status, body, _) = verifier_items(&verifier, &token);
+    assert_eq!(status, 200, "{body}");
+
+    drop(server);
+    let stopped = Instant::now();
+    loop {
+        let (status, body, retry_after) = verifier_items(&verifier, &token);
+        if status == 503 {
+            let retry_after: u64 = retry_after
+                .expect("503 without Retry-After")
+                .parse()
+                .unwrap();
+            assert!(retry_after >= 1, "{retry_after}");
+            break;
+        }
+        assert_eq!(status, 200, "while the list is fresh enough: {body}");
+        assert!(
+            stopped.elapsed() < Duration::from_secs(5 + 2 + 1),
+            "still 200 {:?} after the server stopped (max_stale 5 s)",
+            stopped.elapsed()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The list was last refreshed at most one ttl before the stop; it goes stale max_stale
+    // after that refresh.
+    println!(
+        "server stopped: the verifier answers 503 after {:?} (max_stale 5 s after the last refresh)",
+        stopped.elapsed()
+    );
+
+    let server = Server::start_with_env(dir.path(), &config, &[("AUTH__SERVER__PORT", &port)]);
+    assert!(
+        server.base.ends_with(&format!(":{port}")),
+        "{}",
+        server.base
+    );
+    let back = Instant::now();
+    loop {
+        let (status, body, _) = verifier_items(&verifier, &token);
+        if status == 200 {
+            break;
+        }
+        assert_eq!(status, 503, "{body}");
+        assert!(
+            back.elapsed() < Duration::from_secs(2 + 1 + 2),
+            "still refused {:?} after the server came back",
+            back.elapsed()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    println!(
+        "server back: the verifier accepts the token again after {:?}",
+        back.elapsed()
+    );
+    let (status, _) = server.call("POST", "/logout", Some(&token), None);
+    assert_eq!(status, 204);
+    until_revoked(
+        &verifier,
+        &token,
+        "logout after the restart",
+        Instant::now(),
+        Duration::from_secs(3),
+    );
+}

@@ -862,6 +862,10 @@ fn logins_through(cluster: &Cluster) -> usize {
     through
 }
 
+/// Issue 20 across instances: tokens issued by A name B's lists (A's `server.public_url` is
+/// B's address, as a load balancer's would be), a verifier in another process
+/// (examples/axum-resource-server, HS256 with the shared secret) fetches them from B, and a
+/// logout on A reaches it within the list's `ttl` (2 s) + 1 s.
 #[test]
 #[cfg_attr(
     not(auth_pg_tests),
@@ -886,4 +890,51 @@ fn the_per_ip_limit_holds_across_instances_with_the_database_store() {
         &[limit[0], ("AUTH__SECURITY__RATE_LIMIT_STORE", "memory")],
     );
     assert_eq!(logins_through(&apart), 8);
+fn a_logout_on_one_instance_reaches_a_verifier_that_fetches_from_another() {
+    use support::{start_verifier, until_revoked, verifier_items};
+
+    let database = TestDatabase::postgres()
+        .expect("AUTH_TEST_DATABASE_URL must name a PostgreSQL server for these tests");
+    let dir = tempfile::tempdir().unwrap();
+    let b = Instance::start(dir.path(), database.url(), &[]);
+    let a = Instance::start(
+        dir.path(),
+        database.url(),
+        &[("AUTH__SERVER__PUBLIC_URL", &b.process.base)],
+    );
+    assert_eq!(a.register("alice"), 201);
+    assert_eq!(a.register("bob"), 201);
+    let token = access(&a.token("alice"));
+    let bystander = access(&a.token("bob"));
+    let payload = token.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
+            .unwrap(),
+    )
+    .unwrap();
+    let uri = claims["status"]["status_list"]["uri"].as_str().unwrap();
+    assert!(
+        uri.starts_with(&format!("{}/statuslists/", b.process.base)),
+        "{uri}"
+    );
+
+    let verifier = start_verifier(&[
+        ("AUTH_URL", &b.process.base),
+        ("AUTH_HMAC_SECRET", SECRET),
+        ("AUTH_ISSUER", claims["iss"].as_str().unwrap()),
+        ("AUTH_AUDIENCE", claims["aud"].as_str().unwrap()),
+    ]);
+    let (status, body, _) = verifier_items(&verifier, &token);
+    assert_eq!(status, 200, "{body}");
+
+    assert_eq!(a.send("POST", "/logout", &token, None).0, 204);
+    until_revoked(
+        &verifier,
+        &token,
+        "logout on A, list fetched from B",
+        Instant::now(),
+        Duration::from_secs(3),
+    );
+    let (status, body, _) = verifier_items(&verifier, &bystander);
+    assert_eq!(status, 200, "another user's token stays accepted: {body}");
 }

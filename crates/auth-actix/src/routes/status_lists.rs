@@ -12,8 +12,10 @@ use actix_web::{
     http::header::{self, HeaderValue},
     web,
 };
-use auth_core::status_list::{STATUS_LIST_JSON_MEDIA_TYPE, STATUS_LIST_JWT_MEDIA_TYPE};
-use serde_json::json;
+use auth_core::{
+    StatusListWindow,
+    status_list::{STATUS_LIST_JSON_MEDIA_TYPE, STATUS_LIST_JWT_MEDIA_TYPE},
+};
 
 use crate::{
     AuthState,
@@ -28,7 +30,7 @@ use crate::{
     tag = "oauth",
     operation_id = "status_list",
     summary = "A Token Status List (draft-ietf-oauth-status-list-20)",
-    description = "The list that access tokens reference in their `status` claim (`{\"status_list\": {\"idx\", \"uri\"}}`): one bit per token, 1 when the token is no longer good (its session ended, its user was disabled or deleted, or its role or username changed). By default a Status List Token (`application/statuslist+jwt`: header `typ: statuslist+jwt` and the signing key's `kid`; claims `sub` = the list's URL, `iss`, `iat`, `exp`, `ttl`, `status_list: {bits, lst}`); with `Accept: application/statuslist+json`, the unsigned `{\"status_list\": {\"bits\", \"lst\"}}`. `Cache-Control: max-age` is the `ttl` (setting `status_list.ttl_secs`), `private` too without `server.public_url` (the URLs then depend on the request's `Host`); the `ETag` changes with the bits and the signing key, and `If-None-Match` with it gets `304`.",
+    description = "The list that access tokens reference in their `status` claim (`{\"status_list\": {\"idx\", \"uri\"}}`): one bit per token, 1 when the token is no longer good (its session ended, its user was disabled or deleted, or its role or username changed). By default a Status List Token (`application/statuslist+jwt`: header `typ: statuslist+jwt` and the signing key's `kid`; claims `sub` = the list's URL, `iss`, `iat`, `exp`, `ttl`, `status_list: {bits, lst}`); with `Accept: application/statuslist+json`, the unsigned `{\"status_list\": {\"bits\", \"lst\"}}`. `Cache-Control: max-age` is the `ttl` (setting `status_list.ttl_secs`), `private` too without `server.public_url` (the URLs then depend on the request's `Host`); the `ETag` changes with the bits and the signing key (and, for the token, every half hour), and `If-None-Match` with it gets `304`.",
     params(
         ("id" = u32, Path, description = "The list id, as in the token's `status.status_list.uri`"),
         ("If-None-Match" = Option<String>, Header, description = "An `ETag` of an earlier answer: `304` while the list is the same"),
@@ -61,14 +63,18 @@ pub(super) async fn show(
         .await?
         .ok_or_else(ApiError::not_found)?;
     let json = wants_json(&req);
+    let ttl = state.http.status_list_ttl_secs.max(1);
+    let window = StatusListWindow::at(auth_domain::now(), ttl);
+    // The token's epoch is in the tag, so that a verifier answered `304` for long still gets a
+    // token far from its `exp` (docs/revocation.md).
     let mut hasher = DefaultHasher::new();
     (state.service.signing_kid(), list.digest).hash(&mut hasher);
-    let etag = format!(
-        "\"{:016x}-{}\"",
-        hasher.finish(),
-        if json { "json" } else { "jwt" }
-    );
-    let ttl = state.http.status_list_ttl_secs.max(1);
+    let etag = if json {
+        format!("\"{:016x}-json\"", hasher.finish())
+    } else {
+        window.epoch.hash(&mut hasher);
+        format!("\"{:016x}-jwt\"", hasher.finish())
+    };
     let cache_control = if state.http.public_url.is_some() {
         format!("max-age={ttl}")
     } else {
@@ -86,19 +92,18 @@ pub(super) async fn show(
     if matches(&req, &etag) {
         return Ok(response.finish());
     }
-    let encoded = json!({"bits": 1, "lst": &*list.lst});
     if json {
         return Ok(response
             .insert_header((header::CONTENT_TYPE, STATUS_LIST_JSON_MEDIA_TYPE))
-            .body(json!({ "status_list": encoded }).to_string()));
+            .body(list.json.to_string()));
     }
     let uri = auth_core::status_list_uri(&super::public_base(&req, &state.http), id);
     let token = state
         .service
-        .sign_status_list(&uri, &list, Duration::from_secs(ttl))?;
+        .sign_status_list(&uri, &list, Duration::from_secs(ttl), window)?;
     Ok(response
         .insert_header((header::CONTENT_TYPE, STATUS_LIST_JWT_MEDIA_TYPE))
-        .body(token))
+        .body(token.to_string()))
 }
 
 /// Whether the client asks for the unsigned JSON form (and not for the token).

@@ -138,6 +138,8 @@ async fn tokens_reference_a_published_list_and_start_valid(app: TestApp) {
 async fn logout_revoke_and_password_change_set_the_bit(app: TestApp) {
     let bystander = app.user("bob").await;
     let alice = app.user("alice").await;
+    // Fetched (and signed, and kept) before the logout: the token kept must not be served after.
+    assert_eq!(bit(&app, &alice).await, 0, "before logout");
     let logout = app
         .send(
             TestRequest::post()
@@ -149,6 +151,7 @@ async fn logout_revoke_and_password_change_set_the_bit(app: TestApp) {
     assert_eq!(bit(&app, &alice).await, 1, "logout");
 
     let other = app.token("alice").await;
+    assert_eq!(bit(&app, &other).await, 0, "before /revoke");
     let revoke = app
         .send(
             TestRequest::post()
