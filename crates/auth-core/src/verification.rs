@@ -94,7 +94,7 @@ impl Inner {
             expires_in: setup.verify_token_ttl,
         });
         self.send(setup, new, &mail);
-        Ok(self.store.user_by_id(user.id)?.ok_or(AuthError::NotFound)?)
+        self.store.user_by_id(user.id)?.ok_or(AuthError::NotFound)
     }
 
     /// Sends `mail` to `user`'s address if it is verified (a notice never goes to an address
