@@ -35,7 +35,9 @@ pub(crate) use mfa_login::MfaLoginBody;
 pub(crate) use mfa_login::MfaLoginRequest;
 #[cfg(feature = "openapi")]
 pub(crate) use recovery::ForgotPasswordRequest;
-pub(crate) use recovery::{AcceptedResponse, ForgotPasswordBody, ResetPasswordBody};
+pub(crate) use recovery::{
+    AcceptedResponse, ForgotPasswordBody, ResetPasswordBody, VerifyEmailBody,
+};
 
 // The patterns below are written out in each attribute (utoipa takes literals only):
 // - usernames: what `Username::parse` accepts, 3 to 32 ASCII letters, digits, `_`, `.`, `-`;
@@ -57,6 +59,7 @@ pub(crate) fn rfc3339(at: DateTime<Utc>) -> String {
     "username": "alice",
     "email": "alice@example.com",
     "email_verified": false,
+    "pending_email": null,
     "role": "user",
     "is_active": true,
     "mfa_enabled": false,
@@ -74,6 +77,9 @@ pub struct UserResponse {
     /// Whether the user has shown they read `email` (by using a link sent to it, such as a
     /// password reset's); false for a new address.
     pub email_verified: bool,
+    /// The address an email change waits to move to, until the link sent there is used
+    /// (`POST /email/verify`); null when no change is pending.
+    pub pending_email: Option<String>,
     /// `user` or `admin`.
     #[cfg_attr(feature = "openapi", schema(value_type = RoleName))]
     pub role: String,
@@ -96,6 +102,7 @@ impl From<&User> for UserResponse {
             username: user.username.to_string(),
             email: user.email.as_ref().map(ToString::to_string),
             email_verified: user.email_verified,
+            pending_email: user.pending_email.as_ref().map(ToString::to_string),
             role: user.role.to_string(),
             is_active: user.is_active,
             mfa_enabled: user.mfa_enabled,

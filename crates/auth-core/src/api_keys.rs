@@ -289,6 +289,9 @@ impl AuthService {
             key.clone(),
             principal.client.clone(),
         );
+        if self.config().require_verified_email && !user.email_verified {
+            return Err(AuthError::EmailNotVerified);
+        }
         let key_id = key.id;
         let ttl = self.config().access_ttl;
         self.blocking(move |inner| {

@@ -43,6 +43,12 @@ pub struct AuthConfig {
     pub max_verify_cost: u32,
     /// The second factor (`mfa.issuer`, `mfa.encryption_key`).
     pub mfa: MfaConfig,
+    /// Whether an account needs a verified address (`security.require_verified_email`):
+    /// registration then needs an email, and a login (password, `/token`, API-key exchange) to
+    /// an account whose address is not verified is refused with
+    /// [`AuthError::EmailNotVerified`](crate::AuthError::EmailNotVerified), after the right
+    /// password only.
+    pub require_verified_email: bool,
 }
 
 impl Default for AuthConfig {
@@ -54,7 +60,8 @@ impl Default for AuthConfig {
     /// hour; a credential cache of 100,000 entries trusted for 5 seconds at most; a hashing
     /// pool of one thread per core with 512 places in its queue; stored hashes verified up to
     /// bcrypt cost 14 (about four times a cost-12 verification); and the second factor of
-    /// [`MfaConfig::default`] (no encryption key: TOTP cannot be enrolled until one is set).
+    /// [`MfaConfig::default`] (no encryption key: TOTP cannot be enrolled until one is set);
+    /// unverified addresses allowed.
     fn default() -> Self {
         Self {
             access_ttl: TimeDelta::minutes(15),
@@ -81,6 +88,7 @@ impl Default for AuthConfig {
             hashing: HashPoolConfig::default(),
             max_verify_cost: 14,
             mfa: MfaConfig::default(),
+            require_verified_email: false,
         }
     }
 }

@@ -81,6 +81,19 @@ pub enum AuthError {
     /// The account has no email address to send to.
     #[error("The account has no email address")]
     NoEmail,
+    /// The caller has no email address to verify.
+    #[error("The account has no email address to verify")]
+    NoEmailToVerify,
+    /// The caller's address is verified already.
+    #[error("The email address is already verified")]
+    EmailAlreadyVerified,
+    /// The verification (or email-change) token is unknown, expired, used or voided.
+    #[error("The verification link is invalid, expired or was already used; ask for a new one")]
+    InvalidVerificationToken,
+    /// The password was right, but `security.require_verified_email` is on and the account's
+    /// address is not verified.
+    #[error("The email address is not verified; follow the link sent to it, or ask for a new one")]
+    EmailNotVerified,
     /// The refresh token is unknown, rotated, or its session has ended.
     #[error("The refresh token is invalid or expired")]
     InvalidGrant,

@@ -51,6 +51,8 @@ pub struct ImportedUser {
     pub email: Option<Email>,
     /// The role.
     pub role: Role,
+    /// Whether the email counts as verified (`import-users --emails-verified`); default false.
+    pub email_verified: bool,
 }
 
 /// What became of one [`ImportedUser`].
@@ -195,7 +197,7 @@ fn import_one(
     };
     let mut outcome = ImportOutcome::Imported;
     let created = loop {
-        match inner.store.import_user(new.clone()) {
+        match inner.store.import_user(new.clone(), user.email_verified) {
             Err(StoreError::Conflict(Conflict::Email)) if new.email.is_some() => {
                 new.email = None;
                 outcome = ImportOutcome::ImportedWithoutEmail;

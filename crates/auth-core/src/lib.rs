@@ -140,6 +140,8 @@ mod service;
 mod sessions;
 #[cfg(feature = "service")]
 mod strength;
+#[cfg(feature = "service")]
+mod verification;
 
 #[cfg(feature = "memory")]
 mod memory;

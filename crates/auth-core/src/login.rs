@@ -126,7 +126,7 @@ impl AuthService {
                 | AuthError::InvalidPassword(_)
                 | AuthError::InvalidUsername(_),
             ) => Outcome::Failure,
-            Err(AuthError::AccountDisabled) => Outcome::Disabled,
+            Err(AuthError::AccountDisabled | AuthError::EmailNotVerified) => Outcome::Disabled,
             Err(AuthError::TooManyAttempts { .. }) => Outcome::Locked,
             Err(AuthError::Overloaded { .. }) => Outcome::Overloaded,
             Err(_) => Outcome::Error,
@@ -187,6 +187,10 @@ impl AuthService {
             if !user.is_active {
                 audit_failure(Some(user.id), "disabled");
                 return Err(AuthError::AccountDisabled);
+            }
+            if inner.config.require_verified_email && !user.email_verified {
+                audit_failure(Some(user.id), "email_not_verified");
+                return Err(AuthError::EmailNotVerified);
             }
             let user = inner.upgrade_hash(user, &attempt.password);
             if user.mfa_enabled {

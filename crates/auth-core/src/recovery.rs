@@ -26,7 +26,7 @@ use crate::{
 
 /// The longest token accepted: ours are 43 characters; anything much longer is not one of ours
 /// and is not hashed.
-const MAX_TOKEN_LEN: usize = 128;
+pub(crate) const MAX_TOKEN_LEN: usize = 128;
 
 /// How the service sends mail: the mailer, the templates, the base of the links, and the
 /// lifetimes and limits of what it sends. Given to [`AuthService::send_mail_with`].
@@ -41,19 +41,22 @@ pub struct MailSetup {
     pub link_base: String,
     /// How long a reset link works (`mail.reset_token_ttl_secs`).
     pub reset_token_ttl: Duration,
+    /// How long a verification or email-change link works (`mail.verify_token_ttl_secs`).
+    pub verify_token_ttl: Duration,
     /// The per-account limits on the messages requests ask for.
     pub limits: MailLimits,
 }
 
 impl MailSetup {
-    /// `mailer` with the default templates, links to `link_base`, a 30-minute reset link and
-    /// the default limits (one a minute, five an hour).
+    /// `mailer` with the default templates, links to `link_base`, a 30-minute reset link, a
+    /// 24-hour verification link and the default limits (one a minute, five an hour).
     pub fn new(mailer: Arc<dyn Mailer>, link_base: impl Into<String>) -> Self {
         Self {
             mailer,
             templates: Arc::new(MailTemplates::new()),
             link_base: link_base.into().trim_end_matches('/').to_owned(),
             reset_token_ttl: Duration::from_secs(1800),
+            verify_token_ttl: Duration::from_secs(86_400),
             limits: MailLimits::default(),
         }
     }
@@ -65,6 +68,7 @@ impl std::fmt::Debug for MailSetup {
             .field("enabled", &self.mailer.enabled())
             .field("link_base", &self.link_base)
             .field("reset_token_ttl", &self.reset_token_ttl)
+            .field("verify_token_ttl", &self.verify_token_ttl)
             .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
@@ -80,7 +84,7 @@ pub enum ForgottenAccount {
 }
 
 /// A new token: what the link carries, and its digest for the store.
-fn new_token() -> (String, EmailTokenHash) {
+pub(crate) fn new_token() -> (String, EmailTokenHash) {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).expect("the operating system has no randomness");
     let token = URL_SAFE_NO_PAD.encode(bytes);
@@ -88,19 +92,19 @@ fn new_token() -> (String, EmailTokenHash) {
     (token, digest)
 }
 
-fn digest(token: &str) -> EmailTokenHash {
+pub(crate) fn digest(token: &str) -> EmailTokenHash {
     let hash = Sha256::digest(token.as_bytes());
     EmailTokenHash::new(hash.iter().map(|b| format!("{b:02x}")).collect::<String>())
 }
 
-fn ttl(duration: Duration) -> TimeDelta {
+pub(crate) fn ttl(duration: Duration) -> TimeDelta {
     TimeDelta::from_std(duration).unwrap_or(TimeDelta::MAX)
 }
 
 impl Inner {
     /// Renders `mail` for `to` and hands it to the mailer; a template that fails is logged
     /// (kind only), never the caller's failure.
-    fn send(&self, setup: &MailSetup, to: &Email, mail: &Mail) {
+    pub(crate) fn send(&self, setup: &MailSetup, to: &Email, mail: &Mail) {
         match setup.templates.render(to, mail) {
             Ok(message) => setup.mailer.send(message),
             Err(e) => tracing::error!(error = %e, "a message could not be rendered; not sent"),
@@ -346,7 +350,7 @@ impl AuthService {
     }
 }
 
-fn parse_ip(ip: Option<&str>) -> Option<IpAddr> {
+pub(crate) fn parse_ip(ip: Option<&str>) -> Option<IpAddr> {
     ip.and_then(|ip| ip.parse().ok())
 }
 

@@ -355,6 +355,7 @@ async fn renaming_keeps_tokens_bound_to_the_user_id() {
     let update = ProfileUpdate {
         username: Some("alicia".into()),
         email: Some(Some("alicia@example.com".into())),
+        current_password: Some(Password::new(PASSWORD)),
         ..ProfileUpdate::default()
     };
     let renamed = h.service.update_profile(&caller, update).await.unwrap();
@@ -389,8 +390,18 @@ async fn profile_email_can_be_removed() {
         .authenticate(&h.login("alice").await.access_token, ClientInfo::default())
         .await
         .unwrap();
+    // Removing the address needs the password, as changing it does.
     let update = ProfileUpdate {
         email: Some(None),
+        ..ProfileUpdate::default()
+    };
+    assert!(matches!(
+        h.service.update_profile(&caller, update).await,
+        Err(AuthError::CurrentPasswordRequired)
+    ));
+    let update = ProfileUpdate {
+        email: Some(None),
+        current_password: Some(Password::new(PASSWORD)),
         ..ProfileUpdate::default()
     };
     assert_eq!(

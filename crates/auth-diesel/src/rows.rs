@@ -26,6 +26,7 @@ pub(crate) struct UserRow {
     mfa_enabled: bool,
     credential_generation: i64,
     email_verified: bool,
+    pending_email: Option<String>,
 }
 
 #[derive(AsChangeset)]
@@ -38,6 +39,7 @@ pub(crate) struct UserChangeset {
     role: Option<String>,
     is_active: Option<bool>,
     updated_at: NaiveDateTime,
+    pending_email: Option<Option<String>>,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -97,6 +99,7 @@ impl From<&User> for UserRow {
             mfa_enabled: user.mfa_enabled,
             credential_generation: user.credential_generation.0,
             email_verified: user.email_verified,
+            pending_email: user.pending_email.as_ref().map(ToString::to_string),
         }
     }
 }
@@ -115,6 +118,12 @@ impl TryFrom<UserRow> for User {
                 .transpose()
                 .map_err(|_| corrupt("email"))?,
             email_verified: row.email_verified,
+            pending_email: row
+                .pending_email
+                .as_deref()
+                .map(Email::parse)
+                .transpose()
+                .map_err(|_| corrupt("pending email"))?,
             password_hash: PasswordHash::new(row.password_hash),
             role: Role::parse(&row.role).map_err(|_| corrupt("role"))?,
             is_active: row.is_active,
@@ -142,6 +151,8 @@ impl From<&UserChanges> for UserChangeset {
             role: changes.role.map(|r| r.as_str().to_owned()),
             is_active: changes.is_active,
             updated_at: naive(changes.updated_at),
+            // Any change of the address drops a pending one.
+            pending_email: changes.email.as_ref().map(|_| None),
         }
     }
 }

@@ -15,6 +15,7 @@ diesel::table! {
         mfa_enabled -> Bool,
         credential_generation -> BigInt,
         email_verified -> Bool,
+        pending_email -> Nullable<Text>,
     }
 }
 

@@ -77,7 +77,12 @@ MfaReset = "mfa.reset",
 /// A password was reset with a link from a `password_reset` message.
 PasswordReset = "password.reset",
 /// An admin had a `password_reset` message sent to a user (a support desk).
-PasswordResetRequested = "password.reset_requested",}
+PasswordResetRequested = "password.reset_requested",
+/// An address was verified with a link from an `email_verification` or `email_change` message.
+EmailVerified = "email.verified",
+/// A user changed their email (the detail says `pending` for a change waiting for its link,
+/// `applied` for one made at once), or failed to (wrong current password).
+EmailChanged = "email.changed",}
 
 impl std::fmt::Display for AuditAction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

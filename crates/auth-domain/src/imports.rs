@@ -29,8 +29,9 @@ pub struct UserImport {
 pub trait ImportStore: Send + Sync {
     /// Creates `user` as [`UserStore::create_user`](crate::UserStore::create_user) does (same
     /// conflicts) and records its import (its hash, its generation, `user.created_at`), in one
-    /// transaction.
-    fn import_user(&self, user: NewUser) -> Result<User, StoreError>;
+    /// transaction; with `email_verified` its address counts as verified (the source vouches
+    /// for it).
+    fn import_user(&self, user: NewUser, email_verified: bool) -> Result<User, StoreError>;
     /// The record of `user`'s import; `None` for a user that was not imported.
     fn user_import(&self, user: UserId) -> Result<Option<UserImport>, StoreError>;
     /// Brings over a hash changed in the source: exactly

@@ -38,8 +38,8 @@ pub use mfa::{
 pub use prune::{PruneOutcome, PrunePolicy, PruneReport};
 pub use rate_limit::{RateDecision, RateLimitStore, RateQuota, gcra_step};
 pub use recovery::{
-    EmailToken, EmailTokenHash, Limit, MailLimits, NewEmailToken, PasswordResetChange,
-    RecoveryStore, TokenPurpose,
+    EmailConfirmed, EmailToken, EmailTokenHash, Limit, MailLimits, NewEmailToken,
+    PasswordResetChange, RecoveryStore, TokenPurpose,
 };
 pub use secret::{
     BCRYPT_MAX_PASSWORD_BYTES, NewPassword, Password, PasswordError, PasswordHash, RefreshTokenHash,

@@ -36,6 +36,10 @@ impl fmt::Debug for EmailTokenHash {
 pub enum TokenPurpose {
     /// A `password_reset` message's link: redeemed by a password reset.
     PasswordReset,
+    /// An `email_verification` message's link: proves the user reads the account's address.
+    EmailVerification,
+    /// An `email_change` message's link, sent to the new address: confirms the change.
+    EmailChange,
 }
 
 impl TokenPurpose {
@@ -43,6 +47,8 @@ impl TokenPurpose {
     pub const fn as_str(self) -> &'static str {
         match self {
             TokenPurpose::PasswordReset => "password_reset",
+            TokenPurpose::EmailVerification => "email_verification",
+            TokenPurpose::EmailChange => "email_change",
         }
     }
 
@@ -50,6 +56,8 @@ impl TokenPurpose {
     pub fn parse(raw: &str) -> Option<Self> {
         match raw {
             "password_reset" => Some(TokenPurpose::PasswordReset),
+            "email_verification" => Some(TokenPurpose::EmailVerification),
+            "email_change" => Some(TokenPurpose::EmailChange),
             _ => None,
         }
     }
@@ -124,6 +132,23 @@ pub enum Limit {
     Within(MailLimits),
     /// Counted, never refused.
     CountOnly,
+    /// Neither counted nor refused: a message the server sends on its own (the verification
+    /// link at registration, an email change's confirmation link).
+    Uncounted,
+}
+
+/// What [`RecoveryStore::confirm_email`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EmailConfirmed {
+    /// The user as they are now: `email` is the confirmed address, `email_verified` is true.
+    pub user: User,
+    /// What the token was for: [`TokenPurpose::EmailVerification`] (the address stayed) or
+    /// [`TokenPurpose::EmailChange`] (the address changed to the token's).
+    pub purpose: TokenPurpose,
+    /// The address before, and whether it was verified (for the notice to the old address).
+    pub previous_email: Option<Email>,
+    /// Whether `previous_email` was verified.
+    pub previous_verified: bool,
 }
 
 /// A password reset as the store makes it ([`RecoveryStore::reset_password`]): the password
@@ -150,7 +175,8 @@ pub trait RecoveryStore: Send + Sync {
     /// the store count one after the other): unless `limit` refuses it (the account's last
     /// requested message is younger than `min_interval`, or it has `max_per_hour` in the hour
     /// before `token.created_at`), the request is counted, the user's earlier tokens of the
-    /// same purpose are deleted (a newer token voids older ones), and the token is stored.
+    /// same purpose are deleted (a newer token voids older ones), and the token is stored; an
+    /// [`TokenPurpose::EmailChange`] token also makes its address the user's `pending_email`.
     /// Returns whether it was issued. [`StoreError::NotFound`] for an unknown user.
     fn issue_email_token(&self, token: &NewEmailToken, limit: Limit) -> Result<bool, StoreError>;
     /// The stored token with this digest, if any (expired ones included; callers check).
@@ -164,4 +190,18 @@ pub trait RecoveryStore: Send + Sync {
     /// login-throttle rows are deleted, and the email counts as verified if it is still the
     /// address the token was sent to.
     fn reset_password(&self, reset: &PasswordResetChange) -> Result<PasswordChanged, StoreError>;
+    /// Redeems an [`TokenPurpose::EmailVerification`] or [`TokenPurpose::EmailChange`] token,
+    /// in one transaction holding the user's row. The token must still be stored and live at
+    /// `at`, and still match the account: a verification token the address it was sent to
+    /// (without regard to case), a change token the user's `pending_email`; otherwise
+    /// [`StoreError::NotFound`] and nothing changes. A verification marks the address
+    /// verified and deletes the user's verification tokens. A change makes the token's address
+    /// the user's (verified, no longer pending; [`Conflict::Email`](crate::Conflict::Email) if
+    /// another account holds it now, and nothing changes) and deletes every email token of the
+    /// user; it is announced as a change of the user (`Invalidation::User`).
+    fn confirm_email(
+        &self,
+        hash: &EmailTokenHash,
+        at: DateTime<Utc>,
+    ) -> Result<EmailConfirmed, StoreError>;
 }

@@ -15,6 +15,10 @@ pub struct User {
     /// Whether the user has shown they read `email` (by redeeming a link sent to it, such as a
     /// password reset's). False for a new address: a change of address clears it.
     pub email_verified: bool,
+    /// The address an email change waits to move to: set when a confirmation link is sent to
+    /// it (an [`TokenPurpose::EmailChange`](crate::TokenPurpose::EmailChange) token), cleared
+    /// when the change is confirmed or the address is changed otherwise.
+    pub pending_email: Option<Email>,
     /// The bcrypt hash of the password.
     pub password_hash: PasswordHash,
     /// What the user may do.
@@ -58,6 +62,7 @@ impl NewUser {
             username: self.username,
             email: self.email,
             email_verified: false,
+            pending_email: None,
             password_hash: self.password_hash,
             role: self.role,
             is_active: true,
@@ -99,7 +104,8 @@ impl UserChanges {
     }
 
     /// Applies the changes to `user` (what every store does). A new address (other than the
-    /// current one without regard to case), or none, is not verified.
+    /// current one without regard to case), or none, is not verified; any change of the address
+    /// drops a pending one.
     pub fn apply_to(&self, user: &mut User) {
         if let Some(username) = &self.username {
             user.username = username.clone();
@@ -112,6 +118,7 @@ impl UserChanges {
             if !same {
                 user.email_verified = false;
             }
+            user.pending_email = None;
             user.email = email.clone();
         }
         if let Some(role) = self.role {

@@ -112,6 +112,7 @@ mod tests {
             username: Username::parse(name).unwrap(),
             email: email.map(|e| Email::parse(e).unwrap()),
             email_verified: false,
+            pending_email: None,
             password_hash: PasswordHash::new("x"),
             role: Role::User,
             is_active: true,

@@ -30,6 +30,8 @@ pub struct ImportOptions {
     /// Replace the hash of accounts imported earlier whose hash changed in the source, unless
     /// their password was changed here since (`--update-hashes`).
     pub update_hashes: bool,
+    /// Imported emails count as verified (`--emails-verified`); otherwise they are not.
+    pub emails_verified: bool,
 }
 
 /// The outcomes of a run, each with the rows it applies to, as shown.
@@ -196,6 +198,7 @@ fn plan(
                 password_hash: hash,
                 email,
                 role,
+                email_verified: false,
             },
             role_note,
             email_note,
@@ -254,7 +257,13 @@ pub async fn import_users(
         &mut report,
     );
     for batch in candidates.chunks(BATCH) {
-        let users: Vec<ImportedUser> = batch.iter().map(|c| c.user.clone()).collect();
+        let users: Vec<ImportedUser> = batch
+            .iter()
+            .map(|c| ImportedUser {
+                email_verified: options.emails_verified,
+                ..c.user.clone()
+            })
+            .collect();
         let outcomes = if options.dry_run {
             service.preview_import(users, options.update_hashes).await?
         } else {

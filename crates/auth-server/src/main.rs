@@ -94,6 +94,10 @@ enum Command {
         /// API keys end). Run it at cut-over.
         #[arg(long)]
         update_hashes: bool,
+        /// Mark the imported emails verified (the source confirmed them); by default they are
+        /// not, and their owners verify them with a link.
+        #[arg(long)]
+        emails_verified: bool,
     },
 }
 
@@ -206,6 +210,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             role_column,
             dry_run,
             update_hashes,
+            emails_verified,
         } => {
             let options = ImportOptions {
                 from,
@@ -219,6 +224,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 role_given: role_column.is_some(),
                 dry_run,
                 update_hashes,
+                emails_verified,
             };
             import(settings, env, &options)
         }

@@ -80,6 +80,7 @@ pub fn build_state(settings: &Settings, env: AppEnv) -> anyhow::Result<AuthState
             encryption_key: Some(mfa_key),
             ..MfaConfig::default()
         },
+        require_verified_email: settings.security.require_verified_email,
     };
     let service = AuthService::new(
         store.clone(),

@@ -233,11 +233,16 @@ fn readme_walkthrough_against_the_real_binary() {
         "PUT",
         "/profile",
         Some(&token),
-        Some(json!({"email": "alice@example.org"})),
+        Some(json!({"email": "alice@example.org", "current_password": PASSWORD})),
     );
+    // Mail is on (the file transport): the new address waits for its link.
     assert_eq!(
-        (status, renamed["email"].as_str()),
-        (200, Some("alice@example.org"))
+        (
+            status,
+            renamed["email"].as_str(),
+            renamed["pending_email"].as_str()
+        ),
+        (200, Some("alice@example.com"), Some("alice@example.org"))
     );
 
     let (status, expiry) = server.call("GET", "/token_expiry", Some(&token), None);

@@ -552,3 +552,57 @@ fn a_hash_above_the_max_verify_cost_is_refused_as_invalid() {
     assert_eq!(imported.len(), 1, "{report}");
     assert!(imported[0].starts_with("victor "), "{report}");
 }
+
+/// Imported emails are unverified unless `--emails-verified` says the source confirmed them.
+/// The source is a database of ours (its `password_hash` and `email` columns).
+#[test]
+fn imported_emails_are_verified_only_when_asked() {
+    use auth_domain::{
+        Email, NewUser, PasswordHash, RecoveryStore, Role, UserId, UserStore, Username, now,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let source = TestDatabase::sqlite();
+    let store = auth_diesel::DieselStore::connect(source.url(), 1).unwrap();
+    let hash = "$2b$04$UuTkLRZZ6QofpDOlMz32MuuxEHA43WOemOYHPz6.SjsVsyO1tDU96";
+    for name in ["alice", "bob"] {
+        store
+            .create_user(NewUser {
+                id: UserId::new(),
+                username: Username::parse(name).unwrap(),
+                email: Some(Email::parse(&format!("{name}@example.com")).unwrap()),
+                password_hash: PasswordHash::new(hash),
+                role: Role::User,
+                created_at: now(),
+            })
+            .unwrap();
+    }
+    drop(store);
+    let verified_of = |target: &TestDatabase, name: &str| {
+        let store = auth_diesel::DieselStore::connect(target.url(), 1).unwrap();
+        let email = Email::parse(&format!("{name}@example.com")).unwrap();
+        store.user_by_email(&email).unwrap().unwrap().email_verified
+    };
+    let args = [
+        "--from",
+        source.url(),
+        "--password-column",
+        "password_hash",
+        "--email-column",
+        "email",
+    ];
+    let plain = TestDatabase::sqlite();
+    let (output, report, stderr) = import(dir.path(), plain.url(), &args);
+    assert!(output.status.success(), "{report}\n{stderr}");
+    assert_eq!(section(&report, "imported").len(), 2, "{report}");
+    assert!(!verified_of(&plain, "alice") && !verified_of(&plain, "bob"));
+
+    let vouched = TestDatabase::sqlite();
+    let (output, report, stderr) = import(
+        dir.path(),
+        vouched.url(),
+        &[&args[..], &["--emails-verified"]].concat(),
+    );
+    assert!(output.status.success(), "{report}\n{stderr}");
+    assert_eq!(section(&report, "imported").len(), 2, "{report}");
+    assert!(verified_of(&vouched, "alice") && verified_of(&vouched, "bob"));
+}

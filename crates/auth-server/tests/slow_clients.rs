@@ -158,7 +158,7 @@ fn a_body_that_stops_arriving_gets_408_and_its_connection_closed() {
 
     // A body that arrives in time, slowly, is read.
     let mut stream = TcpStream::connect(address(&server)).unwrap();
-    let patch = json!({"email": "alice@example.com"}).to_string();
+    let patch = json!({"email": "alice@example.com", "current_password": PASSWORD}).to_string();
     write!(
         stream,
         "PATCH /profile HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {token}\r\n\

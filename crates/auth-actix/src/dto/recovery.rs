@@ -118,3 +118,15 @@ pub(crate) struct AcceptedResponse {
     /// What happens next, in words.
     pub detail: &'static str,
 }
+
+/// `POST /email/verify`: the token from an `email_verification` or `email_change` link.
+#[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = VerifyEmailRequest, example = json!({
+    "token": "k3QxZ9vLrT2mWq8sYb4nHc6dJf0pGa1eUo5iKz7yXw_"
+})))]
+pub(crate) struct VerifyEmailBody {
+    /// The `token` query parameter of the link (`{mail.link_base}/verify-email?token=…`).
+    #[cfg_attr(feature = "openapi", schema(max_length = 128))]
+    pub token: String,
+}

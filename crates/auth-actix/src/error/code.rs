@@ -123,7 +123,15 @@ MfaEnrolmentNotStarted = "mfa_enrolment_not_started",
 /// voided.
 InvalidResetToken = "invalid_reset_token",
 /// `no_email` (409): the account has no email address to send to.
-NoEmail = "no_email",}
+NoEmail = "no_email",
+/// `email_already_verified` (409): the address is verified already.
+EmailAlreadyVerified = "email_already_verified",
+/// `invalid_verification_token` (400): the verification or email-change token is unknown,
+/// expired, used or voided.
+InvalidVerificationToken = "invalid_verification_token",
+/// `email_not_verified` (403): the password was right, but the account's address must be
+/// verified first (`security.require_verified_email`).
+EmailNotVerified = "email_not_verified",}
 
 impl fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -159,7 +167,7 @@ mod tests {
     use super::ErrorCode;
 
     /// The wire strings, written out: a renamed variant must not change what clients see.
-    const WIRE: [(ErrorCode, &str); 39] = [
+    const WIRE: [(ErrorCode, &str); 42] = [
         (ErrorCode::ValidationError, "validation_error"),
         (ErrorCode::NotFound, "not_found"),
         (ErrorCode::MethodNotAllowed, "method_not_allowed"),
@@ -208,6 +216,12 @@ mod tests {
         ),
         (ErrorCode::InvalidResetToken, "invalid_reset_token"),
         (ErrorCode::NoEmail, "no_email"),
+        (ErrorCode::EmailAlreadyVerified, "email_already_verified"),
+        (
+            ErrorCode::InvalidVerificationToken,
+            "invalid_verification_token",
+        ),
+        (ErrorCode::EmailNotVerified, "email_not_verified"),
     ];
 
     #[test]

@@ -276,6 +276,14 @@ impl From<AuthError> for ApiError {
             AuthError::InvalidGrant => (StatusCode::UNAUTHORIZED, ErrorCode::InvalidGrant),
             AuthError::InvalidResetToken => (StatusCode::BAD_REQUEST, ErrorCode::InvalidResetToken),
             AuthError::NoEmail => (StatusCode::CONFLICT, ErrorCode::NoEmail),
+            AuthError::NoEmailToVerify => (StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::NoEmail),
+            AuthError::EmailAlreadyVerified => {
+                (StatusCode::CONFLICT, ErrorCode::EmailAlreadyVerified)
+            }
+            AuthError::InvalidVerificationToken => {
+                (StatusCode::BAD_REQUEST, ErrorCode::InvalidVerificationToken)
+            }
+            AuthError::EmailNotVerified => (StatusCode::FORBIDDEN, ErrorCode::EmailNotVerified),
             AuthError::InvalidCurrentPassword => {
                 (StatusCode::FORBIDDEN, ErrorCode::InvalidCurrentPassword)
             }

@@ -14,6 +14,7 @@
 //! | [`docs`] | `GET /openapi.json`, and Swagger UI at `GET /docs/` |
 //! | [`mfa`] | `POST`/`DELETE /mfa/totp`, `POST /mfa/totp/confirm`, `POST /login/mfa`, `DELETE /admin/users/{id}/mfa`: the second factor |
 //! | [`recovery`] | `POST /password/forgot`, `POST /password/reset`, `POST /admin/users/{id}/password-reset`: a way back in by email (404 with mail off) |
+//! | [`verification`] | `POST /email/verify/request`, `POST /email/verify`: verified addresses and email changes (404 with mail off) |
 //!
 //! The request and response shapes are in [`crate::dto`]. [`table`] lists every route, in one
 //! place, so the whole contract can be read at a glance: [`routes`] mounts it, [`served_routes`]
@@ -32,6 +33,7 @@ pub(crate) mod recovery;
 mod sessions;
 mod status_lists;
 mod token;
+mod verification;
 
 use actix_web::{
     HttpResponse, Route, guard,
@@ -196,6 +198,14 @@ fn contract() -> Vec<Resource> {
             "/admin/users/{id}/password-reset",
             vec![on(M::POST, web::to(recovery::admin_reset))],
         ),
+        (
+            "/email/verify/request",
+            vec![on(M::POST, web::to(verification::request))],
+        ),
+        (
+            "/email/verify",
+            vec![on(M::POST, web::to(verification::verify))],
+        ),
     ]
 }
 
@@ -280,5 +290,7 @@ pub fn served_routes() -> Vec<(Method, &'static str)> {
     recovery::forgot,
     recovery::reset,
     recovery::admin_reset,
+    verification::request,
+    verification::verify,
 ))]
 pub(crate) struct Operations;

@@ -26,6 +26,8 @@ pub(crate) const MAIL_ROUTES: &[&str] = &[
     "/password/forgot",
     "/password/reset",
     "/admin/users/{id}/password-reset",
+    "/email/verify/request",
+    "/email/verify",
 ];
 
 /// What `POST /password/forgot` answers, whatever became of the request.

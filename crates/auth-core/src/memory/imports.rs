@@ -7,10 +7,11 @@ use auth_domain::{
 use super::MemoryStore;
 
 impl ImportStore for MemoryStore {
-    fn import_user(&self, new: NewUser) -> Result<User, StoreError> {
+    fn import_user(&self, new: NewUser, email_verified: bool) -> Result<User, StoreError> {
         // One lock for both writes: no one sees the user without its record.
         let mut state = self.state();
-        let user = new.into_user();
+        let mut user = new.into_user();
+        user.email_verified = email_verified && user.email.is_some();
         if let Some(conflict) = state.conflict_with(&user) {
             return Err(StoreError::Conflict(conflict));
         }

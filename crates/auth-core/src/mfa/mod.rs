@@ -39,6 +39,7 @@ use crate::{
     admin::Actor,
     audit::{self, EventBuilder},
     error::AuthError,
+    mail::MfaChange,
     service::AuthService,
     sessions::Principal,
 };
@@ -162,6 +163,7 @@ impl AuthService {
         let session = principal.session()?.0.id;
         let key = self.mfa_key()?;
         let (user, username) = (principal.user.id, principal.user.username.clone());
+        let owner = principal.user.clone();
         let client = principal.client.clone();
         let code: String = code.chars().take(16).collect();
         let (failure, success) = (
@@ -202,6 +204,7 @@ impl AuthService {
             }
             inner.invalidate(Invalidation::User(user));
             inner.record(success.detail(format!("totp; {} recovery codes", digests.len())));
+            inner.notify_mfa(&owner, MfaChange::Enabled, client.ip.as_deref());
             Ok(RecoveryCodes(recovery))
         })
         .await
@@ -264,6 +267,7 @@ impl AuthService {
                 }
                 TotpRemoval::Enabled => {
                     inner.record(success.detail("totp"));
+                    inner.notify_mfa(&user, MfaChange::Removed, client.ip.as_deref());
                     Ok(())
                 }
             }
@@ -278,7 +282,7 @@ impl AuthService {
     pub async fn reset_mfa(&self, actor: &Actor, user: UserId) -> Result<(), AuthError> {
         let actor = actor.clone();
         self.blocking(move |inner| {
-            inner.store.user_by_id(user)?.ok_or(AuthError::NotFound)?;
+            let owner = inner.store.user_by_id(user)?.ok_or(AuthError::NotFound)?;
             let removed = inner.store.remove_totp(user, now())?;
             inner.invalidate(Invalidation::User(user));
             let event = audit::event(AuditAction::MfaReset, true)
@@ -296,6 +300,7 @@ impl AuthService {
                 }
                 TotpRemoval::Enabled => {
                     inner.record(event);
+                    inner.notify_mfa(&owner, MfaChange::Removed, None);
                     Ok(())
                 }
             }

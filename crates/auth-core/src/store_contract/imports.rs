@@ -14,7 +14,7 @@ use super::{new_api_key, new_session, new_user};
 /// registered one has none; a taken name conflicts and records nothing; deleting the user
 /// removes its record.
 pub fn imported_users_are_recorded_with_their_hash(store: &dyn Store) {
-    let imported = store.import_user(new_user("dave")).unwrap();
+    let imported = store.import_user(new_user("dave"), false).unwrap();
     let record = store.user_import(imported.id).unwrap().unwrap();
     assert_eq!(record.user, imported.id);
     assert_eq!(record.password_hash, imported.password_hash);
@@ -30,7 +30,7 @@ pub fn imported_users_are_recorded_with_their_hash(store: &dyn Store) {
     let squatted = new_user("ERIN");
     let id = squatted.id;
     assert!(matches!(
-        store.import_user(squatted),
+        store.import_user(squatted, false),
         Err(StoreError::Conflict(Conflict::Username))
     ));
     assert_eq!(store.user_by_id(id).unwrap(), None);
@@ -45,7 +45,7 @@ pub fn imported_users_are_recorded_with_their_hash(store: &dyn Store) {
 /// generation. Once the password was changed here, the recorded generation is stale and the
 /// update is refused with nothing changed; a user that was not imported is not found.
 pub fn imported_hashes_are_updated_as_password_changes(store: &dyn Store) {
-    let dave = store.import_user(new_user("dave")).unwrap();
+    let dave = store.import_user(new_user("dave"), false).unwrap();
     let session = store.create_session(new_session(dave.id)).unwrap();
     store
         .create_api_key(new_api_key(dave.id, "impt0001"))

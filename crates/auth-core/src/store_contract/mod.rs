@@ -3,7 +3,8 @@
 //!
 //! Each function checks one behaviour against a fresh, empty store and panics when it is not
 //! met; they are grouped by store trait (users with the admin rules, sessions with refresh
-//! rotation, API keys, audit, login throttling, pruning, second factors, account recovery, rate limits; the listing of users has
+//! rotation, API keys, audit, login throttling, pruning, second factors, account recovery,
+//! verified addresses, rate limits; the listing of users has
 //! its own file, and so has the credential generation that password changes, disabling and a
 //! second factor turned on move).
 //! [`store_contract_tests!`](crate::store_contract_tests) turns the whole list into `#[test]`s;
@@ -34,6 +35,7 @@ mod sessions;
 mod status;
 mod user_listing;
 mod users;
+mod verification;
 
 pub use api_keys::*;
 pub use audit::*;
@@ -48,6 +50,7 @@ pub use sessions::*;
 pub use status::*;
 pub use user_listing::*;
 pub use users::*;
+pub use verification::*;
 
 use auth_domain::{
     ApiKey, ApiKeyId, ClientInfo, CredentialGeneration, NewApiKey, NewSession, NewUser,
@@ -146,6 +149,11 @@ macro_rules! store_contract_tests {
             rate_budgets_are_spent_and_refilled_per_key,
             concurrent_requests_never_overspend_a_rate_budget,
             full_rate_buckets_are_pruned_and_spent_ones_kept,
+            a_verification_token_verifies_its_address_once,
+            a_verification_token_for_a_replaced_address_changes_nothing,
+            an_email_change_is_pending_until_its_token_is_redeemed,
+            an_email_change_to_a_taken_address_conflicts,
+            uncounted_tokens_neither_count_nor_are_refused,
         );
     };
     // Internal: one test per name, each given the attributes (kept as one token tree here so

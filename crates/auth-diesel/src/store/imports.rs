@@ -15,8 +15,9 @@ use crate::{
 };
 
 impl ImportStore for DieselStore {
-    fn import_user(&self, new: NewUser) -> Result<User, StoreError> {
-        let user = new.into_user();
+    fn import_user(&self, new: NewUser, email_verified: bool) -> Result<User, StoreError> {
+        let mut user = new.into_user();
+        user.email_verified = email_verified && user.email.is_some();
         transaction(&mut *self.conn()?, |conn| {
             diesel::insert_into(users::table)
                 .values(UserRow::from(&user))

@@ -6,13 +6,13 @@
 //! other: the second sees the first's row.
 
 use auth_domain::{
-    Email, EmailToken, EmailTokenHash, Limit, NewEmailToken, PasswordChanged, PasswordResetChange,
-    RecoveryStore, StoreError, TokenPurpose, User, UserId,
+    Email, EmailConfirmed, EmailToken, EmailTokenHash, Invalidation, Limit, NewEmailToken,
+    PasswordChanged, PasswordResetChange, RecoveryStore, StoreError, TokenPurpose, User, UserId,
 };
-use chrono::{NaiveDateTime, TimeDelta};
+use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use diesel::prelude::*;
 
-use super::{DieselStore, store_error, transaction, users::change_password_in};
+use super::{DieselStore, notify, store_error, transaction, users::change_password_in};
 use crate::{
     connection::DbConnection,
     rows::{UserRow, corrupt, naive, utc, uuid},
@@ -74,6 +74,40 @@ fn like_literal(key: &str) -> String {
         .replace('_', "\\_")
 }
 
+/// Counts a requested message for `user` at `at`, unless `limit` refuses it; returns whether
+/// it was counted. The caller holds the user's row.
+fn count_request(
+    conn: &mut DbConnection,
+    user: &str,
+    at: DateTime<Utc>,
+    limit: Limit,
+) -> Result<bool, StoreError> {
+    let mine = || mail_requests::table.filter(mail_requests::user_id.eq(user.to_owned()));
+    diesel::delete(mine().filter(mail_requests::requested_at.le(naive(at - TimeDelta::hours(1)))))
+        .execute(conn)
+        .map_err(store_error)?;
+    if let Limit::Within(limits) = limit {
+        let in_the_hour: i64 = mine().count().get_result(conn).map_err(store_error)?;
+        let too_soon: i64 = mine()
+            .filter(mail_requests::requested_at.gt(naive(at - limits.min_interval)))
+            .count()
+            .get_result(conn)
+            .map_err(store_error)?;
+        if too_soon > 0 || in_the_hour >= i64::from(limits.max_per_hour) {
+            return Ok(false);
+        }
+    }
+    diesel::insert_into(mail_requests::table)
+        .values((
+            mail_requests::id.eq(uuid::Uuid::new_v4().to_string()),
+            mail_requests::user_id.eq(user),
+            mail_requests::requested_at.eq(naive(at)),
+        ))
+        .execute(conn)
+        .map_err(store_error)?;
+    Ok(true)
+}
+
 impl RecoveryStore for DieselStore {
     fn user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
         users::table
@@ -91,31 +125,16 @@ impl RecoveryStore for DieselStore {
         let at = token.created_at;
         transaction(&mut *self.conn()?, |conn| {
             hold_user(conn, token.user)?;
-            let mine = || mail_requests::table.filter(mail_requests::user_id.eq(user.clone()));
-            diesel::delete(
-                mine().filter(mail_requests::requested_at.le(naive(at - TimeDelta::hours(1)))),
-            )
-            .execute(conn)
-            .map_err(store_error)?;
-            if let Limit::Within(limits) = limit {
-                let in_the_hour: i64 = mine().count().get_result(conn).map_err(store_error)?;
-                let too_soon: i64 = mine()
-                    .filter(mail_requests::requested_at.gt(naive(at - limits.min_interval)))
-                    .count()
-                    .get_result(conn)
-                    .map_err(store_error)?;
-                if too_soon > 0 || in_the_hour >= i64::from(limits.max_per_hour) {
-                    return Ok(false);
-                }
+            if limit != Limit::Uncounted && !count_request(conn, &user, at, limit)? {
+                return Ok(false);
             }
-            diesel::insert_into(mail_requests::table)
-                .values((
-                    mail_requests::id.eq(uuid::Uuid::new_v4().to_string()),
-                    mail_requests::user_id.eq(&user),
-                    mail_requests::requested_at.eq(naive(at)),
-                ))
-                .execute(conn)
-                .map_err(store_error)?;
+            if token.purpose == TokenPurpose::EmailChange {
+                diesel::update(users::table.find(&user))
+                    .set(users::pending_email.eq(token.email.as_str()))
+                    .execute(conn)
+                    .map_err(store_error)?;
+                notify(conn, Invalidation::User(token.user))?;
+            }
             diesel::delete(
                 email_tokens::table
                     .filter(email_tokens::user_id.eq(&user))
@@ -184,4 +203,72 @@ impl RecoveryStore for DieselStore {
             Ok(changed)
         })
     }
+
+    fn confirm_email(
+        &self,
+        hash: &EmailTokenHash,
+        at: DateTime<Utc>,
+    ) -> Result<EmailConfirmed, StoreError> {
+        transaction(&mut *self.conn()?, |conn| {
+            // Which user is only known from the token: read it, hold the user, read it again.
+            let user_id = find_token(conn, hash)?.ok_or(StoreError::NotFound)?.user;
+            hold_user(conn, user_id)?;
+            let token = find_token(conn, hash)?
+                .filter(|t| t.is_live(at))
+                .ok_or(StoreError::NotFound)?;
+            let id = user_id.to_string();
+            let before = load(conn, &id)?;
+            let same = |email: &Option<Email>| {
+                email
+                    .as_ref()
+                    .is_some_and(|e| e.normalized() == token.email.normalized())
+            };
+            let mine = || email_tokens::table.filter(email_tokens::user_id.eq(id.clone()));
+            match token.purpose {
+                TokenPurpose::EmailVerification if same(&before.email) => {
+                    diesel::update(users::table.find(&id))
+                        .set(users::email_verified.eq(true))
+                        .execute(conn)
+                        .map_err(store_error)?;
+                    diesel::delete(mine().filter(
+                        email_tokens::purpose.eq(TokenPurpose::EmailVerification.as_str()),
+                    ))
+                    .execute(conn)
+                    .map_err(store_error)?;
+                }
+                TokenPurpose::EmailChange if same(&before.pending_email) => {
+                    diesel::update(users::table.find(&id))
+                        .set((
+                            users::email.eq(token.email.as_str()),
+                            users::email_normalized.eq(token.email.normalized()),
+                            users::email_verified.eq(true),
+                            users::pending_email.eq(None::<String>),
+                            users::updated_at.eq(naive(at)),
+                        ))
+                        .execute(conn)
+                        .map_err(store_error)?;
+                    diesel::delete(mine()).execute(conn).map_err(store_error)?;
+                }
+                _ => return Err(StoreError::NotFound),
+            }
+            notify(conn, Invalidation::User(user_id))?;
+            Ok(EmailConfirmed {
+                user: load(conn, &id)?,
+                purpose: token.purpose,
+                previous_email: before.email,
+                previous_verified: before.email_verified,
+            })
+        })
+    }
+}
+
+fn load(conn: &mut DbConnection, id: &str) -> Result<User, StoreError> {
+    users::table
+        .find(id)
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
+        .map_err(store_error)?
+        .ok_or(StoreError::NotFound)
+        .and_then(User::try_from)
 }

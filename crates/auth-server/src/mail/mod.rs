@@ -157,6 +157,7 @@ pub fn mail_setup(
         templates,
         link_base,
         reset_token_ttl: Duration::from_secs(mail.reset_token_ttl_secs),
+        verify_token_ttl: Duration::from_secs(mail.verify_token_ttl_secs),
         limits: MailLimits {
             min_interval: TimeDelta::seconds(
                 i64::try_from(mail.min_interval_secs).unwrap_or(i64::MAX),

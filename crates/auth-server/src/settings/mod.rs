@@ -336,6 +336,10 @@ pub struct SecuritySettings {
     /// Header that carries an API key; must be a valid header name.
     #[serde(deserialize_with = "strict::text")]
     pub api_key_header: String,
+    /// Whether accounts need a verified address: registration then needs an email, and a login
+    /// to an unverified account answers 403 `email_not_verified` (after the right password).
+    #[serde(deserialize_with = "strict::boolean")]
+    pub require_verified_email: bool,
 }
 
 impl SecuritySettings {

@@ -49,6 +49,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/password/forgot"),
     ("POST", "/password/reset"),
     ("POST", "/admin/users/{id}/password-reset"),
+    ("POST", "/email/verify/request"),
+    ("POST", "/email/verify"),
     // Last: it ends the admin's session, and every route after it would see only a dead token.
     ("POST", "/logout"),
 ];

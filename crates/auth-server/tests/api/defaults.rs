@@ -70,6 +70,7 @@ fn library_defaults_are_the_servers_defaults() {
         hashing,
         max_verify_cost,
         mfa,
+        require_verified_email,
     } = AuthConfig::default();
     let loaded = state.service.config();
     assert_eq!(loaded.access_ttl, access_ttl);
@@ -86,6 +87,7 @@ fn library_defaults_are_the_servers_defaults() {
     assert_eq!(loaded.cache, cache);
     assert_eq!(loaded.hashing, hashing);
     assert_eq!(loaded.max_verify_cost, max_verify_cost);
+    assert_eq!(loaded.require_verified_email, require_verified_email);
     let MfaConfig {
         issuer,
         token_ttl,

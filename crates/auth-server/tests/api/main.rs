@@ -36,4 +36,5 @@ mod sessions;
 mod status_lists;
 mod swagger_ui;
 mod token_endpoint;
+mod verification;
 mod verify_cost;

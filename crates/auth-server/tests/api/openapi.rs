@@ -178,7 +178,7 @@ async fn operations_name_the_security_schemes_the_routes_accept(app: TestApp) {
             (
                 "POST",
                 "/register" | "/login" | "/token" | "/refresh" | "/login/mfa" | "/revoke"
-                | "/password/forgot" | "/password/reset",
+                | "/password/forgot" | "/password/reset" | "/email/verify",
             )
             | (
                 "GET",

@@ -35,6 +35,7 @@ async fn register_creates_a_user_without_exposing_the_hash(app: TestApp) {
             "id",
             "is_active",
             "mfa_enabled",
+            "pending_email",
             "role",
             "updated_at",
             "username"
