@@ -33,11 +33,17 @@ impl Default for Retention {
 /// poll every 20 ms).
 const READ_ANNOUNCEMENTS: TimeDelta = TimeDelta::hours(1);
 
+/// The per-account mail limits count the requests of the last hour; older records count
+/// nothing.
+const MAIL_REQUEST_WINDOW: TimeDelta = TimeDelta::hours(1);
+
 impl AuthService {
     /// Removes what is past its use as of now: sessions that ended more than
     /// `retention.ended_sessions` ago with their refresh tokens, login-throttle rows quiet for
     /// longer than the lockout policies' decay windows (and no longer locked), audit events
-    /// older than `retention.audit_events`, and read cache-invalidation announcements. Runs on
+    /// older than `retention.audit_events`, read cache-invalidation announcements, expired
+    /// email tokens, and mail requests older than the mail limits'
+    /// hour. Runs on
     /// the blocking pool; logs what it removed. [`PruneOutcome::Busy`] when another process is
     /// pruning the same database.
     pub async fn prune(&self, retention: Retention) -> Result<PruneOutcome, AuthError> {
@@ -51,6 +57,8 @@ impl AuthService {
                     throttles_quiet_since: at - decay,
                     audit_before: retention.audit_events.map(|keep| at - keep),
                     invalidations_before: at - READ_ANNOUNCEMENTS,
+                    expired_before: at,
+                    mail_requests_before: at - MAIL_REQUEST_WINDOW,
                     batch_size: retention.batch_size.max(1),
                 };
                 Ok(inner.store.prune(&policy)?)
@@ -63,6 +71,8 @@ impl AuthService {
                 login_throttles = report.login_throttles,
                 audit_events = report.audit_events,
                 cache_invalidations = report.cache_invalidations,
+                email_tokens = report.email_tokens,
+                mail_requests = report.mail_requests,
                 "pruned {} rows",
                 report.total()
             ),

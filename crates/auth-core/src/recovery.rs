@@ -14,11 +14,12 @@ use auth_domain::{
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::TimeDelta;
 use sha2::{Digest as _, Sha256};
+use tracing::Instrument as _;
 
 use crate::{
     admin::Actor,
     audit::{self, EventBuilder},
-    error::AuthError,
+    error::{AuthError, cause_chain},
     mail::{Mail, MailTemplates, Mailer, PasswordChange, PasswordChangedNotice, PasswordReset},
     service::{AuthService, Inner},
 };
@@ -154,9 +155,13 @@ impl AuthService {
     }
 
     /// `POST /password/forgot`: sends a `password_reset` message if `account` names an active
-    /// account with an address and the account is within the limits. Succeeds the same way
-    /// whether or not anything was sent (nor whether the account exists): only a malformed
-    /// name (422) or a store failure is an error. [`AuthError::NotFound`] when mail is off.
+    /// account with an address and the account is within the limits. Succeeds the same way,
+    /// and in the same time, whether or not anything is sent (nor whether the account exists):
+    /// only a malformed name (422) is an error, and [`AuthError::NotFound`] when mail is off.
+    /// The lookup and the message happen after it returns (issuing a token is a store write,
+    /// which would tell by its time that the account exists); a failure then is logged.
+    /// [`AuthService::idle`] waits for them. When 256 requests' work is already running behind
+    /// their answers, the work is done before returning instead.
     pub async fn forgot_password(
         &self,
         account: ForgottenAccount,
@@ -171,28 +176,52 @@ impl AuthService {
             ForgottenAccount::Email(raw) => Name::Email(Email::parse(raw.trim())?),
             ForgottenAccount::Username(raw) => Name::Username(Username::parse(&raw)?),
         };
-        self.blocking(move |inner| {
-            let user = match &name {
-                Name::Email(email) => inner.store.user_by_email(email)?,
-                Name::Username(username) => inner.store.user_by_username(username)?,
-            };
-            let Some(user) = user.filter(|u| u.is_active) else {
-                return Ok(());
-            };
-            let Some(email) = user.email.clone() else {
-                return Ok(());
-            };
-            let sent = inner.send_reset(&setup, &user, &email, Limit::Within(setup.limits))?;
-            tracing::info!(
-                user_id = %user.id,
-                ip = client.ip.as_deref(),
-                sent,
-                "password reset requested{}",
-                if sent { "" } else { "; over the account's mail limits, nothing sent" }
-            );
-            Ok(())
-        })
-        .await
+        let service = self.clone();
+        let work = async move {
+            let outcome = service
+                .blocking(move |inner| {
+                    let user = match &name {
+                        Name::Email(email) => inner.store.user_by_email(email)?,
+                        Name::Username(username) => inner.store.user_by_username(username)?,
+                    };
+                    let Some(user) = user.filter(|u| u.is_active) else {
+                        return Ok(());
+                    };
+                    let Some(email) = user.email.clone() else {
+                        return Ok(());
+                    };
+                    let sent =
+                        inner.send_reset(&setup, &user, &email, Limit::Within(setup.limits))?;
+                    tracing::info!(
+                        user_id = %user.id,
+                        ip = client.ip.as_deref(),
+                        sent,
+                        "password reset requested{}",
+                        if sent { "" } else { "; over the account's mail limits, nothing sent" }
+                    );
+                    Ok(())
+                })
+                .await;
+            match outcome {
+                Ok(()) => {}
+                // The store logs an outage itself, once.
+                Err(AuthError::Unavailable(e)) if e.is_outage() => {}
+                Err(e) => {
+                    tracing::warn!(error = %cause_chain(&e), "password reset request failed")
+                }
+            }
+        }
+        .instrument(tracing::Span::current());
+        match Arc::clone(&self.inner.behind_answers).try_acquire_owned() {
+            Ok(permit) => {
+                tokio::spawn(async move {
+                    work.await;
+                    drop(permit);
+                });
+            }
+            Err(_) => work.await,
+        }
+        Ok(())
     }
 
     /// `POST /password/reset`: sets a new password with a token from a `password_reset`

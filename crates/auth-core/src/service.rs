@@ -37,6 +37,8 @@ pub(crate) struct Inner {
     pub(crate) status_lists: Arc<crate::PublishedStatusLists>,
     observer: RwLock<Arc<dyn Observer>>,
     pub(crate) mail: RwLock<Option<Arc<MailSetup>>>,
+    /// Permits for work a request leaves running after its answer ([`AuthService::idle`]).
+    pub(crate) behind_answers: Arc<tokio::sync::Semaphore>,
 }
 
 impl Inner {
@@ -113,6 +115,10 @@ impl fmt::Debug for AuthService {
     }
 }
 
+/// At most this many requests' work runs on after their answers; beyond it, a request does its
+/// work before answering (under such a flood, timing is not what an attacker can read).
+pub(crate) const BEHIND_ANSWERS: usize = 256;
+
 impl AuthService {
     /// Composes a service from its parts. The issuer and the verifier both come from `keys`,
     /// so the service always accepts the tokens it signs. Starts the hashing pool's threads
@@ -140,6 +146,7 @@ impl AuthService {
                 status_lists: Arc::default(),
                 observer: RwLock::new(Arc::new(Unobserved)),
                 mail: RwLock::new(None),
+                behind_answers: Arc::new(tokio::sync::Semaphore::new(BEHIND_ANSWERS)),
             }),
             hash_pool: Arc::new(hash_pool),
         }
@@ -215,6 +222,17 @@ impl AuthService {
             self.inner.observer().store_unavailable();
         }
         result
+    }
+
+    /// Waits until the work that requests left running after their answers is done (today: a
+    /// forgotten password's lookup and message, [`AuthService::forgot_password`]). For tests
+    /// that read the message next, and for a graceful shutdown.
+    pub async fn idle(&self) {
+        let all = u32::try_from(BEHIND_ANSWERS).expect("a small number");
+        // Never closed, so acquiring only waits.
+        if let Ok(permits) = self.inner.behind_answers.acquire_many(all).await {
+            drop(permits);
+        }
     }
 
     /// Whether the store answers.

@@ -20,6 +20,8 @@ fn policy(read_before: chrono::DateTime<chrono::Utc>) -> PrunePolicy {
         throttles_quiet_since: long_ago,
         audit_before: None,
         invalidations_before: read_before,
+        expired_before: long_ago,
+        mail_requests_before: long_ago,
         batch_size: 1,
     }
 }

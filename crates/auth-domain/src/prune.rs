@@ -21,6 +21,13 @@ pub struct PrunePolicy {
     /// Cross-process cache-invalidation announcements written before this go (every process
     /// has read them long before).
     pub invalidations_before: DateTime<Utc>,
+    /// Tokens sent by email (password reset, verification) that expired before this go. An
+    /// expired one is refused whether or not its row is still there, so any moment up to now is
+    /// safe. (Expired `mfa_token` challenges go whenever a new challenge is made.)
+    pub expired_before: DateTime<Utc>,
+    /// Records of mail requests made before this go (the per-account mail limits look back one
+    /// hour).
+    pub mail_requests_before: DateTime<Utc>,
     /// The most rows one delete statement removes, so that a large backlog never holds locks
     /// for long (at least 1).
     pub batch_size: u32,
@@ -39,17 +46,23 @@ pub struct PruneReport {
     pub audit_events: u64,
     /// Cache-invalidation announcements every process has read.
     pub cache_invalidations: u64,
+    /// Expired tokens sent by email.
+    pub email_tokens: u64,
+    /// Mail requests older than the limits' window.
+    pub mail_requests: u64,
 }
 
 impl PruneReport {
     /// Each table (as the SQL stores name it) and how many of its rows were removed.
-    pub fn tables(&self) -> [(&'static str, u64); 5] {
+    pub fn tables(&self) -> [(&'static str, u64); 7] {
         [
             ("sessions", self.sessions),
             ("refresh_tokens", self.refresh_tokens),
             ("login_throttles", self.login_throttles),
             ("audit_events", self.audit_events),
             ("cache_invalidations", self.cache_invalidations),
+            ("email_tokens", self.email_tokens),
+            ("mail_requests", self.mail_requests),
         ]
     }
 

@@ -84,11 +84,14 @@ mod tests {
             login_throttles: 0,
             audit_events: 1000,
             cache_invalidations: 7,
+            email_tokens: 2,
+            mail_requests: 5,
         };
         assert_eq!(
             report_table(&report),
             "removed rows:\n  sessions             3\n  refresh_tokens       12\n  \
-             login_throttles      0\n  audit_events         1000\n  cache_invalidations  7\n"
+             login_throttles      0\n  audit_events         1000\n  cache_invalidations  7\n  \
+             email_tokens         2\n  mail_requests        5\n"
         );
     }
 }

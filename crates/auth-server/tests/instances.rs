@@ -945,14 +945,22 @@ fn the_per_account_mail_limits_hold_across_instances() {
     forgot(a, "alice@example.com");
     forgot(b, "alice@example.com");
     forgot(b, "alice@example.com");
-    // B's queue delivers in order: once bob's message (asked for after) is out, any of B's
-    // messages to alice would be too.
+    // Bob's message, asked for on B after alice's, is out after them: by then any message of
+    // B's to alice would be too.
     forgot(b, "bob@example.com");
     reset_token(&cluster, "bob@example.com");
-    reset_token(&cluster, "alice@example.com");
+    let token = reset_token(&cluster, "alice@example.com");
     assert_eq!(
         messages(&cluster, "password_reset", "alice@example.com").len(),
         1,
         "the limit did not hold across instances"
     );
+    // And no newer link was issued without a message: it would have voided this one.
+    let (status, body) = b.call(
+        "POST",
+        "/password/reset",
+        None,
+        Some(json!({"token": token, "new_password": "a brand new horse battery"})),
+    );
+    assert_eq!(status, 204, "{body}");
 }

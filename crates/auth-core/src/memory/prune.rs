@@ -41,6 +41,20 @@ impl PruneStore for MemoryStore {
             state.audit.retain(|event| event.at >= before);
             report.audit_events = (events_before - state.audit.len()) as u64;
         }
+
+        let expired = policy.expired_before;
+        let tokens_before = state.email_tokens.len();
+        state.email_tokens.retain(|_, t| t.expires_at >= expired);
+        report.email_tokens = (tokens_before - state.email_tokens.len()) as u64;
+        let requests_cutoff = policy.mail_requests_before;
+        let mut requests_removed = 0;
+        state.mail_requests.retain(|_, requests| {
+            let before = requests.len();
+            requests.retain(|at| *at >= requests_cutoff);
+            requests_removed += before - requests.len();
+            !requests.is_empty()
+        });
+        report.mail_requests = requests_removed as u64;
         Ok(PruneOutcome::Pruned(report))
     }
 }

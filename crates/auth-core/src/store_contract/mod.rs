@@ -110,6 +110,7 @@ macro_rules! store_contract_tests {
             revoking_an_api_key_ends_the_sessions_opened_with_it,
             revoking_all_of_a_users_api_keys_spares_other_users,
             pruning_removes_what_is_past_its_use_and_keeps_the_rest,
+            pruning_removes_expired_email_tokens_and_old_mail_requests,
             totp_enrolments_are_pending_until_enabled_with_their_secret,
             totp_enrolment_needs_an_existing_user,
             totp_steps_are_used_once_and_in_order,

@@ -2,8 +2,9 @@
 //! everything a live credential or a running lock needs stays.
 
 use auth_domain::{
-    AuditEvent, AuditQuery, LockoutPolicy, PruneOutcome, PrunePolicy, PruneReport, RefreshOutcome,
-    RefreshRotation, RefreshTokenHash, Store, now,
+    AuditEvent, AuditQuery, Email, EmailTokenHash, Limit, LockoutPolicy, MailLimits, NewEmailToken,
+    PruneOutcome, PrunePolicy, PruneReport, RefreshOutcome, RefreshRotation, RefreshTokenHash,
+    Store, TokenPurpose, User, now,
 };
 use chrono::TimeDelta;
 
@@ -103,6 +104,8 @@ pub fn pruning_removes_what_is_past_its_use_and_keeps_the_rest(store: &dyn Store
         throttles_quiet_since: at - hour,
         audit_before: Some(at - day * 365),
         invalidations_before: at - hour,
+        expired_before: at - day * 3650,
+        mail_requests_before: at - day * 3650,
         batch_size: 2,
     };
     let report = pruned(store.prune(&policy).unwrap());
@@ -154,4 +157,75 @@ pub fn pruning_removes_what_is_past_its_use_and_keeps_the_rest(store: &dyn Store
         matches!(reuse, RefreshOutcome::ReuseDetected { session, .. } if session == live.session.id),
         "{reuse:?}"
     );
+}
+
+/// Expired email tokens go, live ones stay; mail requests older than
+/// the cut-off go, so that the per-account limits still count the recent ones. A second run
+/// finds nothing.
+pub fn pruning_removes_expired_email_tokens_and_old_mail_requests(store: &dyn Store) {
+    let at = now();
+    let (minute, hour) = (TimeDelta::minutes(1), TimeDelta::hours(1));
+    let with_email = |name: &str| {
+        let mut user = new_user(name);
+        user.email = Some(Email::parse(&format!("{name}@example.com")).unwrap());
+        store.create_user(user).unwrap()
+    };
+    let (alice, bob) = (with_email("alice"), with_email("bob"));
+    let link = |user: &User, digest: &str, created: chrono::DateTime<chrono::Utc>, ttl| {
+        let token = NewEmailToken {
+            hash: EmailTokenHash::new(digest),
+            user: user.id,
+            purpose: TokenPurpose::PasswordReset,
+            email: user.email.clone().unwrap(),
+            created_at: created,
+            expires_at: created + ttl,
+        };
+        assert!(store.issue_email_token(&token, Limit::CountOnly).unwrap());
+    };
+    // Alice's link was asked for two hours ago and expired after 30 minutes; Bob's is fresh.
+    link(&alice, "expired-link", at - hour * 2, minute * 30);
+    link(&bob, "live-link", at - TimeDelta::seconds(20), minute * 30);
+
+    let long_ago = at - TimeDelta::days(3650);
+    let policy = PrunePolicy {
+        sessions_ended_before: long_ago,
+        throttles_quiet_since: long_ago,
+        audit_before: None,
+        invalidations_before: long_ago,
+        expired_before: at,
+        mail_requests_before: at - hour,
+        batch_size: 1,
+    };
+    let report = pruned(store.prune(&policy).unwrap());
+    assert_eq!(
+        (report.email_tokens, report.mail_requests),
+        (1, 1),
+        "{report}"
+    );
+    assert_eq!(
+        store
+            .email_token(&EmailTokenHash::new("expired-link"))
+            .unwrap(),
+        None
+    );
+    assert!(
+        store
+            .email_token(&EmailTokenHash::new("live-link"))
+            .unwrap()
+            .is_some()
+    );
+    // Bob's request of 20 seconds ago still counts: a second one now is too soon.
+    let limits = Limit::Within(MailLimits::default());
+    let again = NewEmailToken {
+        hash: EmailTokenHash::new("too-soon"),
+        user: bob.id,
+        purpose: TokenPurpose::PasswordReset,
+        email: bob.email.clone().unwrap(),
+        created_at: at,
+        expires_at: at + minute * 30,
+    };
+    assert!(!store.issue_email_token(&again, limits).unwrap());
+
+    let second = pruned(store.prune(&policy).unwrap());
+    assert_eq!(second.total(), 0, "{second}");
 }

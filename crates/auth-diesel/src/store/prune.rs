@@ -150,11 +150,28 @@ fn prune_all(conn: &mut DbConnection, policy: &PrunePolicy) -> Result<PruneRepor
         policy.invalidations_before,
         size,
     )?;
+    // Expired links are refused whatever their rows say; used ones are deleted when used.
+    let email_tokens = in_batches(
+        conn,
+        "DELETE FROM email_tokens WHERE token_hash IN \
+         (SELECT token_hash FROM email_tokens WHERE expires_at < $1 LIMIT $2)",
+        policy.expired_before,
+        size,
+    )?;
+    let mail_requests = in_batches(
+        conn,
+        "DELETE FROM mail_requests WHERE id IN \
+         (SELECT id FROM mail_requests WHERE requested_at < $1 LIMIT $2)",
+        policy.mail_requests_before,
+        size,
+    )?;
     Ok(PruneReport {
         sessions,
         refresh_tokens,
         login_throttles,
         audit_events,
         cache_invalidations,
+        email_tokens,
+        mail_requests,
     })
 }

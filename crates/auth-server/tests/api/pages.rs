@@ -131,6 +131,8 @@ async fn token_for(app: &TestApp, username: &str) -> String {
         .post_json("/password/forgot", json!({"username": username}))
         .await;
     assert_eq!(reply.status, 202, "{}", reply.text);
+    // The message is sent by work that runs behind the answer.
+    app.state.service.idle().await;
     let to = Email::parse(&format!("{username}@example.com")).unwrap();
     let message = app.mail().last(MailKind::PasswordReset, &to).unwrap();
     let prefix = format!("{LINK_BASE}/reset-password?token=");
