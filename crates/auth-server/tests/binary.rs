@@ -201,6 +201,41 @@ fn create_admin(dir: &Path, username: &str, password: &str) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
+/// The token of the link in the newest password-reset `.eml` in `outbox` (their names sort by
+/// time), once the delivery task has written one; the text is quoted-printable, as the README
+/// decodes it (soft line breaks joined, `=3D` back to `=`).
+fn newest_reset_token(outbox: &Path) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let path = loop {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(outbox)
+            .map(|entries| entries.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default();
+        files.retain(|p| {
+            p.to_string_lossy().ends_with(".eml")
+                && p.to_string_lossy().contains("-password_reset-")
+        });
+        files.sort();
+        if let Some(newest) = files.pop() {
+            break newest;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no reset message in {}",
+            outbox.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let text = std::fs::read_to_string(path)
+        .unwrap()
+        .replace("=\r\n", "")
+        .replace("=3D", "=");
+    let start = text.find("reset-password?token=").expect("a reset link") + 21;
+    text[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
+}
+
 #[test]
 fn readme_walkthrough_against_the_real_binary() {
     let dir = tempfile::tempdir().unwrap();
@@ -278,6 +313,40 @@ fn readme_walkthrough_against_the_real_binary() {
         server.call("GET", "/admin", Some(&token), None).0 == 200
     });
 
+    // Forgot a password: the link arrives as the newest .eml of the file transport's outbox.
+    let (status, bob) = server.call(
+        "POST",
+        "/register",
+        None,
+        Some(json!({"username": "bob", "password": PASSWORD, "email": "bob@example.com"})),
+    );
+    assert_eq!(status, 201, "{bob}");
+    let (status, answer) = server.call(
+        "POST",
+        "/password/forgot",
+        None,
+        Some(json!({"email": "bob@example.com"})),
+    );
+    assert_eq!(status, 202, "{answer}");
+    let reset_token = newest_reset_token(&dir.path().join("data/test/outbox"));
+    let (status, _) = server.call(
+        "POST",
+        "/password/reset",
+        None,
+        Some(json!({"token": reset_token, "new_password": "a brand new horse battery"})),
+    );
+    assert_eq!(status, 204);
+    let (status, relogin) = server.call(
+        "POST",
+        "/login",
+        None,
+        Some(json!({"username": "bob", "password": "a brand new horse battery"})),
+    );
+    assert_eq!(
+        (status, relogin["token_type"].as_str()),
+        (200, Some("bearer"))
+    );
+
     let (status, _) = server.call("POST", "/logout", Some(&token), None);
     assert_eq!(status, 204);
     let (status, after) = server.call("GET", "/users/me", Some(&token), None);
@@ -289,7 +358,14 @@ fn readme_walkthrough_against_the_real_binary() {
     // The server logged every request, and never a secret.
     let log = server.log_once_it_contains("path=/users/me status=401");
     let refresh = login["refresh_token"].as_str().unwrap();
-    for secret in [PASSWORD, ADMIN_PASSWORD, token.as_str(), refresh, "$2b$"] {
+    for secret in [
+        PASSWORD,
+        ADMIN_PASSWORD,
+        token.as_str(),
+        refresh,
+        reset_token.as_str(),
+        "$2b$",
+    ] {
         assert!(!log.contains(secret), "the log contains a secret");
     }
     // Both generated secrets: the JWT secret and the key that seals TOTP secrets.

@@ -862,10 +862,6 @@ fn logins_through(cluster: &Cluster) -> usize {
     through
 }
 
-/// Issue 20 across instances: tokens issued by A name B's lists (A's `server.public_url` is
-/// B's address, as a load balancer's would be), a verifier in another process
-/// (examples/axum-resource-server, HS256 with the shared secret) fetches them from B, and a
-/// logout on A reaches it within the list's `ttl` (2 s) + 1 s.
 #[test]
 #[cfg_attr(
     not(auth_pg_tests),
@@ -890,6 +886,17 @@ fn the_per_ip_limit_holds_across_instances_with_the_database_store() {
         &[limit[0], ("AUTH__SECURITY__RATE_LIMIT_STORE", "memory")],
     );
     assert_eq!(logins_through(&apart), 8);
+}
+
+/// Issue 20 across instances: tokens issued by A name B's lists (A's `server.public_url` is
+/// B's address, as a load balancer's would be), a verifier in another process
+/// (examples/axum-resource-server, HS256 with the shared secret) fetches them from B, and a
+/// logout on A reaches it within the list's `ttl` (2 s) + 1 s.
+#[test]
+#[cfg_attr(
+    not(auth_pg_tests),
+    ignore = "PostgreSQL: set AUTH_TEST_DATABASE_URL to run"
+)]
 fn a_logout_on_one_instance_reaches_a_verifier_that_fetches_from_another() {
     use support::{start_verifier, until_revoked, verifier_items};
 
@@ -937,4 +944,157 @@ fn a_logout_on_one_instance_reaches_a_verifier_that_fetches_from_another() {
     );
     let (status, body, _) = verifier_items(&verifier, &bystander);
     assert_eq!(status, 200, "another user's token stays accepted: {body}");
+}
+
+/// Issue 19 across instances: what each instance's file transport wrote (they share the
+/// folder, `data/test/outbox` of the cluster's directory): the decoded `.eml` files of `kind`
+/// to `to`, oldest first.
+fn messages(cluster: &Cluster, kind: &str, to: &str) -> Vec<String> {
+    let outbox = cluster.dir.path().join("data/test/outbox");
+    let mut files: Vec<_> = std::fs::read_dir(&outbox)
+        .map(|entries| entries.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default();
+    files.retain(|path| {
+        let name = path.file_name().unwrap().to_string_lossy();
+        name.ends_with(".eml") && name.contains(kind)
+    });
+    files.sort();
+    files
+        .iter()
+        .map(|path| unquote(&std::fs::read_to_string(path).unwrap()))
+        .filter(|text| text.contains(&format!("To: {to}")))
+        .collect()
+}
+
+/// Decodes a quoted-printable text (soft line breaks and `=XX`), as mail clients do.
+fn unquote(body: &str) -> String {
+    let joined = body.replace("=\r\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'='
+            && let Some(byte) = joined
+                .get(i + 1..i + 3)
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+        {
+            out.push(byte);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Waits (10 s at most) for the first reset message to `to` and returns its token.
+fn reset_token(cluster: &Cluster, to: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(text) = messages(cluster, "password_reset", to).pop() {
+            let start = text.find("/reset-password?token=").unwrap() + 22;
+            return text[start..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                .collect();
+        }
+        assert!(Instant::now() < deadline, "no reset message to {to}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn register_with_email(instance: &Instance, username: &str) {
+    let (status, body) = instance.call(
+        "POST",
+        "/register",
+        None,
+        Some(json!({"username": username, "password": PASSWORD,
+                    "email": format!("{username}@example.com")})),
+    );
+    assert_eq!(status, 201, "{body}");
+}
+
+fn forgot(instance: &Instance, email: &str) {
+    let (status, body) = instance.call(
+        "POST",
+        "/password/forgot",
+        None,
+        Some(json!({"email": email})),
+    );
+    assert_eq!(status, 202, "{body}");
+}
+
+/// A reset on A ends, at once, the sessions B has cached, and the new password works on B.
+#[test]
+#[cfg_attr(
+    not(auth_pg_tests),
+    ignore = "PostgreSQL: set AUTH_TEST_DATABASE_URL to run"
+)]
+fn a_reset_on_one_instance_ends_the_sessions_another_has_cached() {
+    let cluster = Cluster::start(2);
+    let [a, b] = &cluster.instances[..] else {
+        unreachable!()
+    };
+    register_with_email(a, "alice");
+    let on_b = access(&b.token("alice"));
+    let on_a = access(&a.token("alice"));
+    assert_eq!(b.get("/profile", &on_b), 200);
+    assert_eq!(b.get("/profile", &on_a), 200);
+
+    forgot(a, "alice@example.com");
+    let token = reset_token(&cluster, "alice@example.com");
+    let new_password = "a brand new horse battery";
+    let (status, body) = a.call(
+        "POST",
+        "/password/reset",
+        None,
+        Some(json!({"token": token, "new_password": new_password})),
+    );
+    assert_eq!(status, 204, "{body}");
+    holds_within_a_second("reset on A, B refuses the session it cached", || {
+        b.get("/profile", &on_b) == 401
+    });
+    holds_within_a_second("reset on A, B refuses A's session", || {
+        b.get("/profile", &on_a) == 401
+    });
+    assert_eq!(b.login("alice", PASSWORD).0, 401);
+    assert_eq!(b.login("alice", new_password).0, 200);
+}
+
+/// The per-account limits are kept in the store: a reset asked for on A and then on B within
+/// `mail.min_interval_secs` sends one message, not two.
+#[test]
+#[cfg_attr(
+    not(auth_pg_tests),
+    ignore = "PostgreSQL: set AUTH_TEST_DATABASE_URL to run"
+)]
+fn the_per_account_mail_limits_hold_across_instances() {
+    let cluster = Cluster::start(2);
+    let [a, b] = &cluster.instances[..] else {
+        unreachable!()
+    };
+    register_with_email(a, "alice");
+    register_with_email(b, "bob");
+    forgot(a, "alice@example.com");
+    forgot(b, "alice@example.com");
+    forgot(b, "alice@example.com");
+    // Bob's message, asked for on B after alice's, is out after them: by then any message of
+    // B's to alice would be too.
+    forgot(b, "bob@example.com");
+    reset_token(&cluster, "bob@example.com");
+    let token = reset_token(&cluster, "alice@example.com");
+    assert_eq!(
+        messages(&cluster, "password_reset", "alice@example.com").len(),
+        1,
+        "the limit did not hold across instances"
+    );
+    // And no newer link was issued without a message: it would have voided this one.
+    let (status, body) = b.call(
+        "POST",
+        "/password/reset",
+        None,
+        Some(json!({"token": token, "new_password": "a brand new horse battery"})),
+    );
+    assert_eq!(status, 204, "{body}");
 }

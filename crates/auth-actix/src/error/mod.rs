@@ -152,6 +152,12 @@ impl ApiError {
         &self.detail
     }
 
+    /// The seconds of a 429's `Retry-After`, for answers that are not JSON (the pages).
+    #[cfg(feature = "server")]
+    pub(crate) fn retry_after(&self) -> Option<u64> {
+        self.retry_after
+    }
+
     /// The same error in the OAuth2 token endpoint's terms: failed credentials are
     /// `invalid_grant`, bad input `invalid_request`, both 400 (RFC 6749 §5.2). Others keep
     /// their status and code in that format: `mfa_required` stays 403 with its `mfa_token`.

@@ -18,7 +18,7 @@ use crate::{
 /// Reads the whole body, refusing more than the configured limit with 413, and a body that has
 /// not arrived whole within `server.body_timeout_secs` with 408 (the connection is closed).
 /// Every extractor of a body reads it here, so every route has the deadline.
-async fn read_body(
+pub(crate) async fn read_body(
     http: &HttpSettings,
     payload: Payload,
     declared: Option<usize>,
@@ -56,7 +56,7 @@ async fn read_body(
     }
 }
 
-fn declared_length(req: &HttpRequest) -> Option<usize> {
+pub(crate) fn declared_length(req: &HttpRequest) -> Option<usize> {
     req.headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())

@@ -27,6 +27,8 @@ use crate::error::{ApiError, ErrorCode};
 pub use bearer::{VerifiedToken, bearer_token};
 #[cfg(feature = "server")]
 pub use body::{FormBody, JsonBody};
+#[cfg(feature = "server")]
+pub(crate) use body::{declared_length, read_body};
 #[cfg(feature = "service")]
 pub(crate) use client::client_info;
 pub use client::client_ip;

@@ -17,8 +17,14 @@ use utoipa_swagger_ui::Config;
 use crate::{AuthState, error::ApiError};
 
 /// The routes served but not described: Swagger UI's page and files (as FastAPI leaves its own
-/// `/docs` out of its document).
-pub const UNDESCRIBED: &[&str] = &["/docs", "/docs/{file:.*}"];
+/// `/docs` out of its document), and the HTML pages that links in messages open with their
+/// stylesheet (for people, not part of the JSON API).
+pub const UNDESCRIBED: &[&str] = &[
+    "/docs",
+    "/docs/{file:.*}",
+    "/reset-password",
+    "/assets/pages.css",
+];
 
 /// Where Swagger UI finds the document.
 const OPENAPI_URL: &str = "/openapi.json";

@@ -15,6 +15,7 @@
 //! | [`mfa`] | `POST`/`DELETE /mfa/totp`, `POST /mfa/totp/confirm`, `POST /login/mfa`, `DELETE /admin/users/{id}/mfa`: the second factor |
 //! | [`recovery`] | `POST /password/forgot`, `POST /password/reset`, `POST /admin/users/{id}/password-reset`: a way back in by email (404 with mail off) |
 //! | [`verification`] | `POST /email/verify/request`, `POST /email/verify`: verified addresses and email changes (404 with mail off) |
+//! | [`pages`] | `GET`/`POST /reset-password`, `GET /assets/pages.css`: the HTML pages that links in messages open (404 with mail off; not in the OpenAPI document) |
 //!
 //! The request and response shapes are in [`crate::dto`]. [`table`] lists every route, in one
 //! place, so the whole contract can be read at a glance: [`routes`] mounts it, [`served_routes`]
@@ -28,6 +29,7 @@ pub(crate) mod docs;
 mod meta;
 mod mfa;
 mod oauth;
+mod pages;
 mod profile;
 pub(crate) mod recovery;
 mod sessions;
@@ -59,7 +61,7 @@ fn token_response(pair: &TokenPair) -> HttpResponse {
 type Resource = (&'static str, Vec<(Method, Route)>);
 
 /// Every route of the contract. The OpenAPI document describes each of them but the Swagger UI
-/// pages ([`docs::UNDESCRIBED`]); a test holds the document and this table to each other.
+/// pages and the pages for people ([`docs::UNDESCRIBED`]); a test holds the document and this table to each other.
 /// Each `GET` route answers `HEAD` too (RFC 9110 §9.3.2: uptime checks use it); actix-http
 /// sends a `HEAD` answer's headers without its body.
 fn table() -> Vec<Resource> {
@@ -205,6 +207,18 @@ fn contract() -> Vec<Resource> {
         (
             "/email/verify",
             vec![on(M::POST, web::to(verification::verify))],
+        ),
+        // The pages for people (HTML, not described: `pages::PAGES`).
+        (
+            "/reset-password",
+            vec![
+                on(M::GET, web::to(pages::reset_password_page)),
+                on(M::POST, web::to(pages::reset_password_submit)),
+            ],
+        ),
+        (
+            pages::STYLESHEET_PATH,
+            vec![on(M::GET, web::to(pages::stylesheet))],
         ),
     ]
 }

@@ -28,6 +28,7 @@ mod oauth;
 mod openapi;
 mod operations;
 mod outage;
+mod pages;
 mod profile;
 mod recovery;
 mod register;
