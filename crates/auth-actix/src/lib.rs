@@ -34,7 +34,7 @@
 //!   `POST /admin/users/{id}/password-reset` (404, and left out of the OpenAPI document, while
 //!   the service has no enabled mailer: [`AuthService::mail_enabled`])
 //! - the pages that links in messages open, HTML for people rather than JSON:
-//!   `GET`/`POST /reset-password` and their stylesheet `GET /assets/pages.css` (404 with mail
+//!   `GET`/`POST /reset-password`, `GET`/`POST /verify-email` and their stylesheet `GET /assets/pages.css` (404 with mail
 //!   off; not described in the OpenAPI document)
 //! - the service: `GET /health`, `GET /health/live`, `GET /health/ready`,
 //!   `GET /.well-known/jwks.json`, and `GET /metrics` when [`HttpSettings::metrics`] is on

@@ -3,7 +3,8 @@
 //! Python's aiosmtpd; or as an `.eml` file of the file transport), and a real browser (headless
 //! Chromium, driven by `tests/browser/reset_password.py` through chromedriver) opens the link,
 //! fills the page's form and submits it. Then the new password logs in over HTTP and the old
-//! one does not.
+//! one does not. The same browser also verifies an address from a registration's
+//! `email_verification` message (`tests/browser/verify_email.py`).
 //!
 //! - The SMTP test needs python3 with aiosmtpd: it runs with AUTH_TEST_REQUIRE_INTEROP set (see
 //!   build.rs) and is reported ignored, with the reason, otherwise.
@@ -106,7 +107,12 @@ fn assert_password_changed(server: &Process) {
 
 /// The reset link in `text`, whole (as a user would click it).
 fn link_in(text: &str, base: &str) -> String {
-    let prefix = format!("{base}/reset-password?token=");
+    link_to(text, base, "/reset-password")
+}
+
+/// The link to `path` in `text`, whole.
+fn link_to(text: &str, base: &str, path: &str) -> String {
+    let prefix = format!("{base}{path}?token=");
     let start = text
         .find(&prefix)
         .unwrap_or_else(|| panic!("no {prefix}… in {text}"));
@@ -315,6 +321,111 @@ fn found_selenium() -> bool {
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|status| status.success())
+}
+
+/// Whether the browser tests should run; when they cannot, whether that is allowed (else it
+/// panics: AUTH_TEST_REQUIRE_BROWSER is set).
+fn browser_ready() -> bool {
+    let Some(missing) = browser_missing() else {
+        return true;
+    };
+    let required = std::env::var_os("AUTH_TEST_REQUIRE_BROWSER").is_some_and(|v| !v.is_empty());
+    assert!(
+        !required,
+        "AUTH_TEST_REQUIRE_BROWSER is set but this machine lacks {missing}"
+    );
+    println!(
+        "skipped: the browser test needs {missing} (set AUTH_TEST_REQUIRE_BROWSER=1 to require it)"
+    );
+    false
+}
+
+/// Where the screenshots go: AUTH_TEST_SCREENSHOTS, else a folder in `dir`.
+fn screenshots(dir: &Path) -> PathBuf {
+    let shots = std::env::var_os("AUTH_TEST_SCREENSHOTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| dir.join("screenshots"));
+    std::fs::create_dir_all(&shots).unwrap();
+    shots
+}
+
+#[test]
+fn a_user_verifies_the_address_in_a_real_browser_from_the_registration_message() {
+    if !browser_ready() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = dir.path().join("outbox");
+    let server = start(
+        dir.path(),
+        &[
+            ("AUTH__MAIL__TRANSPORT", "file"),
+            ("AUTH__MAIL__OUTBOX_DIR", outbox.to_str().unwrap()),
+        ],
+    );
+    let (status, body) = call(
+        &server,
+        "POST",
+        "/register",
+        Some(json!({"username": "alice", "password": PASSWORD, "email": "alice@example.com"})),
+    );
+    assert_eq!(
+        (status, &body["email_verified"]),
+        (201, &json!(false)),
+        "{body}"
+    );
+    let eml = newest_eml(&outbox, "email_verification");
+    let link = link_to(&eml, &server.base, "/verify-email");
+    let shots = screenshots(dir.path());
+
+    let output = Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/browser/verify_email.py"
+        ))
+        .args([link.as_str(), "alice@example.com"])
+        .arg(&shots)
+        .output()
+        .expect("python3");
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && said.trim_end().ends_with("ok"),
+        "the browser run failed: {said}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for shot in ["verify.png", "verified.png"] {
+        let png = std::fs::read(shots.join(shot)).unwrap();
+        assert!(png.starts_with(b"\x89PNG"), "{shot} is not a PNG");
+    }
+    // The profile says so.
+    let (status, body) = login(&server, PASSWORD);
+    assert_eq!(status, 200, "{body}");
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut response = agent
+        .get(&format!("{}/profile", server.base))
+        .header(
+            "authorization",
+            &format!("Bearer {}", body["access_token"].as_str().unwrap()),
+        )
+        .call()
+        .expect("request failed");
+    assert_eq!(response.status().as_u16(), 200);
+    let profile: Value = response.body_mut().read_json().unwrap();
+    assert_eq!(profile["email_verified"], true, "{profile}");
+    // The browser's GET did not use the token up; its POST did.
+    let (status, body) = call(
+        &server,
+        "POST",
+        "/email/verify",
+        Some(json!({"token": token_of(&link)})),
+    );
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_verification_token"))
+    );
 }
 
 #[test]

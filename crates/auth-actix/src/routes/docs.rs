@@ -23,6 +23,7 @@ pub const UNDESCRIBED: &[&str] = &[
     "/docs",
     "/docs/{file:.*}",
     "/reset-password",
+    "/verify-email",
     "/assets/pages.css",
 ];
 

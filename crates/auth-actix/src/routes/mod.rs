@@ -15,7 +15,7 @@
 //! | [`mfa`] | `POST`/`DELETE /mfa/totp`, `POST /mfa/totp/confirm`, `POST /login/mfa`, `DELETE /admin/users/{id}/mfa`: the second factor |
 //! | [`recovery`] | `POST /password/forgot`, `POST /password/reset`, `POST /admin/users/{id}/password-reset`: a way back in by email (404 with mail off) |
 //! | [`verification`] | `POST /email/verify/request`, `POST /email/verify`: verified addresses and email changes (404 with mail off) |
-//! | [`pages`] | `GET`/`POST /reset-password`, `GET /assets/pages.css`: the HTML pages that links in messages open (404 with mail off; not in the OpenAPI document) |
+//! | [`pages`] | `GET`/`POST /reset-password`, `GET`/`POST /verify-email`, `GET /assets/pages.css`: the HTML pages that links in messages open (404 with mail off; not in the OpenAPI document) |
 //!
 //! The request and response shapes are in [`crate::dto`]. [`table`] lists every route, in one
 //! place, so the whole contract can be read at a glance: [`routes`] mounts it, [`served_routes`]
@@ -214,6 +214,13 @@ fn contract() -> Vec<Resource> {
             vec![
                 on(M::GET, web::to(pages::reset_password_page)),
                 on(M::POST, web::to(pages::reset_password_submit)),
+            ],
+        ),
+        (
+            "/verify-email",
+            vec![
+                on(M::GET, web::to(pages::verify_email_page)),
+                on(M::POST, web::to(pages::verify_email_submit)),
             ],
         ),
         (

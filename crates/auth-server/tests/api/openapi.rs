@@ -100,6 +100,7 @@ async fn the_document_is_openapi_3_1_and_describes_exactly_the_served_routes(app
             "/docs",
             "/docs/{file:.*}",
             "/reset-password",
+            "/verify-email",
             "/assets/pages.css"
         ])
     );
@@ -439,7 +440,7 @@ async fn head_is_answered_wherever_get_is(app: TestApp) {
             .replace("{id}", list_or_id)
             .replace("{file:.*}", "swagger-ui.css");
         // A page that a link opens: the link's token (a GET never uses it up).
-        if path == "/reset-password" {
+        if path == "/reset-password" || path == "/verify-email" {
             uri.push_str("?token=abc");
         }
         let answer = |method: &str| {

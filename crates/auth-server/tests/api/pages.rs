@@ -11,7 +11,7 @@ use auth_core::MailKind;
 use auth_domain::Email;
 use serde_json::{Value, json};
 
-use crate::helpers::{LINK_BASE, PASSWORD, TestApp};
+use crate::helpers::{LINK_BASE, PASSWORD, TestApp, bearer};
 
 const NEW_PASSWORD: &str = "a brand new horse battery";
 
@@ -22,6 +22,10 @@ crate::on_every_store!(
     a_form_posted_from_another_site_is_refused,
     the_page_post_is_rate_limited_per_client_address,
     with_mail_off_the_pages_do_not_exist,
+    the_verify_link_opens_a_button_and_only_its_post_verifies,
+    the_verify_page_confirms_an_email_change_and_says_when_the_address_was_taken,
+    a_verify_form_posted_from_another_site_is_refused,
+    with_mail_off_the_verify_pages_do_not_exist,
 );
 
 /// An HTML answer.
@@ -369,6 +373,212 @@ async fn with_mail_off_the_pages_do_not_exist(app: TestApp) {
         TestRequest::get().uri("/reset-password?token=abc"),
         reset_form("abc", NEW_PASSWORD, NEW_PASSWORD),
         TestRequest::get().uri("/assets/pages.css"),
+    ] {
+        let reply = app.send(request).await;
+        reply.assert(404, "not_found");
+        assert_eq!(reply.body["error"], Value::from("not_found"));
+    }
+}
+
+// The verify-email page: `GET /verify-email?token=…` shows one button, `POST /verify-email`
+// (form-encoded) verifies.
+
+fn verify_form(token: &str) -> TestRequest {
+    TestRequest::post()
+        .uri("/verify-email")
+        .set_form([("token", token)])
+}
+
+fn has_verify_form(page: &Page) -> bool {
+    page.html
+        .contains("<form method=\"post\" action=\"/verify-email\">")
+}
+
+/// The token of the last verify-email link of `kind` sent to `to`.
+fn verify_token(app: &TestApp, kind: MailKind, to: &str) -> String {
+    let message = app.mail().last(kind, &Email::parse(to).unwrap()).unwrap();
+    let prefix = format!("{LINK_BASE}/verify-email?token=");
+    let start = message.text().find(&prefix).unwrap() + prefix.len();
+    message.text()[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
+}
+
+/// Registers `username` with `username@example.com`; their access token.
+async fn register_with_email(app: &TestApp, username: &str) -> String {
+    let reply = app
+        .post_json(
+            "/register",
+            json!({"username": username, "password": PASSWORD,
+                   "email": format!("{username}@example.com")}),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    app.state.service.idle().await;
+    app.token(username).await
+}
+
+async fn profile(app: &TestApp, access: &str) -> Value {
+    let reply = app.get("/profile", access).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    reply.body
+}
+
+async fn change_email(app: &TestApp, access: &str, to: &str) {
+    let reply = app
+        .send(
+            TestRequest::patch()
+                .uri("/profile")
+                .insert_header(bearer(access))
+                .set_json(json!({"email": to, "current_password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    app.state.service.idle().await;
+}
+
+async fn the_verify_link_opens_a_button_and_only_its_post_verifies(app: TestApp) {
+    let access = register_with_email(&app, "alice").await;
+    let token = verify_token(&app, MailKind::EmailVerification, "alice@example.com");
+    // A mail scanner and then the user open the link: nothing is verified, nothing used up.
+    for _ in 0..3 {
+        let page = send(
+            &app,
+            TestRequest::get().uri(&format!("/verify-email?token={token}")),
+        )
+        .await;
+        page.assert(200, "Verify your address");
+        assert!(has_verify_form(&page), "{}", page.html);
+        assert!(
+            page.html
+                .contains(&format!("name=\"token\" value=\"{token}\"")),
+            "{}",
+            page.html
+        );
+        assert!(page.html.contains("<button type=\"submit\">"));
+    }
+    assert_eq!(profile(&app, &access).await["email_verified"], false);
+
+    let page = send(&app, verify_form(&token)).await;
+    page.assert(200, "Your address alice@example.com is verified.");
+    assert!(!has_verify_form(&page));
+    assert!(
+        !page.html.contains(&token),
+        "the token is still on the page"
+    );
+    assert_eq!(profile(&app, &access).await["email_verified"], true);
+
+    // Used once.
+    let page = send(&app, verify_form(&token)).await;
+    page.assert(400, "This link does not work any more");
+    assert!(!page.html.contains("is verified"), "{}", page.html);
+
+    // Damaged links and bad posts: 4xx pages.
+    for uri in [
+        "/verify-email",
+        "/verify-email?token=",
+        "/verify-email?token=a%20b",
+    ] {
+        send(&app, TestRequest::get().uri(uri))
+            .await
+            .assert(400, "This link is incomplete");
+    }
+    send(&app, verify_form("nobodys-token"))
+        .await
+        .assert(400, "This link does not work any more");
+    send(&app, verify_form("a b"))
+        .await
+        .assert(400, "This link is incomplete");
+    send(
+        &app,
+        TestRequest::post()
+            .uri("/verify-email")
+            .set_form([("other", "1")]),
+    )
+    .await
+    .assert(400, "The form was incomplete");
+    send(
+        &app,
+        TestRequest::post()
+            .uri("/verify-email")
+            .set_json(json!({"token": token})),
+    )
+    .await
+    .assert(415, "must be sent form-encoded");
+}
+
+async fn the_verify_page_confirms_an_email_change_and_says_when_the_address_was_taken(
+    app: TestApp,
+) {
+    let access = register_with_email(&app, "alice").await;
+    change_email(&app, &access, "alice@example.org").await;
+    let token = verify_token(&app, MailKind::EmailChange, "alice@example.org");
+    assert_eq!(profile(&app, &access).await["email"], "alice@example.com");
+    send(&app, verify_form(&token))
+        .await
+        .assert(200, "Your address alice@example.org is verified.")
+        .assert(200, "It is now your account's address");
+    let now = profile(&app, &access).await;
+    assert_eq!(now["email"], "alice@example.org");
+    assert_eq!(now["email_verified"], true);
+
+    // An address another account took meanwhile: 409, in words; nothing changes.
+    change_email(&app, &access, "shared@example.com").await;
+    let token = verify_token(&app, MailKind::EmailChange, "shared@example.com");
+    let carol = app
+        .post_json(
+            "/register",
+            json!({"username": "carol", "password": PASSWORD, "email": "shared@example.com"}),
+        )
+        .await;
+    assert_eq!(carol.status, 201, "{}", carol.text);
+    send(&app, verify_form(&token))
+        .await
+        .assert(409, "This address is taken");
+    assert_eq!(profile(&app, &access).await["email"], "alice@example.org");
+}
+
+async fn a_verify_form_posted_from_another_site_is_refused(app: TestApp) {
+    let access = register_with_email(&app, "carol").await;
+    let token = verify_token(&app, MailKind::EmailVerification, "carol@example.com");
+    let here = |request: TestRequest| request.insert_header(("host", "auth.example.com"));
+    for headers in [
+        vec![("origin", "https://evil.example")],
+        vec![("origin", "null")],
+        vec![("sec-fetch-site", "cross-site")],
+        vec![("sec-fetch-site", "same-site")],
+    ] {
+        let mut request = here(verify_form(&token));
+        for header in &headers {
+            request = request.insert_header(*header);
+        }
+        send(&app, request)
+            .await
+            .assert(403, "sent from another site");
+        assert_eq!(
+            profile(&app, &access).await["email_verified"],
+            false,
+            "{headers:?}"
+        );
+    }
+    // The browser's own post from the page goes through.
+    send(
+        &app,
+        here(verify_form(&token))
+            .insert_header(("origin", "null"))
+            .insert_header(("sec-fetch-site", "same-origin")),
+    )
+    .await
+    .assert(200, "carol@example.com is verified");
+    assert_eq!(profile(&app, &access).await["email_verified"], true);
+}
+
+async fn with_mail_off_the_verify_pages_do_not_exist(app: TestApp) {
+    let app = app.without_mail();
+    for request in [
+        TestRequest::get().uri("/verify-email?token=abc"),
+        verify_form("abc"),
     ] {
         let reply = app.send(request).await;
         reply.assert(404, "not_found");

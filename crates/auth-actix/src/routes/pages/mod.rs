@@ -1,6 +1,7 @@
 //! The pages that links in messages open, for people rather than programs: `GET /reset-password?
 //! token=…` shows a form that posts (form-encoded) to `POST /reset-password`, which shows the
-//! outcome as a page. A `GET` never uses a token up (mail scanners fetch links); only the form
+//! outcome as a page; `GET /verify-email?token=…` shows one button that posts the token to
+//! `POST /verify-email`, which verifies the address and shows the outcome. A `GET` never uses a token up (mail scanners fetch links); only the form
 //! post does. With mail off they answer 404 like the JSON routes; they are not part of the JSON
 //! API, so the OpenAPI document leaves them out (`docs::UNDESCRIBED` lists them).
 //!
@@ -90,11 +91,7 @@ pub(super) async fn reset_password_page(
     req: HttpRequest,
     state: web::Data<AuthState>,
 ) -> HttpResponse {
-    let token = serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
-        .ok()
-        .and_then(|pairs| pairs.into_iter().find(|(name, _)| name == "token"))
-        .map(|(_, token)| token);
-    match token {
+    match query_token(&req) {
         Some(token) if token_shape(&token) => reset_form(&state, StatusCode::OK, &token, None),
         _ => broken_link(&state),
     }
@@ -117,39 +114,9 @@ pub(super) async fn reset_password_submit(
     state: web::Data<AuthState>,
     payload: web::Payload,
 ) -> HttpResponse {
-    if !view::same_origin(&req, &state.http) {
-        return message(
-            &state,
-            StatusCode::FORBIDDEN,
-            "Form refused",
-            "This form was sent from another site. Open the link from the message again.",
-        );
-    }
-    if let Err(e) = limited {
-        return refused(&state, &e);
-    }
-    if !req
-        .content_type()
-        .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-    {
-        return message(
-            &state,
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "Form refused",
-            "The form must be sent form-encoded, as a browser sends it.",
-        );
-    }
-    let form = match read_body(&state.http, payload.into_inner(), declared_length(&req)).await {
-        Ok(bytes) => serde_urlencoded::from_bytes::<ResetForm>(&bytes),
-        Err(e) => return refused(&state, &e),
-    };
-    let Ok(form) = form else {
-        return message(
-            &state,
-            StatusCode::BAD_REQUEST,
-            "Form refused",
-            "The form was incomplete. Open the link from the message again.",
-        );
+    let form = match read_form::<ResetForm>(limited, &req, &state, payload).await {
+        Ok(form) => form,
+        Err(page) => return page,
     };
     if !token_shape(&form.token) {
         return broken_link(&state);
@@ -200,6 +167,120 @@ pub(super) async fn reset_password_submit(
     }
 }
 
+/// A form post, checked as every page's form is: from this server's own pages
+/// ([`view::same_origin`]), within the rate limit, form-encoded, within the body limits, and
+/// complete. `Err` is the page that says why not.
+async fn read_form<T: serde::de::DeserializeOwned>(
+    limited: Result<RateLimited, ApiError>,
+    req: &HttpRequest,
+    state: &AuthState,
+    payload: web::Payload,
+) -> Result<T, HttpResponse> {
+    if !view::same_origin(req, &state.http) {
+        return Err(message(
+            state,
+            StatusCode::FORBIDDEN,
+            "Form refused",
+            "This form was sent from another site. Open the link from the message again.",
+        ));
+    }
+    if let Err(e) = limited {
+        return Err(refused(state, &e));
+    }
+    if !req
+        .content_type()
+        .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+    {
+        return Err(message(
+            state,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Form refused",
+            "The form must be sent form-encoded, as a browser sends it.",
+        ));
+    }
+    let bytes = read_body(&state.http, payload.into_inner(), declared_length(req))
+        .await
+        .map_err(|e| refused(state, &e))?;
+    serde_urlencoded::from_bytes::<T>(&bytes).map_err(|_| {
+        message(
+            state,
+            StatusCode::BAD_REQUEST,
+            "Form refused",
+            "The form was incomplete. Open the link from the message again.",
+        )
+    })
+}
+
+/// The `token` of a link's query string, if it has one.
+fn query_token(req: &HttpRequest) -> Option<String> {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
+        .ok()
+        .and_then(|pairs| pairs.into_iter().find(|(name, _)| name == "token"))
+        .map(|(_, token)| token)
+}
+
+/// `GET /verify-email?token=…`: a page with one button that posts the token to
+/// `POST /verify-email`. Reads nothing from the store and uses nothing up.
+pub(super) async fn verify_email_page(
+    _: MailOn,
+    req: HttpRequest,
+    state: web::Data<AuthState>,
+) -> HttpResponse {
+    match query_token(&req) {
+        Some(token) if token_shape(&token) => {
+            let (server_name, _) = base(&state);
+            view::page(
+                StatusCode::OK,
+                "verify_email.html",
+                context! { server_name, token },
+            )
+        }
+        _ => broken_link(&state),
+    }
+}
+
+/// The verify form as posted.
+#[derive(Deserialize)]
+struct VerifyForm {
+    token: String,
+}
+
+/// `POST /verify-email` (form-encoded `token`): verifies the address as `POST /email/verify`
+/// does (a verification link, or an email-change link making the new address the account's)
+/// and shows the outcome.
+pub(super) async fn verify_email_submit(
+    _: MailOn,
+    limited: Result<RateLimited, ApiError>,
+    req: HttpRequest,
+    state: web::Data<AuthState>,
+    payload: web::Payload,
+) -> HttpResponse {
+    let form = match read_form::<VerifyForm>(limited, &req, &state, payload).await {
+        Ok(form) => form,
+        Err(page) => return page,
+    };
+    if !token_shape(&form.token) {
+        return broken_link(&state);
+    }
+    let client = client_info(&req, &state.http);
+    match state
+        .service
+        .verify_email(&Password::new(form.token), client)
+        .await
+    {
+        Ok(user) => {
+            let (server_name, _) = base(&state);
+            let email = user.email.as_ref().map(ToString::to_string);
+            view::page(
+                StatusCode::OK,
+                "verify_done.html",
+                context! { server_name, email => Value::from(email) },
+            )
+        }
+        Err(e) => refused(&state, &ApiError::from(e)),
+    }
+}
+
 /// Any other refusal, in words: an unusable link, too many tries, a body too large or too slow,
 /// or the service unavailable.
 fn refused(state: &AuthState, e: &ApiError) -> HttpResponse {
@@ -208,6 +289,18 @@ fn refused(state: &AuthState, e: &ApiError) -> HttpResponse {
             "This link does not work any more",
             "It has expired, was already used, or a newer link was sent since. Ask for a new \
              one where you sign in."
+                .to_owned(),
+        ),
+        ErrorCode::InvalidVerificationToken => (
+            "This link does not work any more",
+            "It has expired, was already used, or a newer link was sent since (or the \
+             account's address changed). Ask for a new one from your profile."
+                .to_owned(),
+        ),
+        ErrorCode::EmailTaken => (
+            "This address is taken",
+            "Another account took this address since the link was sent, so it cannot become \
+             yours. Change your address to another one."
                 .to_owned(),
         ),
         ErrorCode::TooManyRequests => (

@@ -48,6 +48,14 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
             "message.html",
             include_str!("../../../templates/pages/message.html"),
         ),
+        (
+            "verify_email.html",
+            include_str!("../../../templates/pages/verify_email.html"),
+        ),
+        (
+            "verify_done.html",
+            include_str!("../../../templates/pages/verify_done.html"),
+        ),
     ] {
         env.add_template(name, source)
             .expect("the page templates parse (tested)");
@@ -140,6 +148,14 @@ mod tests {
                 context! { server_name => evil, token => evil, min_length => 8, error => evil },
             ),
             ("reset_done.html", context! { server_name => evil }),
+            (
+                "verify_email.html",
+                context! { server_name => evil, token => evil },
+            ),
+            (
+                "verify_done.html",
+                context! { server_name => evil, email => evil },
+            ),
             (
                 "message.html",
                 context! { server_name => evil, heading => evil, text => evil },
